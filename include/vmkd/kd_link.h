@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kd_link.h - the KDCOM link layer (packet ids, ACK, RESEND, RESET, retries, duplicate
+ * suppression, break-in) as a pure state machine for either role. Freestanding: no I/O,
+ * no clock, no allocation. The owner feeds it events and it answers through ops:
+ *
+ *   bytes from the peer  -> kd_link_input(now)
+ *   a packet to send     -> kd_link_send(now)      (one outstanding at a time: stop-and-wait)
+ *   time passes          -> kd_link_poll(now)      (call by kd_link_deadline())
+ *   debugger connects    -> kd_link_start_reset(now)
+ *
+ *   ops->write      bytes for the peer (control packets, data packets, retransmissions)
+ *   ops->deliver    a new data packet, exactly once, in order (duplicates are ACKed, dropped)
+ *   ops->send_done  the outstanding send was acknowledged or given up
+ *   ops->breakin    the peer sent a break-in byte (0x62)
+ *   ops->reset      the link was resynchronised by a RESET
+ *
+ * Time is an opaque monotonic count chosen by the owner (vmkd uses microseconds); only
+ * differences against the config's intervals are taken.
+ *
+ * Roles (kd-protocol.md section 3):
+ *   KD_ROLE_TARGET   the kernel's side (kdcom.dll; the relay towards a debugger): first id
+ *                    0x80800800 (SYNC), accepts only the expected id, answers RESET with
+ *                    RESET and retransmits its pending packet with the new id.
+ *   KD_ROLE_DEBUGGER WinDbg's side: ACKs with the SYNC bit cleared, drops a repeat of the last
+ *                    id, answers a SYNC-flagged packet with RESET (so the target renumbers),
+ *                    repeats an unanswered RESET every reset_interval.
+ */
+#ifndef VMKD_KD_LINK_H
+#define VMKD_KD_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmkd/kd_parser.h"
+#include "vmkd/kd_wire.h"
+
+enum kd_role {
+	KD_ROLE_TARGET,
+	KD_ROLE_DEBUGGER,
+};
+
+enum kd_link_state {
+	KD_LINK_IDLE,      /* nothing outstanding */
+	KD_LINK_AWAIT_ACK, /* a data packet was sent and is not yet acknowledged */
+};
+
+enum kd_send_result {
+	KD_SEND_ACKED,     /* explicit ACK, or implied by the peer's next data packet */
+	KD_SEND_GAVE_UP,   /* retries exhausted */
+	KD_SEND_CANCELLED, /* kd_link_cancel() */
+};
+
+#define KD_LINK_NO_DEADLINE UINT64_MAX
+#define KD_LINK_NO_ID       0xFFFFFFFFu
+
+struct kd_link_ops {
+	void (*write)(void *opaque, const uint8_t *buf, size_t len);               /* required */
+	void (*deliver)(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
+			size_t len);                                               /* optional */
+	void (*send_done)(void *opaque, enum kd_send_result result);                /* optional */
+	void (*breakin)(void *opaque);                                              /* optional */
+	void (*reset)(void *opaque);                                                /* optional */
+};
+
+struct kd_link_config {
+	uint64_t ack_timeout;      /* retransmit when no ACK came within this long */
+	uint32_t max_retries;      /* retransmissions after the first try; 0 = retry forever */
+	uint32_t debug_io_retries; /* target: DEBUG_IO retransmissions (kdcom drops DbgPrint
+				      after the first timeout, so 0 means one try) */
+	uint64_t reset_interval;   /* debugger: repeat an unanswered RESET this often */
+	int flush_on_reset;        /* target: discard the rest of the input chunk holding a
+				      RESET, so queued RESETs are answered once */
+};
+
+/* Defaults in microseconds: 1 s ACK timeout, 20 retries (kdcom), DbgPrint one try. */
+void kd_link_default_config(struct kd_link_config *cfg);
+
+struct kd_link_stats {
+	uint64_t data_sent;        /* first transmissions */
+	uint64_t retransmits;      /* after timeout, RESEND or RESET */
+	uint64_t delivered;
+	uint64_t duplicates;       /* data packets ACKed but not delivered again */
+	uint64_t acks_sent, acks_received, acks_ignored;
+	uint64_t resends_sent, resends_received;
+	uint64_t resets_sent, resets_received;
+	uint64_t timeouts;         /* ACK timeouts */
+	uint64_t gave_up;
+	uint64_t bad_packets;      /* checksum, trailer, length */
+	uint64_t breakins;
+	uint64_t unknown_control;
+};
+
+struct kd_link {
+	enum kd_role role;
+	enum kd_link_state state;
+	struct kd_link_config cfg;
+	const struct kd_link_ops *ops;
+	void *opaque;
+
+	uint32_t next_id;          /* id of the next (or the outstanding) data packet we send */
+	uint32_t expected_id;      /* target: id the peer's next data packet must carry */
+	uint32_t last_rx_id;       /* debugger: id of the last delivered packet, or KD_LINK_NO_ID */
+	int reset_pending;         /* debugger: RESET sent, answer not yet seen */
+	uint64_t reset_sent_at;
+
+	uint64_t sent_at;          /* last (re)transmission of the outstanding packet */
+	uint32_t retries_left;
+	int retry_forever;
+	uint16_t tx_type;
+	size_t tx_len;             /* payload bytes of the outstanding packet */
+	uint8_t tx_payload[KD_MAX_PAYLOAD];
+	uint8_t tx_wire[KD_MAX_PACKET_BYTES];
+
+	struct kd_link_stats stats;
+	struct kd_parser parser;
+};
+
+void kd_link_init(struct kd_link *l, enum kd_role role, const struct kd_link_config *cfg,
+		  const struct kd_link_ops *ops, void *opaque);
+
+/* Feeds bytes received from the peer. */
+void kd_link_input(struct kd_link *l, const uint8_t *buf, size_t len, uint64_t now);
+
+/* Sends a data packet whose payload is hdr followed by data. Returns 0, -1 if a packet is
+ * still outstanding, or -2 if the payload exceeds KD_MAX_PAYLOAD. */
+int kd_link_send(struct kd_link *l, uint16_t type, const void *hdr, size_t hdr_len,
+		 const void *data, size_t data_len, uint64_t now);
+
+/* Runs timers: retransmission, giving up, repeating RESET. */
+void kd_link_poll(struct kd_link *l, uint64_t now);
+
+/* The earliest time kd_link_poll has work, or KD_LINK_NO_DEADLINE. */
+uint64_t kd_link_deadline(const struct kd_link *l);
+
+/* Sends RESET and renumbers (debugger: on connect; target: to resynchronise). */
+void kd_link_start_reset(struct kd_link *l, uint64_t now);
+
+/* Debugger: sends one break-in byte. */
+void kd_link_send_breakin(struct kd_link *l);
+
+/* Drops the outstanding packet (send_done gets KD_SEND_CANCELLED). */
+void kd_link_cancel(struct kd_link *l);
+
+static inline int kd_link_busy(const struct kd_link *l) { return l->state != KD_LINK_IDLE; }
+
+#endif

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages vmkd's build, tests and demo need; does nothing when all
+# are present. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+	gcc make binutils pkg-config        # host build
+	libcmocka-dev                       # unit tests
+	clang llvm libclang-rt-14-dev       # libFuzzer harnesses (make fuzz, fuzz smoke in check)
+	qemu-system-x86                     # boots the test target
+	gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64   # kdvm.dll
+	libedit-dev libcapstone-dev         # vmkd attach: line editing, disassembly
+	gnuplot-nox                         # make bench plot
+	socat procps iproute2               # test plumbing
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[[ $status == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,38 @@
+# Unit tests: every tests/unit/test_*.c is one cmocka binary linked with libkd.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(LIBKD) $(TEST_EXTRA_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+
+tests: $(UNIT_BINS) $(TEST_EXTRA_BINS)
+
+# Fuzzers: tests/fuzz/fuzz_*.c, clang + libFuzzer + ASan/UBSan, always in build/fuzz.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 -Iinclude -Ilib/kd \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build/fuzz/%: tests/fuzz/%.c $(KD_SRCS) $(wildcard include/vmkd/*.h lib/kd/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(KD_SRCS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BINS); do \
+		mkdir -p build/fuzz/corpus/$$(basename $$f); \
+		echo "== $$f for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus/$$(basename $$f) tests/fuzz/seeds || exit 1; \
+	done
+
+.PHONY: tests fuzz fuzz-build
+
+# Tests may reach the protocol core's private helpers (kd_bytes.h).
+EXTRA_CFLAGS_tests_unit_ := -Ilib/kd
+.SECONDARY:
