@@ -106,11 +106,23 @@ static void step_trailer(struct kd_parser *p, uint8_t b, struct kd_event *ev)
 	emit(p, ev, KD_EV_DATA, n);
 }
 
+/* Every field is written on every feed, so a NONE or BREAKIN event never carries a stale
+ * payload from the caller's previous event (or uninitialised stack) into generic code. */
+static void clear_event(struct kd_event *ev)
+{
+	static const struct kd_packet_header no_header;
+
+	ev->kind = KD_EV_NONE;
+	ev->hdr = no_header;
+	ev->payload = NULL;
+	ev->payload_len = 0;
+}
+
 size_t kd_parser_feed(struct kd_parser *p, const uint8_t *buf, size_t len, struct kd_event *ev)
 {
 	size_t i = 0;
 
-	ev->kind = KD_EV_NONE;
+	clear_event(ev);
 	while (i < len && ev->kind == KD_EV_NONE) {
 		switch (p->state) {
 		case KD_PARSE_LEADER:
