@@ -13,10 +13,15 @@
  *   ops->deliver    a new data packet, exactly once, in order (duplicates are ACKed, dropped)
  *   ops->send_done  the outstanding send was acknowledged or given up
  *   ops->breakin    the peer sent a break-in byte (0x62)
- *   ops->reset      the link was resynchronised by a RESET
+ *   ops->reset      the link was resynchronised by a RESET from the peer
+ *
+ * Every packet goes out in one ops->write call. Callbacks may call kd_link_send,
+ * kd_link_cancel, kd_link_start_reset and kd_link_send_breakin, never kd_link_input. For an
+ * implied acknowledgement send_done comes before the deliver of the packet that implied it.
  *
  * Time is an opaque monotonic count chosen by the owner (vmkd uses microseconds); only
- * differences against the config's intervals are taken.
+ * differences against the config's intervals are taken (a clock going back counts as no
+ * time passing).
  *
  * Roles (kd-protocol.md section 3):
  *   KD_ROLE_TARGET   the kernel's side (kdcom.dll; the relay towards a debugger): first id
@@ -24,7 +29,18 @@
  *                    RESET and retransmits its pending packet with the new id.
  *   KD_ROLE_DEBUGGER WinDbg's side: ACKs with the SYNC bit cleared, drops a repeat of the last
  *                    id, answers a SYNC-flagged packet with RESET (so the target renumbers),
- *                    repeats an unanswered RESET every reset_interval.
+ *                    repeats an unanswered RESET every reset_interval. While its RESET is
+ *                    unanswered it neither delivers, ACKs nor transmits data: an outstanding
+ *                    packet is held and goes out, renumbered, once the target's RESET came.
+ *
+ * Giving up or cancelling a packet that went on the wire leaves the peer's duplicate filter
+ * unknown (did it get the packet?), so the link resynchronises before the next one: the
+ * target marks its next packet SYNC (a debugger answers with RESET), the debugger sends
+ * RESET before its next packet.
+ *
+ * Guarantees (channel that keeps byte order): without RESETs every packet is delivered
+ * exactly once, in order. A RESET renumbers both sides, so a packet whose ACK was still in
+ * flight is sent again and delivered twice; order is kept. See tests/unit/test_lossy.c.
  */
 #ifndef VMKD_KD_LINK_H
 #define VMKD_KD_LINK_H
@@ -54,6 +70,11 @@ enum kd_send_result {
 #define KD_LINK_NO_DEADLINE UINT64_MAX
 #define KD_LINK_NO_ID       0xFFFFFFFFu
 
+/* Id of the RESET a target sends to start a resynchronisation (kd_link_start_reset). A
+ * vmkd debugger answers it with a RESET of its own; a RESET with any other id (kernels and
+ * debuggers send 0) is never answered by a debugger, so two peers cannot ping-pong. */
+#define KD_LINK_RESET_REQUEST_ID 0x564D4B44u
+
 struct kd_link_ops {
 	void (*write)(void *opaque, const uint8_t *buf, size_t len);               /* required */
 	void (*deliver)(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
@@ -69,11 +90,13 @@ struct kd_link_config {
 	uint32_t debug_io_retries; /* target: DEBUG_IO retransmissions (kdcom drops DbgPrint
 				      after the first timeout, so 0 means one try) */
 	uint64_t reset_interval;   /* debugger: repeat an unanswered RESET this often */
-	int flush_on_reset;        /* target: discard the rest of the input chunk holding a
-				      RESET, so queued RESETs are answered once */
+	int flush_on_reset;        /* target: answer queued RESETs once: discard the rest of
+				      the input chunk holding a RESET, and do not answer another
+				      within reset_interval / 2 unless data came between */
 };
 
-/* Defaults in microseconds: 1 s ACK timeout, 20 retries (kdcom), DbgPrint one try. */
+/* Defaults in microseconds: 1 s ACK timeout, 20 retries (kdcom), DbgPrint one try, RESET
+ * repeated every second, flush on RESET. */
 void kd_link_default_config(struct kd_link_config *cfg);
 
 struct kd_link_stats {
@@ -89,6 +112,9 @@ struct kd_link_stats {
 	uint64_t bad_packets;      /* checksum, trailer, length */
 	uint64_t breakins;
 	uint64_t unknown_control;
+	uint64_t sync_packets;     /* debugger: SYNC-flagged data packets (not delivered) */
+	uint64_t dropped_resetting; /* data ignored while our RESET is unanswered */
+	uint64_t resets_repeated;  /* target: RESETs not answered, repeats of one just answered */
 };
 
 struct kd_link {
@@ -101,16 +127,23 @@ struct kd_link {
 	uint32_t next_id;          /* id of the next (or the outstanding) data packet we send */
 	uint32_t expected_id;      /* target: id the peer's next data packet must carry */
 	uint32_t last_rx_id;       /* debugger: id of the last delivered packet, or KD_LINK_NO_ID */
-	int reset_pending;         /* debugger: RESET sent, answer not yet seen */
+	int reset_pending;         /* our RESET sent, the peer's RESET not yet seen */
+	int resync_needed;         /* debugger: send RESET before the next data packet */
+	int after_reset;           /* no data accepted since a RESET: the next new packet may be
+				      the peer's resend of one older than ours, so it implies no
+				      ACK */
 	uint64_t reset_sent_at;
+	int reset_answered;        /* target: answered a RESET, no data seen since */
+	uint64_t reset_answered_at;
 
 	uint64_t sent_at;          /* last (re)transmission of the outstanding packet */
 	uint32_t retries_left;
 	int retry_forever;
+	int tx_on_wire;            /* the outstanding packet was written at least once */
+	int tx_crossed_reset;      /* ...and renumbered since: only an explicit ACK ends it */
 	uint16_t tx_type;
 	size_t tx_len;             /* payload bytes of the outstanding packet */
-	uint8_t tx_payload[KD_MAX_PAYLOAD];
-	uint8_t tx_wire[KD_MAX_PACKET_BYTES];
+	uint8_t tx_wire[KD_MAX_PACKET_BYTES]; /* the packet as sent; a RESET patches its id */
 
 	struct kd_link_stats stats;
 	struct kd_parser parser;
@@ -123,7 +156,8 @@ void kd_link_init(struct kd_link *l, enum kd_role role, const struct kd_link_con
 void kd_link_input(struct kd_link *l, const uint8_t *buf, size_t len, uint64_t now);
 
 /* Sends a data packet whose payload is hdr followed by data. Returns 0, -1 if a packet is
- * still outstanding, or -2 if the payload exceeds KD_MAX_PAYLOAD. */
+ * still outstanding, or -2 if the payload exceeds KD_MAX_PAYLOAD (or a part with a length
+ * has no buffer). */
 int kd_link_send(struct kd_link *l, uint16_t type, const void *hdr, size_t hdr_len,
 		 const void *data, size_t data_len, uint64_t now);
 
@@ -133,7 +167,9 @@ void kd_link_poll(struct kd_link *l, uint64_t now);
 /* The earliest time kd_link_poll has work, or KD_LINK_NO_DEADLINE. */
 uint64_t kd_link_deadline(const struct kd_link *l);
 
-/* Sends RESET and renumbers (debugger: on connect; target: to resynchronise). */
+/* Sends RESET and renumbers (debugger: on connect; target: to resynchronise). The target
+ * retransmits its outstanding packet at once; the debugger holds it until the answer.
+ * ops->reset is not called: the owner knows. */
 void kd_link_start_reset(struct kd_link *l, uint64_t now);
 
 /* Debugger: sends one break-in byte. */
