@@ -38,6 +38,7 @@ $(BUILD)/obj/%.o: %.c
 ALL_TARGETS :=
 
 include lib/kd/kd.mk
+include target/kd/kd_core.mk
 -include host/host.mk
 -include target/target.mk
 -include guest/guest.mk

@@ -6,7 +6,7 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(LIBKD) $(TEST_EXTRA_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(TEST_EXTRA_LIBS) $(LIBKD) -lcmocka $(LDLIBS_TEST)
 
 tests: $(UNIT_BINS) $(TEST_EXTRA_BINS)
 
@@ -34,5 +34,5 @@ fuzz: fuzz-build
 .PHONY: tests fuzz fuzz-build
 
 # Tests may reach the protocol core's private helpers (kd_bytes.h).
-EXTRA_CFLAGS_tests_unit_ := -Ilib/kd
+EXTRA_CFLAGS_tests_unit_ += -Ilib/kd
 .SECONDARY:
