@@ -73,6 +73,11 @@ bool uart_init(uint16_t base, uint32_t baud)
 	outb(base + UART_FCR, FCR_ENABLE_CLEAR);
 	outb(base + UART_MCR, MCR_DTR_RTS);
 	st->fifo = (inb(base + UART_IIR) & IIR_FIFO_MASK) == IIR_FIFO_MASK;
+	/* Clearing the FIFO drops what QEMU had queued without telling its chardev, which
+	 * stopped reading the socket while the receiver was full: under KVM (no main-loop
+	 * wake-ups from the vCPU) reception then stalls for good. Reading RBR makes QEMU
+	 * accept input again. */
+	(void)inb(base + UART_RBR);
 	return true;
 }
 

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kd_machine.h - the test kernel as the KD target core sees it: kd_platform_ops over the
+ * live page tables, MSRs and special registers, the Windows-shaped data a debugger reads
+ * first (KDDEBUGGER_DATA64, PsLoadedModuleList, KPCR/KPRCB/KTHREAD), and the conversion
+ * between a trap frame and an AMD64 CONTEXT.
+ */
+#ifndef VMKD_TARGET_KD_MACHINE_H
+#define VMKD_TARGET_KD_MACHINE_H
+
+#include <stdint.h>
+
+#include "kd_target.h"
+#include "trap.h"
+
+extern const struct kd_platform_ops kd_machine_ops;
+
+/* Builds the debugger data block, the module list and the processor blocks, points
+ * MSR_GS_BASE at the KPCR (as Windows does) and fills *info for GetVersion. build is the
+ * Windows build number reported as MinorVersion. */
+void kd_machine_init(struct kd_target_info *info, uint16_t build, uint64_t breakpoint_routine);
+
+/* Registers of a trap frame as a CONTEXT, and back (only what a CPU can take back: the
+ * segment selectors and reserved RFLAGS bits stay as the CPU had them). */
+void kd_machine_frame_to_context(const struct trap_frame *tf, struct kd_context_amd64 *ctx);
+void kd_machine_context_to_frame(const struct kd_context_amd64 *ctx, struct trap_frame *tf);
+
+#endif
