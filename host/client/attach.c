@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/* `vmkd attach`: options, the REPL (libedit) or scripted input, Ctrl-C as break-in. */
+#include "attach.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#include "vmkd/kd_trace.h"
+
+#include "commands.h"
+#include "disasm.h"
+#include "session.h"
+
+#define BREAK_RETRY_US 2000000ull /* --break: repeat 'b' while no stop came (boot races) */
+
+struct attach {
+	struct session *s;
+	struct cmd_ctx cmd;
+	int interactive;        /* a terminal: REPL with line editing */
+	int at_line_start;      /* DbgPrint output ended with a newline */
+	char history[512];
+};
+
+/* The only process-wide state: a signal handler cannot reach a context. */
+static volatile sig_atomic_t sigint_flag;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	sigint_flag = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: poll() must return so the pump sees the flag */
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void on_print(void *opaque, const char *text, size_t len)
+{
+	struct attach *a = opaque;
+
+	fwrite(text, 1, len, stdout);
+	a->at_line_start = len && text[len - 1] == '\n';
+	fflush(stdout);
+}
+
+static int on_prompt(void *opaque, const char *prompt, size_t len, char *answer, size_t cap)
+{
+	struct attach *a = opaque;
+	char *p, *line;
+	size_t n;
+
+	if (!a->interactive || !cap)
+		return 0; /* scripted: an empty line, so the target never hangs on us */
+	p = strndup(prompt, len);
+	line = readline(p ? p : "");
+	free(p);
+	if (!line)
+		return 0;
+	n = strlen(line);
+	if (n > cap)
+		n = cap;
+	memcpy(answer, line, n);
+	free(line);
+	return (int)n;
+}
+
+/* --trace: one line per packet, both directions, on stderr with the session time. */
+static void on_trace(void *opaque, enum session_dir dir, const struct kd_event *ev, uint64_t now)
+{
+	char line[KD_TRACE_LINE_MAX];
+	int damaged = ev->kind != KD_EV_DATA && ev->kind != KD_EV_CONTROL &&
+		      ev->kind != KD_EV_BREAKIN;
+
+	(void)opaque;
+	kd_trace_format(line, sizeof(line), dir == SESSION_TX ? KD_TRACE_TO_TARGET : KD_TRACE_FROM_TARGET,
+			ev->kind == KD_EV_BREAKIN ? NULL : &ev->hdr, ev->payload, ev->payload_len);
+	fprintf(stderr, "[%5llu.%06llu] %s%s%s\n", (unsigned long long)(now / 1000000),
+		(unsigned long long)(now % 1000000), damaged ? kd_event_kind_name(ev->kind) : "",
+		damaged ? ": " : "", line);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmkd attach [OPTIONS] ENDPOINT\n\n"
+		"A KD debugger on a KDCOM byte stream: QEMU's serial port as a unix socket or TCP\n"
+		"(-serial unix:/tmp/kd.sock,server,nowait), or the vmkd relay.\n\n"
+		"ENDPOINT   unix:PATH | tcp:HOST:PORT | HOST:PORT | PATH\n\n"
+		"  -b, --break              break in at once (repeated until the target stops)\n"
+		"  -c, --commands \"A; B\"    run these commands, then exit (unless -i)\n"
+		"  -i, --interactive        stay interactive after -c\n"
+		"  -t, --timeout SEC        request timeout (default 5)\n"
+		"      --connect-timeout SEC  keep trying to connect this long (default 10)\n"
+		"      --wait SEC           give up if the target does not stop within SEC\n"
+		"      --stop-on-load       stop on module loads instead of continuing\n"
+		"      --trace              print every packet to stderr\n"
+		"  -h, --help\n\n"
+		"Without a terminal, commands are read from stdin, one a line; the exit status is\n"
+		"nonzero if any failed. Ctrl-C while the target runs breaks in. 'help' lists the\n"
+		"commands.\n");
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || *end || end == s || *out < 0 || *out > 1e6 ? -1 : 0;
+}
+
+static const char *prompt_for(struct attach *a, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%u: kd> ", (unsigned)session_last_stop(a->s)->processor);
+	return buf;
+}
+
+/* Before the first prompt: the target must be stopped for anything to work. */
+static int wait_first_stop(struct attach *a, int break_in, double wait_s)
+{
+	uint64_t waited = 0, limit = wait_s > 0 ? (uint64_t)(wait_s * 1e6) : SESSION_WAIT_FOREVER;
+	struct session_stop st;
+	int rc;
+
+	if (a->interactive && session_state(a->s) != SESSION_TARGET_STOPPED)
+		fprintf(stderr, "Waiting for the target to stop%s...\n",
+			break_in ? "" : " (Ctrl-C breaks in)");
+	for (;;) {
+		uint64_t slice = break_in ? BREAK_RETRY_US : SESSION_WAIT_FOREVER;
+
+		if (limit != SESSION_WAIT_FOREVER && limit - waited < slice)
+			slice = limit - waited;
+		rc = session_wait_stop(a->s, slice, &st);
+		if (rc == 0)
+			break;
+		if (rc != -ETIMEDOUT)
+			goto fail;
+		waited += slice;
+		if (limit != SESSION_WAIT_FOREVER && waited >= limit)
+			goto fail;
+		/* A break-in byte sent before the kernel's debugger was up is lost. */
+		if (break_in && session_state(a->s) != SESSION_TARGET_STOPPED)
+			session_break_in(a->s);
+	}
+	if (!a->at_line_start)
+		fputc('\n', stdout);
+	cmd_report_stop(&a->cmd, &st, 0);
+	return 0;
+fail:
+	fprintf(stderr, "vmkd attach: %s\n", session_error(a->s));
+	return -1;
+}
+
+static int is_repeatable(const char *line)
+{
+	static const char *const repeat[] = { "t", "p", "u", "db", "dw", "dd", "dq" };
+	char word[8];
+	size_t n = strcspn(line, " \t");
+
+	if (n >= sizeof(word))
+		return 0;
+	memcpy(word, line, n);
+	word[n] = '\0';
+	for (size_t i = 0; i < sizeof(repeat) / sizeof(repeat[0]); i++)
+		if (!strcmp(word, repeat[i]))
+			return 1;
+	return 0;
+}
+
+/* Returns nonzero if the connection was lost. */
+static int repl(struct attach *a)
+{
+	char prompt[32], *last = NULL;
+
+	rl_readline_name = "vmkd";
+	if (a->history[0])
+		read_history(a->history);
+	while (!a->cmd.quit) {
+		char *line;
+
+		sigint_flag = 0;
+		line = readline(prompt_for(a, prompt, sizeof(prompt)));
+		if (!line) {
+			if (sigint_flag) { /* Ctrl-C at the prompt: a fresh line */
+				fputc('\n', stdout);
+				continue;
+			}
+			fputc('\n', stdout);
+			break;
+		}
+		if (*line) {
+			add_history(line);
+			free(last);
+			last = strdup(line);
+		} else if (last && is_repeatable(last)) {
+			/* Enter alone repeats t / p / u / d*, as in WinDbg. */
+			free(line);
+			line = strdup(last);
+			if (!line)
+				break;
+		}
+		cmd_execute_list(&a->cmd, line, NULL);
+		free(line);
+		if (!session_connected(a->s))
+			break; /* the message was printed by the failing command */
+	}
+	free(last);
+	if (a->history[0])
+		write_history(a->history);
+	return !session_connected(a->s);
+}
+
+/* stdin is not a terminal: one command a line, echoed after the prompt. */
+static int scripted(struct attach *a)
+{
+	char prompt[32], *line = NULL;
+	size_t cap = 0;
+	int failed = 0;
+
+	while (!a->cmd.quit && session_connected(a->s) && getline(&line, &cap, stdin) >= 0) {
+		line[strcspn(line, "\r\n")] = '\0';
+		failed += cmd_execute_list(&a->cmd, line, prompt_for(a, prompt, sizeof(prompt)));
+	}
+	free(line);
+	return failed;
+}
+
+int attach_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "break", no_argument, NULL, 'b' },
+		{ "commands", required_argument, NULL, 'c' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "connect-timeout", required_argument, NULL, 'C' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "stop-on-load", no_argument, NULL, 'L' },
+		{ "trace", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct session_options opt;
+	struct attach a;
+	struct disasm *dis;
+	const char *commands = NULL, *home;
+	double timeout_s = 5, connect_s = 10, wait_s = 0;
+	int stay = 0, failed = 0, o;
+	char err[512], prompt[32];
+
+	memset(&a, 0, sizeof(a));
+	session_default_options(&opt);
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "bc:it:h", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'b':
+			opt.break_in = 1;
+			break;
+		case 'c':
+			commands = optarg;
+			break;
+		case 'i':
+			stay = 1;
+			break;
+		case 't':
+		case 'C':
+		case 'w':
+			if (parse_seconds(optarg, o == 't' ? &timeout_s : o == 'C' ? &connect_s : &wait_s)) {
+				fprintf(stderr, "vmkd attach: bad number of seconds '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			opt.stop_on_load_symbols = 1;
+			break;
+		case 'T':
+			opt.trace = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (timeout_s <= 0) {
+		fprintf(stderr, "vmkd attach: the timeout must be positive\n");
+		return 2;
+	}
+
+	a.interactive = isatty(STDIN_FILENO) && (!commands || stay);
+	a.at_line_start = 1;
+	opt.request_timeout_us = (uint64_t)(timeout_s * 1e6);
+	opt.connect_timeout_ms = (int)(connect_s * 1000);
+	opt.interrupt = &sigint_flag;
+	opt.cb.print = on_print;
+	opt.cb.prompt = on_prompt;
+	opt.cb.trace = on_trace;
+	opt.cb.opaque = &a;
+	install_signals();
+
+	a.s = session_open(argv[optind], &opt, err, sizeof(err));
+	if (!a.s) {
+		fprintf(stderr, "vmkd attach: %s\n", err);
+		return 1;
+	}
+	dis = disasm_open();
+	if (!dis)
+		fprintf(stderr, "vmkd attach: capstone unavailable; no disassembly\n");
+	cmd_init(&a.cmd, a.s, dis, stdout, stderr);
+	home = getenv("HOME");
+	if (a.interactive && home)
+		snprintf(a.history, sizeof(a.history), "%s/.vmkd_history", home);
+
+	if (wait_first_stop(&a, opt.break_in, wait_s)) {
+		failed = 1;
+		goto out;
+	}
+	if (commands) {
+		failed += cmd_execute_list(&a.cmd, commands, prompt_for(&a, prompt, sizeof(prompt)));
+		if (!stay)
+			goto out;
+	}
+	if (a.interactive)
+		failed += repl(&a);
+	else if (!commands)
+		failed += scripted(&a);
+out:
+	cmd_cleanup(&a.cmd);
+	disasm_close(dis);
+	session_close(a.s);
+	return failed ? 1 : 0;
+}

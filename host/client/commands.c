@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/* The WinDbg-like commands of `vmkd attach`: the table, dispatch, and what handlers share
+ * (errors, expressions, registers, disassembly, the stop report). */
+#include "commands_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "disasm.h"
+#include "expr.h"
+#include "hexdump.h"
+#include "regs.h"
+
+#define MAX_ARGS 64
+
+int cmd_fail(struct cmd_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(c->out);
+	fprintf(c->err, "%s: ", c->cur ? c->cur : "vmkd");
+	va_start(ap, fmt);
+	vfprintf(c->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->err);
+	fflush(c->err);
+	return -1;
+}
+
+int cmd_session_fail(struct cmd_ctx *c)
+{
+	return cmd_fail(c, "%s", session_error(c->s));
+}
+
+const char *cmd_addr(char buf[18], uint64_t a)
+{
+	hexdump_addr(buf, a);
+	return buf;
+}
+
+int cmd_load_regs(struct cmd_ctx *c)
+{
+	const struct session_stop *st = session_last_stop(c->s);
+
+	if (c->regs_valid && c->regs_seq == st->seq)
+		return 0;
+	if (session_get_context(c->s, &c->regs))
+		return -1;
+	c->regs_valid = 1;
+	c->regs_seq = st->seq;
+	return 0;
+}
+
+/* Run control moves the PC behind our back (int3 skip, steps): drop cached state. */
+void cmd_forget_stop(struct cmd_ctx *c)
+{
+	c->regs_valid = 0;
+	c->u_valid = 0;
+}
+
+static int env_reg(void *opaque, const char *name, size_t len, uint64_t *value)
+{
+	struct cmd_ctx *c = opaque;
+	const struct reg_desc *r = reg_find(name, len);
+
+	if (!r || cmd_load_regs(c))
+		return -1;
+	*value = reg_get(&c->regs, r);
+	return 0;
+}
+
+static int env_read_ptr(void *opaque, uint64_t addr, uint64_t *value)
+{
+	struct cmd_ctx *c = opaque;
+	size_t got = 0;
+
+	if (session_read_virtual(c->s, addr, value, sizeof(*value), &got) || got != sizeof(*value))
+		return -1;
+	return 0;
+}
+
+int cmd_eval(struct cmd_ctx *c, const char *text, uint64_t *out)
+{
+	struct expr_env env = { env_reg, env_read_ptr, c };
+	char err[256];
+
+	if (expr_eval(text, &env, out, err, sizeof(err)))
+		return cmd_fail(c, "%s", err);
+	return 0;
+}
+
+/* [ADDR] [L COUNT] starting at argv[1]. *have_addr tells whether ADDR was given. */
+int cmd_parse_range(struct cmd_ctx *c, int argc, char **argv, uint64_t *addr,
+		       int *have_addr, uint64_t *count)
+{
+	int i = 1, rc;
+
+	*have_addr = 0;
+	if (i < argc && expr_length(argc, argv, &(int){ i }, &(uint64_t){ 0 }) == 0) {
+		if (cmd_eval(c, argv[i], addr))
+			return -1;
+		*have_addr = 1;
+		i++;
+	}
+	rc = expr_length(argc, argv, &i, count);
+	if (rc < 0)
+		return cmd_fail(c, "bad length '%s'", argv[argc - 1]);
+	if (i < argc)
+		return cmd_fail(c, "unexpected '%s'", argv[i]);
+	return 0;
+}
+
+void cmd_module_names(const char *path, char *name, size_t ncap, char *file, size_t fcap)
+{
+	const char *base = path, *p;
+	size_t n;
+
+	for (p = path; *p; p++)
+		if (*p == '\\' || *p == '/')
+			base = p + 1;
+	snprintf(file, fcap, "%s", base);
+	n = strcspn(base, ".");
+	if (n >= ncap)
+		n = ncap - 1;
+	for (size_t i = 0; i < n; i++)
+		name[i] = (char)((base[i] >= 'A' && base[i] <= 'Z') ? base[i] + 32 : base[i]);
+	name[n] = '\0';
+	/* WinDbg calls the kernel "nt" whatever its file name. */
+	if (!strcmp(name, "ntoskrnl") || !strcmp(name, "ntkrnlmp") || !strcmp(name, "ntkrnlpa") ||
+	    !strcmp(name, "ntkrpamp"))
+		snprintf(name, ncap, "nt");
+}
+
+int cmd_symbolize(const struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap)
+{
+	char name[64], file[64];
+
+	for (size_t i = 0; i < c->nmods; i++) {
+		const struct cmd_module *m = &c->mods[i];
+
+		if (addr >= m->base && addr - m->base < m->size) {
+			snprintf(buf, cap, "%s+0x%llx", m->name, (unsigned long long)(addr - m->base));
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < session_module_count(c->s); i++) {
+		const struct session_module *m = session_module_at(c->s, i);
+
+		if (addr >= m->base && addr - m->base < m->size) {
+			cmd_module_names(m->path, name, sizeof(name), file, sizeof(file));
+			snprintf(buf, cap, "%s+0x%llx", name, (unsigned long long)(addr - m->base));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Prints count instructions starting at addr (known: bytes already at hand for it). A
+ * listing the user asked for moves the cursor a bare `u` continues from. */
+int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uint8_t *known,
+			size_t known_len, int move_cursor)
+{
+	uint8_t buf[4096];
+	size_t len, got = 0, off = 0;
+	char line[256], label[96];
+	int rc;
+
+	if (count > sizeof(buf) / MAX_INSN)
+		count = sizeof(buf) / MAX_INSN;
+	len = (size_t)count * MAX_INSN;
+	if (known && known_len >= len) {
+		memcpy(buf, known, len);
+		got = len;
+	} else {
+		rc = session_read_virtual(c->s, addr, buf, len, &got);
+		if (rc && rc != -EFAULT)
+			return cmd_session_fail(c);
+		/* The stop report's bytes help when memory reads fail at the PC. */
+		if (known && got < known_len) {
+			memcpy(buf, known, known_len);
+			got = known_len;
+		}
+	}
+	if (cmd_symbolize(c, addr, label, sizeof(label)))
+		fprintf(c->out, "%s:\n", label);
+	for (uint64_t i = 0; i < count; i++) {
+		size_t n;
+
+		if (off >= got) {
+			fprintf(c->out, "%s ??              ???\n", cmd_addr((char[18]){ 0 }, addr + off));
+			off++;
+			continue;
+		}
+		n = disasm_line(c->dis, addr + off, buf + off, got - off, line, sizeof(line), NULL);
+		fprintf(c->out, "%s\n", line);
+		off += n;
+	}
+	if (move_cursor) {
+		c->u_next = addr + off;
+		c->u_valid = 1;
+		c->u_seq = session_last_stop(c->s)->seq;
+	}
+	return 0;
+}
+
+void cmd_print_regs(struct cmd_ctx *c)
+{
+	const struct kd_context_amd64 *r = &c->regs;
+	char flags[24];
+
+	reg_format_flags(r->eflags, flags);
+	fprintf(c->out, "rax=%016llx rbx=%016llx rcx=%016llx\n", (unsigned long long)r->rax,
+		(unsigned long long)r->rbx, (unsigned long long)r->rcx);
+	fprintf(c->out, "rdx=%016llx rsi=%016llx rdi=%016llx\n", (unsigned long long)r->rdx,
+		(unsigned long long)r->rsi, (unsigned long long)r->rdi);
+	fprintf(c->out, "rip=%016llx rsp=%016llx rbp=%016llx\n", (unsigned long long)r->rip,
+		(unsigned long long)r->rsp, (unsigned long long)r->rbp);
+	fprintf(c->out, " r8=%016llx  r9=%016llx r10=%016llx\n", (unsigned long long)r->r8,
+		(unsigned long long)r->r9, (unsigned long long)r->r10);
+	fprintf(c->out, "r11=%016llx r12=%016llx r13=%016llx\n", (unsigned long long)r->r11,
+		(unsigned long long)r->r12, (unsigned long long)r->r13);
+	fprintf(c->out, "r14=%016llx r15=%016llx\n", (unsigned long long)r->r14,
+		(unsigned long long)r->r15);
+	fprintf(c->out, "iopl=%u         %s\n", (r->eflags >> 12) & 3, flags);
+	fprintf(c->out, "cs=%04x  ss=%04x  ds=%04x  es=%04x  fs=%04x  gs=%04x             efl=%08x\n",
+		r->seg_cs, r->seg_ss, r->seg_ds, r->seg_es, r->seg_fs, r->seg_gs, r->eflags);
+}
+
+/* event: print the event line; a skipped int3 moved the PC without any new event. */
+void cmd_report(struct cmd_ctx *c, const struct session_stop *st, int regs, int event)
+{
+	const struct session_bp *bp;
+	const uint8_t *known = NULL;
+	size_t known_len = 0;
+	char a[18], b[18];
+
+	switch (event ? st->kind : SESSION_STOP_NONE) {
+	case SESSION_STOP_NONE:
+		break;
+	case SESSION_STOP_EXCEPTION:
+		bp = session_bp_find(c->s, st->pc);
+		if (st->code == KD_STATUS_BREAKPOINT && bp && !bp->temporary) {
+			fprintf(c->out, "Breakpoint %d hit\n", bp->id);
+		} else if (st->code == KD_STATUS_SINGLE_STEP && regs) {
+			/* the step the user asked for: registers say it all */
+		} else if (!(st->code == KD_STATUS_BREAKPOINT && bp)) {
+			const char *name = session_exception_name(st->code);
+
+			fprintf(c->out, "%s - code %08x (%s)\n", name ? name : "Unknown exception",
+				st->code, st->first_chance ? "first chance" : "!!! second chance !!!");
+		}
+		break;
+	case SESSION_STOP_LOAD_SYMBOLS:
+		if (st->unload)
+			fprintf(c->out, "Unload module %s at %s\n", st->path, cmd_addr(a, st->base));
+		else
+			fprintf(c->out, "ModLoad: %s %s   %s\n", cmd_addr(a, st->base),
+				cmd_addr(b, st->base + st->size), st->path);
+		break;
+	case SESSION_STOP_COMMAND_STRING:
+		fprintf(c->out, "Command string: %s\n", st->path);
+		break;
+	default:
+		fprintf(c->out, "State change %08x\n", st->new_state);
+		break;
+	}
+	if (regs) {
+		if (cmd_load_regs(c) == 0)
+			cmd_print_regs(c);
+		else
+			cmd_session_fail(c);
+	}
+	/* The report carries the bytes at the PC (our breakpoints removed): no round trip. */
+	if (st->pc == st->raw.program_counter && st->report.instruction_count) {
+		known = st->report.instruction_stream;
+		known_len = st->report.instruction_count;
+	}
+	if (c->dis)
+		cmd_print_disasm(c, st->pc, 1, known, known_len, 0);
+	fflush(c->out);
+}
+
+void cmd_report_stop(struct cmd_ctx *c, const struct session_stop *st, int regs)
+{
+	cmd_report(c, st, regs, 1);
+}
+
+int cmd_get_version(struct cmd_ctx *c)
+{
+	if (c->ver_valid)
+		return 0;
+	if (session_get_version(c->s, &c->ver))
+		return cmd_session_fail(c);
+	c->ver_valid = 1;
+	return 0;
+}
+
+char *cmd_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return s;
+}
+
+/* ---- table and dispatch ----------------------------------------------------------- */
+
+static int cmdh_trace(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
+{
+	if (argc == 1) {
+		fprintf(c->out, "packet trace is %s\n", session_tracing(c->s) ? "on" : "off");
+		return 0;
+	}
+	if (argc != 2 || (strcasecmp(argv[1], "on") && strcasecmp(argv[1], "off")))
+		return cmd_fail(c, "usage: %s", cmd->usage);
+	session_set_trace(c->s, !strcasecmp(argv[1], "on"));
+	return 0;
+}
+
+static int cmdh_help(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+
+static const struct cmd commands[] = {
+	{ "version", cmdh_version, 0, CMD_STOPPED, "version", "kernel version (GetVersion)" },
+	{ "vertarget", cmdh_version, 0, CMD_STOPPED, "vertarget", "same as version" },
+	{ "r", cmdh_r, 0, CMD_STOPPED, "r [reg[=expr][, ...]]", "show or set registers" },
+	{ "db", cmdh_dump, 1, CMD_STOPPED, "db [ADDR] [L COUNT]", "dump bytes" },
+	{ "dw", cmdh_dump, 2, CMD_STOPPED, "dw [ADDR] [L COUNT]", "dump words" },
+	{ "dd", cmdh_dump, 4, CMD_STOPPED, "dd [ADDR] [L COUNT]", "dump dwords" },
+	{ "dq", cmdh_dump, 8, CMD_STOPPED, "dq [ADDR] [L COUNT]", "dump qwords" },
+	{ "!db", cmdh_pdump, 1, CMD_STOPPED, "!db [PHYS] [L COUNT]", "dump physical bytes" },
+	{ "!dw", cmdh_pdump, 2, CMD_STOPPED, "!dw [PHYS] [L COUNT]", "dump physical words" },
+	{ "!dd", cmdh_pdump, 4, CMD_STOPPED, "!dd [PHYS] [L COUNT]", "dump physical dwords" },
+	{ "!dq", cmdh_pdump, 8, CMD_STOPPED, "!dq [PHYS] [L COUNT]", "dump physical qwords" },
+	{ "eb", cmdh_edit, 1, CMD_STOPPED, "eb ADDR byte...", "write bytes" },
+	{ "ew", cmdh_edit, 2, CMD_STOPPED, "ew ADDR word...", "write words" },
+	{ "ed", cmdh_edit, 4, CMD_STOPPED, "ed ADDR dword...", "write dwords" },
+	{ "eq", cmdh_edit, 8, CMD_STOPPED, "eq ADDR qword...", "write qwords" },
+	{ "u", cmdh_u, 0, CMD_STOPPED, "u [ADDR] [L COUNT]", "disassemble" },
+	{ "bp", cmdh_bp, 0, CMD_STOPPED, "bp ADDR", "set a breakpoint" },
+	{ "bl", cmdh_bl, 0, 0, "bl", "list breakpoints" },
+	{ "bc", cmdh_bc, 0, CMD_STOPPED, "bc N...|*", "clear breakpoints" },
+	{ "g", cmdh_g, 0, CMD_STOPPED, "g [ADDR]", "go (to ADDR); Ctrl-C breaks in" },
+	{ "t", cmdh_t, 0, CMD_STOPPED, "t [COUNT]", "single step" },
+	{ "p", cmdh_p, 0, CMD_STOPPED, "p [COUNT]", "step over calls" },
+	{ "lm", cmdh_lm, 0, CMD_STOPPED, "lm", "loaded modules (PsLoadedModuleList)" },
+	{ "!kdbg", cmdh_kdbg, 0, CMD_STOPPED, "!kdbg", "the kernel's debugger data block" },
+	{ "rdmsr", cmdh_rdmsr, 0, CMD_STOPPED, "rdmsr MSR", "read a model-specific register" },
+	{ "wrmsr", cmdh_wrmsr, 0, CMD_STOPPED, "wrmsr MSR VALUE", "write a model-specific register" },
+	{ "?", cmdh_eval, 0, 0, "? EXPR", "evaluate an expression" },
+	{ ".trace", cmdh_trace, 0, 0, ".trace [on|off]", "print every packet to stderr" },
+	{ "stats", cmdh_stats, 0, 0, "stats", "link and session counters" },
+	{ "help", cmdh_help, 0, 0, "help", "this list" },
+	{ "q", cmdh_q, 0, 0, "q", "quit (the target stays as it is)" },
+	{ "qd", cmdh_qd, 0, 0, "qd", "let the target run, then quit" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int cmdh_help(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
+{
+	(void)cmd, (void)argc, (void)argv;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(c->out, "  %-24s %s\n", commands[i].usage, commands[i].help);
+	fprintf(c->out, "Addresses: hex (0x optional, ` separators allowed), 0n decimal, @reg, "
+		"poi(x), + - *.\n");
+	return 0;
+}
+
+const char *cmd_name(size_t i)
+{
+	return i < NCOMMANDS ? commands[i].name : NULL;
+}
+
+void cmd_init(struct cmd_ctx *c, struct session *s, struct disasm *dis, FILE *out, FILE *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = s;
+	c->dis = dis;
+	c->out = out;
+	c->err = err;
+}
+
+void cmd_cleanup(struct cmd_ctx *c)
+{
+	free(c->mods);
+	c->mods = NULL;
+	c->nmods = 0;
+}
+
+int cmd_execute(struct cmd_ctx *c, const char *line)
+{
+	char buf[1024], *argv[MAX_ARGS];
+	const struct cmd *cmd = NULL;
+	int argc, rc;
+
+	if (strlen(line) >= sizeof(buf)) {
+		c->cur = NULL;
+		return cmd_fail(c, "command line too long");
+	}
+	strcpy(buf, line);
+	argc = expr_split(buf, argv, MAX_ARGS);
+	if (argc == 0)
+		return 0;
+	c->cur = argc > 0 ? argv[0] : NULL;
+	if (argc < 0)
+		return cmd_fail(c, "too many words or an open quote");
+
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (!strcasecmp(argv[0], commands[i].name)) {
+			cmd = &commands[i];
+			break;
+		}
+	}
+	if (!cmd)
+		return cmd_fail(c, "unknown command (try 'help')");
+	if ((cmd->flags & CMD_STOPPED) && session_state(c->s) != SESSION_TARGET_STOPPED)
+		return cmd_fail(c, "the target is running (Ctrl-C breaks in)");
+	rc = cmd->fn(c, cmd, argc, argv);
+	fflush(c->out);
+	c->cur = NULL;
+	return rc;
+}
+
+int cmd_execute_list(struct cmd_ctx *c, const char *list, const char *prompt)
+{
+	char *copy = strdup(list), *cur, *next;
+	int failed = 0;
+
+	if (!copy)
+		return 1;
+	for (cur = copy; cur && !c->quit && session_connected(c->s); cur = next) {
+		next = expr_next_command(cur);
+		cur = cmd_trim(cur);
+		if (!*cur)
+			continue;
+		if (prompt)
+			fprintf(c->out, "%s%s\n", prompt, cur);
+		if (cmd_execute(c, cur))
+			failed++;
+	}
+	free(copy);
+	return failed;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * commands.h - the WinDbg-like command set of `vmkd attach`, table-driven, over a session.
+ * Output goes to out, errors (one line each, "cmd: message") to err.
+ */
+#ifndef VMKD_HOST_COMMANDS_H
+#define VMKD_HOST_COMMANDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "session.h"
+
+struct disasm;
+
+struct cmd_module {
+	uint64_t base;
+	uint32_t size;
+	char name[64];  /* short name: "nt", "hal", "kdcom" */
+	char file[64];  /* base file name: "ntoskrnl.exe" */
+};
+
+struct cmd_ctx {
+	struct session *s;
+	FILE *out;
+	FILE *err;
+	struct disasm *dis;
+	int quit;
+	const char *cur;                /* name of the command running, for messages */
+
+	struct kd_context_amd64 regs;   /* registers of the current stop */
+	uint64_t regs_seq;
+	int regs_valid;
+
+	uint64_t dump_next;             /* where a bare db/dd/... goes on */
+	unsigned dump_unit;
+	int dump_phys, dump_valid;
+	uint64_t u_next, u_seq;         /* where a bare `u` goes on, within one stop */
+	int u_valid;
+
+	struct cmd_module *mods;        /* from `lm` */
+	size_t nmods;
+	struct kd_get_version64 ver;
+	int ver_valid;
+};
+
+/* dis may be NULL (no disassembly). */
+void cmd_init(struct cmd_ctx *c, struct session *s, struct disasm *dis, FILE *out, FILE *err);
+void cmd_cleanup(struct cmd_ctx *c);
+
+/* Runs one command line. Returns 0, or -1 after printing why. Blank lines do nothing. */
+int cmd_execute(struct cmd_ctx *c, const char *line);
+
+/* Runs "cmd; cmd; ..." in order, echoing each after prompt (if not NULL) to out.
+ * Returns the number of commands that failed; stops early on `q`. */
+int cmd_execute_list(struct cmd_ctx *c, const char *list, const char *prompt);
+
+/* Prints a stop the way WinDbg does: the event line ("Break instruction exception -
+ * code 80000003 (first chance)", "Breakpoint 0 hit"), registers if regs, then the
+ * instruction at the PC. */
+void cmd_report_stop(struct cmd_ctx *c, const struct session_stop *st, int regs);
+
+/* "nt+0x1234" for an address inside a known module; returns 0 if none matched. */
+int cmd_symbolize(const struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap);
+
+/* Command names, for completion; NULL-terminated iteration via index. */
+const char *cmd_name(size_t i);
+
+#endif

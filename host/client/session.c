@@ -1,0 +1,989 @@
+/* SPDX-License-Identifier: MIT */
+/* The KD debugger engine: a debugger-role kd_link over a socket, a poll() pump, requests. */
+#include "session_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmkd/kd_api.h"
+#include "vmkd/kd_packet.h"
+
+#include "../common/endpoint.h"
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+int session_fail(struct session *s, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* A reply that fails a length or consistency check: counted, reported, never trusted. */
+static int malformed(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int malformed(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	s->st.malformed++;
+	n = snprintf(s->err, sizeof(s->err), "malformed reply: ");
+	va_start(ap, fmt);
+	vsnprintf(s->err + n, sizeof(s->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EPROTO;
+}
+
+static uint64_t clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t session_now(const struct session *s)
+{
+	return clock_us() - s->t0;
+}
+
+static uint64_t deadline_after(uint64_t timeout_us)
+{
+	uint64_t now = clock_us();
+
+	if (timeout_us == SESSION_WAIT_FOREVER || timeout_us > UINT64_MAX - now)
+		return UINT64_MAX;
+	return now + timeout_us;
+}
+
+static int interrupted(struct session *s)
+{
+	if (!s->opt.interrupt || !*s->opt.interrupt)
+		return 0;
+	*s->opt.interrupt = 0;
+	return 1;
+}
+
+static const char *api_name(uint32_t api)
+{
+	const char *name = kd_api_name(api);
+
+	return name ? name : "request";
+}
+
+/* Memory requests whose reply echoes the address: a reply for another address is a late
+ * answer to an earlier request that timed out, not ours. */
+static int api_echoes_address(uint32_t api)
+{
+	return api == KD_API_READ_VIRTUAL_MEMORY || api == KD_API_WRITE_VIRTUAL_MEMORY ||
+	       api == KD_API_READ_PHYSICAL_MEMORY || api == KD_API_WRITE_PHYSICAL_MEMORY ||
+	       api == KD_API_READ_CONTROL_SPACE;
+}
+
+static int api_resumes(uint32_t api)
+{
+	return api == KD_API_CONTINUE || api == KD_API_CONTINUE2 || api == KD_API_REBOOT ||
+	       api == KD_API_CAUSE_BUGCHECK || api == KD_API_SWITCH_PROCESSOR;
+}
+
+/* ---- output ----------------------------------------------------------------------- */
+
+static void mark_dead(struct session *s, const char *why, int e)
+{
+	if (s->dead)
+		return;
+	s->dead = 1;
+	if (e)
+		session_fail(s, -ECONNRESET, "connection lost: %s: %s", why, strerror(e));
+	else
+		session_fail(s, -ECONNRESET, "connection lost: %s", why);
+}
+
+static void flush_out(struct session *s)
+{
+	while (s->out_len && !s->dead) {
+		ssize_t n = send(s->fd, s->out, s->out_len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(s->fd, s->out, s->out_len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				mark_dead(s, "write", errno);
+			return;
+		}
+		memmove(s->out, s->out + n, s->out_len - (size_t)n);
+		s->out_len -= (size_t)n;
+	}
+}
+
+static void trace_feed(struct session *s, struct kd_parser *p, enum session_dir dir,
+		       const uint8_t *buf, size_t len)
+{
+	struct kd_event ev;
+
+	if (!s->trace_on || !s->opt.cb.trace)
+		return;
+	while (len) {
+		size_t used = kd_parser_feed(p, buf, len, &ev);
+
+		buf += used;
+		len -= used;
+		if (ev.kind != KD_EV_NONE)
+			s->opt.cb.trace(s->opt.cb.opaque, dir, &ev, session_now(s));
+	}
+}
+
+static void link_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct session *s = opaque;
+
+	if (s->dead)
+		return;
+	s->st.bytes_tx += len;
+	trace_feed(s, &s->trace_tx, SESSION_TX, buf, len);
+	if (s->out_len + len > s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap : 8192;
+		uint8_t *p;
+
+		while (cap < s->out_len + len)
+			cap *= 2;
+		if (cap > OUT_MAX || !(p = realloc(s->out, cap))) {
+			mark_dead(s, "the target stopped reading", 0);
+			return;
+		}
+		s->out = p;
+		s->out_cap = cap;
+	}
+	memcpy(s->out + s->out_len, buf, len);
+	s->out_len += len;
+	flush_out(s);
+}
+
+/* ---- link callbacks --------------------------------------------------------------- */
+
+static void link_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
+			 size_t len)
+{
+	struct session *s = opaque;
+	struct rx_packet *p;
+
+	(void)id;
+	if (s->rx_count == RXQ_LEN || len > KD_MAX_PAYLOAD) {
+		s->st.dropped++;
+		return;
+	}
+	p = &s->rxq[(s->rx_head + s->rx_count++) % RXQ_LEN];
+	p->type = type;
+	p->len = len;
+	if (len)
+		memcpy(p->payload, payload, len);
+}
+
+static void link_send_done(void *opaque, enum kd_send_result result)
+{
+	struct session *s = opaque;
+
+	if (s->inflight_tag && s->inflight_tag == s->wait_tag)
+		s->wait_result = (int)result;
+	s->inflight_tag = 0;
+}
+
+static const struct kd_link_ops session_link_ops = {
+	.write = link_write,
+	.deliver = link_deliver,
+	.send_done = link_send_done,
+};
+
+/* ---- transmit queue --------------------------------------------------------------- */
+
+/* Queues a data packet for the link. Returns its tag, or 0 when the queue is full. */
+static uint64_t txq_push(struct session *s, uint16_t type, const void *hdr, size_t hdr_len,
+			 const void *data, size_t data_len)
+{
+	struct tx_packet *p;
+
+	if (s->tx_count == TXQ_LEN || hdr_len + data_len > KD_MAX_PAYLOAD)
+		return 0;
+	p = &s->txq[(s->tx_head + s->tx_count++) % TXQ_LEN];
+	p->tag = ++s->next_tag;
+	p->type = type;
+	p->len = hdr_len + data_len;
+	memcpy(p->payload, hdr, hdr_len);
+	if (data_len)
+		memcpy(p->payload + hdr_len, data, data_len);
+	return p->tag;
+}
+
+/* Hands the next queued packet to the link when it is idle. */
+static void tx_kick(struct session *s)
+{
+	struct tx_packet *p;
+	uint64_t now;
+
+	if (s->dead || !s->tx_count || s->inflight_tag || kd_link_busy(&s->link))
+		return;
+	p = &s->txq[s->tx_head];
+	now = clock_us();
+	s->inflight_tag = p->tag;
+	s->inflight_deadline = now + s->timeout_us;
+	s->st.packets_tx++;
+	if (kd_link_send(&s->link, p->type, p->payload, p->len, NULL, 0, now) != 0) {
+		/* Cannot happen for a checked length on an idle link; drop rather than spin. */
+		s->inflight_tag = 0;
+		if (p->tag == s->wait_tag)
+			s->wait_result = KD_SEND_GAVE_UP;
+	}
+	s->tx_head = (s->tx_head + 1) % TXQ_LEN;
+	s->tx_count--;
+}
+
+/* Withdraws packet tag, queued or in flight. */
+static void tx_cancel(struct session *s, uint64_t tag)
+{
+	if (!tag)
+		return;
+	if (s->inflight_tag == tag) {
+		kd_link_cancel(&s->link);
+		s->inflight_tag = 0;
+		return;
+	}
+	for (size_t i = 0; i < s->tx_count; i++) {
+		size_t at = (s->tx_head + i) % TXQ_LEN;
+
+		if (s->txq[at].tag != tag)
+			continue;
+		/* Close the gap, keeping order. */
+		for (size_t j = i; j + 1 < s->tx_count; j++)
+			s->txq[(s->tx_head + j) % TXQ_LEN] = s->txq[(s->tx_head + j + 1) % TXQ_LEN];
+		s->tx_count--;
+		return;
+	}
+}
+
+/* ---- serving what the target sends ------------------------------------------------ */
+
+static void handle_reply(struct session *s, const struct rx_packet *p)
+{
+	struct kd_manipulate_state64 m;
+	const uint8_t *data;
+	size_t dlen;
+	uint32_t api = 0;
+	enum kd_api_error err;
+
+	if (p->len >= sizeof(api))
+		memcpy(&api, p->payload, sizeof(api));
+	if (!s->awaiting || s->have_reply || s->reply_err || api != s->await_api) {
+		s->st.stale_replies++;
+		return;
+	}
+	err = kd_api_parse_reply(p->payload, p->len, s->await_api, &m, &data, &dlen);
+	if (err == KD_API_OK && api_echoes_address(api) &&
+	    m.u.read_memory.target_base_address != s->await_addr) {
+		s->st.stale_replies++;
+		return;
+	}
+	if (err != KD_API_OK) {
+		s->reply_err = malformed(s, "%s reply of %zu bytes: %s", api_name(api), p->len,
+					 kd_api_error_name(err));
+		return;
+	}
+	if (dlen > s->reply_cap) {
+		s->reply_err = malformed(s, "%s reply carries %zu data bytes, expected at most %zu",
+					 api_name(api), dlen, s->reply_cap);
+		return;
+	}
+	s->reply = m;
+	if (dlen)
+		memcpy(s->reply_data, data, dlen);
+	s->reply_len = dlen;
+	s->have_reply = 1;
+}
+
+static void copy_printable(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 1 < cap; i++) {
+		uint8_t c = src[i];
+
+		if (!c)
+			break;
+		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	dst[n] = '\0';
+}
+
+static void module_update(struct session *s, const struct session_stop *st)
+{
+	size_t i;
+
+	for (i = 0; i < s->nmods; i++)
+		if (s->mods[i].base == st->base)
+			break;
+	if (st->unload) {
+		if (i < s->nmods) {
+			memmove(&s->mods[i], &s->mods[i + 1], (s->nmods - i - 1) * sizeof(s->mods[0]));
+			s->nmods--;
+		}
+		return;
+	}
+	if (i == s->nmods) {
+		if (s->nmods == s->mods_cap) {
+			size_t cap = s->mods_cap ? s->mods_cap * 2 : 32;
+			struct session_module *m;
+
+			if (cap > MAX_MODULES || !(m = realloc(s->mods, cap * sizeof(*m))))
+				return;
+			s->mods = m;
+			s->mods_cap = cap;
+		}
+		s->nmods++;
+	}
+	s->mods[i].base = st->base;
+	s->mods[i].size = st->size;
+	snprintf(s->mods[i].path, sizeof(s->mods[i].path), "%s", st->path);
+}
+
+/* Whether packet tag is still queued or in flight. */
+static int tx_pending(const struct session *s, uint64_t tag)
+{
+	if (!tag)
+		return 0;
+	if (s->inflight_tag == tag)
+		return 1;
+	for (size_t i = 0; i < s->tx_count; i++)
+		if (s->txq[(s->tx_head + i) % TXQ_LEN].tag == tag)
+			return 1;
+	return 0;
+}
+
+static uint64_t push_msg(struct session *s, const struct kd_api_msg *msg)
+{
+	return txq_push(s, msg->type, &msg->u, msg->hdr_len, msg->data, msg->data_len);
+}
+
+static void auto_continue(struct session *s)
+{
+	struct kd_api_msg msg;
+
+	kd_api_req_continue2(&msg, KD_DBG_CONTINUE, 0, 0);
+	msg.u.m.processor = s->stop.processor;
+	s->autocont_tag = push_msg(s, &msg);
+	if (s->autocont_tag)
+		s->state = SESSION_TARGET_RUNNING;
+}
+
+static void decode_exception(struct session_stop *st)
+{
+	const struct kd_exception64 *e = &st->raw.u.exception;
+
+	st->kind = SESSION_STOP_EXCEPTION;
+	st->code = e->record.exception_code;
+	st->flags = e->record.exception_flags;
+	st->address = e->record.exception_address;
+	st->first_chance = e->first_chance != 0;
+	st->number_parameters = e->record.number_parameters;
+	if (st->number_parameters > KD_EXCEPTION_MAXIMUM_PARAMETERS)
+		st->number_parameters = KD_EXCEPTION_MAXIMUM_PARAMETERS;
+	memcpy(st->parameters, e->record.exception_information,
+	       st->number_parameters * sizeof(st->parameters[0]));
+}
+
+/* "name\0command\0": both kept, separated by a blank. */
+static void decode_command_string(struct session_stop *st, const uint8_t *data, size_t dlen)
+{
+	size_t n = data ? strnlen((const char *)data, dlen) : 0, used;
+
+	st->kind = SESSION_STOP_COMMAND_STRING;
+	copy_printable(st->path, sizeof(st->path), data, n);
+	used = strlen(st->path);
+	if (n + 1 < dlen && used + 2 < sizeof(st->path)) {
+		st->path[used++] = ' ';
+		copy_printable(st->path + used, sizeof(st->path) - used, data + n + 1, dlen - n - 1);
+	}
+}
+
+static void handle_state_change(struct session *s, const struct rx_packet *p)
+{
+	struct kd_wait_state_change64 sc;
+	struct session_stop *st = &s->stop;
+	const uint8_t *data;
+	size_t dlen;
+	enum kd_api_error err;
+
+	err = kd_api_parse_state_change(p->payload, p->len, &sc, &data, &dlen);
+	if (err == KD_API_ERR_SHORT || err == KD_API_ERR_OVERSIZE) {
+		malformed(s, "state change of %zu bytes: %s", p->len, kd_api_error_name(err));
+		return;
+	}
+	/* The same module load again while our continue for it is still on its way: the
+	 * target re-sent it (a break-in byte reached it halted). One continue is enough. */
+	if ((sc.new_state & ~KD_STATE_ALTERNATE_FLAG) == KD_STATE_LOAD_SYMBOLS &&
+	    tx_pending(s, s->autocont_tag) && !memcmp(&sc, &st->raw, sizeof(sc))) {
+		s->st.stale_replies++;
+		return;
+	}
+	s->st.state_changes++;
+	memset(st, 0, sizeof(*st));
+	st->raw = sc;
+	st->seq = s->st.state_changes;
+	st->new_state = sc.new_state;
+	st->processor = sc.processor;
+	st->processor_level = sc.processor_level;
+	st->number_processors = sc.number_processors;
+	st->thread = sc.thread;
+	st->pc = sc.program_counter;
+	st->report = sc.control_report;
+	if (st->report.instruction_count > KD_MAXSTREAM)
+		st->report.instruction_count = KD_MAXSTREAM;
+
+	switch (sc.new_state & ~KD_STATE_ALTERNATE_FLAG) {
+	case KD_STATE_EXCEPTION:
+		if (err)
+			malformed(s, "exception state change: %s", kd_api_error_name(err));
+		decode_exception(st);
+		break;
+	case KD_STATE_LOAD_SYMBOLS: {
+		const char *path = NULL;
+		size_t n = 0;
+
+		/* A bad path length still gets the module recorded and the target continued. */
+		if (err || kd_api_state_path(&sc, data, dlen, &path, &n))
+			malformed(s, "load-symbols state change: %s", kd_api_error_name(err));
+		st->kind = SESSION_STOP_LOAD_SYMBOLS;
+		st->base = sc.u.load_symbols.base_of_dll;
+		st->size = sc.u.load_symbols.size_of_image;
+		st->checksum = sc.u.load_symbols.check_sum;
+		st->unload = sc.u.load_symbols.unload_symbols != 0;
+		copy_printable(st->path, sizeof(st->path), (const uint8_t *)path, n);
+		module_update(s, st);
+		if (s->opt.cb.module)
+			s->opt.cb.module(s->opt.cb.opaque, st->base, st->size, st->path, st->unload);
+		break;
+	}
+	case KD_STATE_COMMAND_STRING:
+		decode_command_string(st, data, dlen);
+		break;
+	default:
+		st->kind = SESSION_STOP_OTHER;
+		break;
+	}
+
+	s->state = SESSION_TARGET_STOPPED;
+	if (st->kind == SESSION_STOP_EXCEPTION || st->kind == SESSION_STOP_OTHER ||
+	    s->opt.stop_on_load_symbols) {
+		uint64_t tag;
+
+		s->stop_unreported = 1;
+		/* The target re-reported its stop while our request was out: it lost the
+		 * request (a RESET or a break-in byte made it start over), so send it again. */
+		if (s->awaiting && !s->have_reply && s->req_resends < REQUEST_RESENDS &&
+		    (tag = txq_push(s, s->req_copy.type, s->req_copy.payload, s->req_copy.len,
+				    NULL, 0))) {
+			s->req_resends++;
+			s->wait_tag = tag;
+			s->wait_result = WAIT_PENDING;
+		}
+		return;
+	}
+	/* Module loads at boot and command strings: recorded, then the target goes on. The
+	 * kernel's own load-symbols breakpoint advances its PC itself. */
+	auto_continue(s);
+}
+
+static void handle_debug_io(struct session *s, const struct rx_packet *p)
+{
+	struct kd_debug_io io;
+	struct kd_api_msg msg;
+	const uint8_t *text;
+	size_t n;
+	enum kd_api_error err;
+
+	err = kd_api_parse_debug_io(p->payload, p->len, &io, &text, &n);
+	if (err) {
+		malformed(s, "debug I/O packet of %zu bytes: %s", p->len, kd_api_error_name(err));
+		return;
+	}
+	if (io.api_number == KD_API_PRINT_STRING) {
+		s->st.dbgprints++;
+		if (s->opt.cb.print && n)
+			s->opt.cb.print(s->opt.cb.opaque, (const char *)text, n);
+	} else if (io.api_number == KD_API_GET_STRING) {
+		char answer[KD_DEBUG_IO_MAX_TEXT];
+		size_t cap = io.length_of_string_read < sizeof(answer) ? io.length_of_string_read :
+									   sizeof(answer);
+		int len = -1;
+
+		/* The prompt text is what LengthOfString says, within what arrived. */
+		if (io.length_of_string < n)
+			n = io.length_of_string;
+		if (s->opt.cb.prompt)
+			len = s->opt.cb.prompt(s->opt.cb.opaque, (const char *)text, n, answer, cap);
+		if (len < 0)
+			len = 0;
+		kd_api_build_get_string_reply(&msg, &io, answer, (size_t)len);
+		push_msg(s, &msg);
+	}
+}
+
+/* We serve no files (.kdfiles): every file request gets STATUS_NO_SUCH_FILE. */
+static void handle_file_io(struct session *s, const struct rx_packet *p)
+{
+	struct kd_file_io io;
+	struct kd_api_msg msg;
+	const uint8_t *data;
+	size_t dlen;
+	enum kd_api_error err;
+
+	err = kd_api_parse_file_io(p->payload, p->len, &io, &data, &dlen);
+	if (err == KD_API_ERR_SHORT || err == KD_API_ERR_OVERSIZE) {
+		malformed(s, "file I/O packet of %zu bytes: %s", p->len, kd_api_error_name(err));
+		return;
+	}
+	kd_api_build_file_io_reply(&msg, &io);
+	push_msg(s, &msg);
+}
+
+static void serve_queue(struct session *s)
+{
+	while (s->rx_count) {
+		struct rx_packet *p = &s->rxq[s->rx_head];
+
+		s->st.packets_rx++;
+		switch (p->type) {
+		case KD_PACKET_TYPE_STATE_MANIPULATE:
+			handle_reply(s, p);
+			break;
+		case KD_PACKET_TYPE_STATE_CHANGE64:
+			handle_state_change(s, p);
+			break;
+		case KD_PACKET_TYPE_DEBUG_IO:
+			handle_debug_io(s, p);
+			break;
+		case KD_PACKET_TYPE_FILE_IO:
+			handle_file_io(s, p);
+			break;
+		default:
+			/* TRACE_IO, CONTROL_REQUEST: the link ACKed them; nothing to answer. */
+			break;
+		}
+		s->rx_head = (s->rx_head + 1) % RXQ_LEN;
+		s->rx_count--;
+	}
+}
+
+/* ---- the pump --------------------------------------------------------------------- */
+
+/* One round: wait for input, the link's next timer or deadline (absolute, clock_us),
+ * whichever is first; feed the link; serve delivered packets; start the next send. */
+static void pump(struct session *s, uint64_t deadline)
+{
+	struct pollfd pfd;
+	uint64_t now, wake;
+	int timeout_ms, rc;
+
+	serve_queue(s);
+	tx_kick(s);
+	flush_out(s);
+	if (s->dead)
+		return;
+
+	now = clock_us();
+	wake = deadline;
+	if (kd_link_deadline(&s->link) < wake)
+		wake = kd_link_deadline(&s->link);
+	if (s->inflight_tag && s->inflight_deadline < wake)
+		wake = s->inflight_deadline;
+	if (wake <= now)
+		timeout_ms = 0;
+	else if (wake - now > 1000000)
+		timeout_ms = 1000; /* wake up now and then anyway: cheap, and robust to drift */
+	else
+		timeout_ms = (int)((wake - now + 999) / 1000);
+
+	pfd.fd = s->fd;
+	pfd.events = POLLIN | (s->out_len ? POLLOUT : 0);
+	pfd.revents = 0;
+	rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0 && errno != EINTR) {
+		mark_dead(s, "poll", errno);
+		return;
+	}
+	if (rc > 0 && (pfd.revents & POLLOUT))
+		flush_out(s);
+	if (rc > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+		ssize_t n = read(s->fd, s->rdbuf, sizeof(s->rdbuf));
+
+		if (n == 0) {
+			mark_dead(s, "closed by the peer", 0);
+		} else if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				mark_dead(s, "read", errno);
+		} else {
+			s->st.bytes_rx += (uint64_t)n;
+			trace_feed(s, &s->trace_rx, SESSION_RX, s->rdbuf, (size_t)n);
+			kd_link_input(&s->link, s->rdbuf, (size_t)n, clock_us());
+		}
+	}
+	now = clock_us();
+	kd_link_poll(&s->link, now);
+	/* A packet the target never acknowledges must not block the queue forever. */
+	if (s->inflight_tag && now >= s->inflight_deadline)
+		tx_cancel(s, s->inflight_tag);
+	serve_queue(s);
+	tx_kick(s);
+	flush_out(s);
+}
+
+/* ---- lifetime --------------------------------------------------------------------- */
+
+void session_default_options(struct session_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->request_timeout_us = SESSION_DEFAULT_TIMEOUT_US;
+	opt->connect_timeout_ms = 10000;
+}
+
+struct session *session_open_fd(int fd, const struct session_options *opt, char *err,
+				size_t errlen)
+{
+	struct kd_link_config cfg;
+	struct session *s;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto fail_nomem;
+	s->rxq = calloc(RXQ_LEN, sizeof(*s->rxq));
+	s->txq = calloc(TXQ_LEN, sizeof(*s->txq));
+	if (!s->rxq || !s->txq)
+		goto fail_nomem;
+
+	s->fd = fd;
+	/* The pump never blocks in read or write; poll() does the waiting. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "cannot make the connection non-blocking: %s", strerror(errno));
+		free(s->rxq);
+		free(s->txq);
+		free(s);
+		close(fd);
+		return NULL;
+	}
+	if (opt)
+		s->opt = *opt;
+	else
+		session_default_options(&s->opt);
+	s->timeout_us = s->opt.request_timeout_us ? s->opt.request_timeout_us :
+						    SESSION_DEFAULT_TIMEOUT_US;
+	s->t0 = clock_us();
+	s->trace_on = s->opt.trace;
+	s->next_bp_id = 0;
+	kd_parser_init(&s->trace_rx);
+	kd_parser_init(&s->trace_tx);
+
+	if (s->opt.link_config)
+		cfg = *s->opt.link_config;
+	else
+		kd_link_default_config(&cfg);
+	s->ops = session_link_ops;
+	kd_link_init(&s->link, KD_ROLE_DEBUGGER, &cfg, &s->ops, s);
+
+	/* Break-in byte first, then RESET: what the captures show a working client do. */
+	if (s->opt.break_in) {
+		kd_link_send_breakin(&s->link);
+		s->st.breakins_sent++;
+	}
+	kd_link_start_reset(&s->link, clock_us());
+	if (s->dead) {
+		snprintf(err, errlen, "%s", s->err);
+		session_close(s);
+		return NULL;
+	}
+	return s;
+
+fail_nomem:
+	snprintf(err, errlen, "out of memory");
+	if (s) {
+		free(s->rxq);
+		free(s->txq);
+		free(s);
+	}
+	close(fd);
+	return NULL;
+}
+
+struct session *session_open(const char *spec, const struct session_options *opt, char *err,
+			     size_t errlen)
+{
+	struct session_options def;
+	int fd;
+
+	if (!opt) {
+		session_default_options(&def);
+		opt = &def;
+	}
+	fd = endpoint_connect(spec, opt->connect_timeout_ms, err, errlen);
+	if (fd < 0)
+		return NULL;
+	return session_open_fd(fd, opt, err, errlen);
+}
+
+void session_close(struct session *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0) {
+		flush_out(s);
+		close(s->fd);
+	}
+	free(s->out);
+	free(s->mods);
+	free(s->rxq);
+	free(s->txq);
+	free(s);
+}
+
+const char *session_error(const struct session *s)
+{
+	return s->err[0] ? s->err : "no error";
+}
+
+void session_set_trace(struct session *s, int on)
+{
+	if (on && !s->trace_on) {
+		/* Start clean: a half-parsed packet from before would decode as noise. */
+		kd_parser_reset(&s->trace_rx);
+		kd_parser_reset(&s->trace_tx);
+	}
+	s->trace_on = on;
+}
+
+int session_tracing(const struct session *s)
+{
+	return s->trace_on;
+}
+
+void session_set_timeout(struct session *s, uint64_t timeout_us)
+{
+	s->timeout_us = timeout_us ? timeout_us : SESSION_DEFAULT_TIMEOUT_US;
+}
+
+enum session_target_state session_state(const struct session *s)
+{
+	return s->state;
+}
+
+int session_connected(const struct session *s)
+{
+	return !s->dead;
+}
+
+const struct session_stop *session_last_stop(const struct session *s)
+{
+	return &s->stop;
+}
+
+/* ---- waiting ---------------------------------------------------------------------- */
+
+int session_poll(struct session *s, uint64_t timeout_us)
+{
+	uint64_t deadline = deadline_after(timeout_us);
+
+	do {
+		if (s->dead)
+			return -ECONNRESET;
+		pump(s, deadline);
+	} while (clock_us() < deadline);
+	return s->dead ? -ECONNRESET : 0;
+}
+
+int session_break_in(struct session *s)
+{
+	if (s->dead)
+		return -ECONNRESET;
+	kd_link_send_breakin(&s->link);
+	s->st.breakins_sent++;
+	flush_out(s);
+	return s->dead ? -ECONNRESET : 0;
+}
+
+int session_wait_stop(struct session *s, uint64_t timeout_us, struct session_stop *out)
+{
+	uint64_t deadline = deadline_after(timeout_us);
+
+	for (;;) {
+		if (s->stop_unreported) {
+			s->stop_unreported = 0;
+			if (out)
+				*out = s->stop;
+			return 0;
+		}
+		if (s->dead)
+			return -ECONNRESET;
+		/* Ctrl-C while the target runs: ask it to stop, keep waiting for the report. */
+		if (interrupted(s))
+			session_break_in(s);
+		if (clock_us() >= deadline)
+			return session_fail(s, -ETIMEDOUT, "the target did not stop within %.1f s",
+				    (double)timeout_us / 1e6);
+		pump(s, deadline);
+	}
+}
+
+/* ---- requests --------------------------------------------------------------------- */
+
+int session_request(struct session *s, const struct kd_manipulate_state64 *req,
+		    const void *data, size_t len, struct kd_manipulate_state64 *reply,
+		    void *reply_data, size_t cap, size_t *data_len, uint64_t timeout_us)
+{
+	uint64_t start = clock_us(), deadline;
+	int no_reply = !kd_api_has_reply(req->api_number);
+	const char *name = api_name(req->api_number);
+	int rc;
+
+	if (data_len)
+		*data_len = 0;
+	if (s->dead)
+		return -ECONNRESET;
+	if (s->state != SESSION_TARGET_STOPPED)
+		return session_fail(s, -EBUSY, "%s: the target is running (break in first)", name);
+	if (len > KD_MANIPULATE_MAX_DATA)
+		return session_fail(s, -EINVAL, "%s: %zu data bytes exceed the %u-byte limit", name, len,
+			    (unsigned)KD_MANIPULATE_MAX_DATA);
+	if (s->awaiting || s->wait_tag)
+		return session_fail(s, -EBUSY, "%s: another request is in progress", name);
+
+	deadline = deadline_after(timeout_us ? timeout_us : s->timeout_us);
+	s->awaiting = !no_reply;
+	s->await_api = req->api_number;
+	s->await_addr = req->u.read_memory.target_base_address;
+	s->have_reply = 0;
+	s->reply_err = 0;
+	s->reply_data = reply_data ? reply_data : s->scratch;
+	s->reply_cap = reply_data ? cap : sizeof(s->scratch);
+	s->reply_len = 0;
+	s->req_resends = 0;
+	s->wait_result = WAIT_PENDING;
+	s->wait_tag = txq_push(s, KD_PACKET_TYPE_STATE_MANIPULATE, req, sizeof(*req), data, len);
+	if (!s->wait_tag) {
+		s->awaiting = 0;
+		return session_fail(s, -EBUSY, "%s: send queue full", name);
+	}
+	memcpy(&s->req_copy, &s->txq[(s->tx_head + s->tx_count - 1) % TXQ_LEN], sizeof(s->req_copy));
+	s->st.requests++;
+	if (api_resumes(req->api_number)) {
+		/* Set before pumping: the next state change may arrive in the same read as the
+		 * ACK of this packet, and must not be overwritten by "running" afterwards. */
+		s->state = SESSION_TARGET_RUNNING;
+		s->stop_unreported = 0;
+	}
+
+	for (;;) {
+		pump(s, deadline);
+		if (s->dead) {
+			rc = -ECONNRESET;
+			break;
+		}
+		if (s->reply_err) {
+			rc = s->reply_err;
+			break;
+		}
+		if (s->have_reply) {
+			rc = 0;
+			break;
+		}
+		if (s->wait_result == KD_SEND_GAVE_UP || s->wait_result == KD_SEND_CANCELLED) {
+			s->st.timeouts++;
+			rc = session_fail(s, -ETIMEDOUT, "%s: the target did not acknowledge the request", name);
+			break;
+		}
+		if (no_reply && s->wait_result == KD_SEND_ACKED) {
+			rc = 0;
+			break;
+		}
+		if (!no_reply && interrupted(s)) {
+			rc = session_fail(s, -EINTR, "%s: interrupted", name);
+			break;
+		}
+		if (clock_us() >= deadline) {
+			s->st.timeouts++;
+			rc = session_fail(s, -ETIMEDOUT, "%s: no reply from the target within %.1f s", name,
+				  (double)(deadline - start) / 1e6);
+			break;
+		}
+	}
+
+	if (rc && s->wait_result == WAIT_PENDING)
+		tx_cancel(s, s->wait_tag);
+	if (rc && api_resumes(req->api_number) && s->state == SESSION_TARGET_RUNNING)
+		s->state = SESSION_TARGET_STOPPED; /* it never got the continue */
+	if (!rc && reply)
+		*reply = no_reply ? *req : s->reply;
+	if (!rc && data_len)
+		*data_len = s->reply_len;
+	s->awaiting = 0;
+	s->wait_tag = 0;
+	s->st.request_us += clock_us() - start;
+	return rc;
+}
+
+size_t session_module_count(const struct session *s)
+{
+	return s->nmods;
+}
+
+const struct session_module *session_module_at(const struct session *s, size_t i)
+{
+	return i < s->nmods ? &s->mods[i] : NULL;
+}
+
+void session_get_stats(const struct session *s, struct session_stats *st)
+{
+	*st = s->st;
+	st->link = s->link.stats;
+	st->parser = s->link.parser.stats;
+	st->retransmits = s->link.stats.retransmits;
+	st->resets = s->link.stats.resets_sent + s->link.stats.resets_received;
+	st->malformed = s->st.malformed + s->link.stats.bad_packets;
+}
+
+const char *session_exception_name(uint32_t code)
+{
+	switch (code) {
+	case KD_STATUS_BREAKPOINT:
+		return "Break instruction exception";
+	case KD_STATUS_SINGLE_STEP:
+		return "Single step exception";
+	case KD_STATUS_ACCESS_VIOLATION:
+		return "Access violation";
+	case KD_STATUS_DATATYPE_MISALIGNMENT:
+		return "Data misaligned";
+	case KD_STATUS_WAKE_SYSTEM_DEBUGGER:
+		return "Wake debugger";
+	case 0xC000001Du:
+		return "Illegal instruction";
+	case 0xC0000094u:
+		return "Integer divide-by-zero";
+	case 0xC0000096u:
+		return "Privileged instruction";
+	case 0xC00000FDu:
+		return "Stack overflow";
+	case 0xC0000409u:
+		return "Security check failure or stack buffer overrun";
+	default:
+		return NULL;
+	}
+}

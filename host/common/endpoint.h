@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * endpoint.h - byte-stream endpoints named by a string: connect with a deadline (the peer,
+ * e.g. QEMU, may not be listening yet) and listen (for the relay).
+ *
+ * Spellings:
+ *   unix:PATH          AF_UNIX stream socket
+ *   tcp:HOST:PORT      TCP; HOST may be [v6addr]
+ *   tcp:PORT, :PORT    TCP on 127.0.0.1
+ *   HOST:PORT          TCP when PORT is all digits and the spec has no '/'
+ *   PATH               anything else is a unix socket path
+ *
+ * Returned descriptors are non-blocking and close-on-exec; TCP has Nagle disabled (KD
+ * exchanges many tiny packets, each waiting for the previous one).
+ */
+#ifndef VMKD_HOST_ENDPOINT_H
+#define VMKD_HOST_ENDPOINT_H
+
+#include <stddef.h>
+
+enum endpoint_kind {
+	ENDPOINT_UNIX,
+	ENDPOINT_TCP,
+};
+
+struct endpoint {
+	enum endpoint_kind kind;
+	char path[108];  /* unix: fits sockaddr_un.sun_path with its NUL */
+	char host[256];  /* tcp: name or address, without brackets */
+	char port[16];   /* tcp: decimal */
+};
+
+/* Parses spec. Returns 0, or -1 with a message in err. */
+int endpoint_parse(const char *spec, struct endpoint *ep, char *err, size_t errlen);
+
+/* Canonical name: "unix:/path" or "tcp:host:port". */
+void endpoint_format(const struct endpoint *ep, char *buf, size_t len);
+
+/*
+ * Connects, retrying while the peer is absent (no such socket, refused) until timeout_ms
+ * has passed; timeout_ms 0 tries once. Returns the fd, or -1 with
+ * "cannot connect to unix:/x: No such file or directory" in err.
+ */
+int endpoint_connect(const char *spec, int timeout_ms, char *err, size_t errlen);
+
+/* Listens: a unix socket gets mode 0600 (a stale socket file nobody serves is replaced);
+ * TCP binds 127.0.0.1 unless a host is given. Returns the listening fd or -1. */
+int endpoint_listen(const char *spec, char *err, size_t errlen);
+
+/* Port a TCP listener is bound to (after listening on port 0), or -1. */
+int endpoint_local_port(int fd);
+
+/* Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY). Returns the fd, or -1
+ * with errno set (EAGAIN when nobody is waiting). */
+int endpoint_accept(int listen_fd);
+
+#endif
