@@ -7,10 +7,11 @@
  *   bytes from the peer  -> kd_link_input(now)
  *   a packet to send     -> kd_link_send(now)      (one outstanding at a time: stop-and-wait)
  *   time passes          -> kd_link_poll(now)      (call by kd_link_deadline())
- *   debugger connects    -> kd_link_start_reset(now)
+ *   debugger connects    -> kd_link_start_reset(now)  (or either side resynchronises)
  *
  *   ops->write      bytes for the peer (control packets, data packets, retransmissions)
- *   ops->deliver    a new data packet, exactly once, in order (duplicates are ACKed, dropped)
+ *   ops->deliver    a new data packet, in order (duplicates are ACKed and dropped; see
+ *                   Guarantees for the one repeat a RESET can cause)
  *   ops->send_done  the outstanding send was acknowledged or given up
  *   ops->breakin    the peer sent a break-in byte (0x62)
  *   ops->reset      the link was resynchronised by a RESET from the peer
@@ -29,18 +30,31 @@
  *                    RESET and retransmits its pending packet with the new id.
  *   KD_ROLE_DEBUGGER WinDbg's side: ACKs with the SYNC bit cleared, drops a repeat of the last
  *                    id, answers a SYNC-flagged packet with RESET (so the target renumbers),
- *                    repeats an unanswered RESET every reset_interval. While its RESET is
- *                    unanswered it neither delivers, ACKs nor transmits data: an outstanding
- *                    packet is held and goes out, renumbered, once the target's RESET came.
+ *                    repeats an unanswered RESET every reset_interval.
+ *
+ * A RESET we start is a handshake: until the peer's RESET comes back our data is held (the
+ * ACK timer stands still), the peer's data is neither ACKed nor delivered (it was numbered
+ * before the peer saw ours and comes again), and the RESET repeats every reset_interval.
+ * The target marks its own RESET (KD_LINK_RESET_REQUEST_ID) so a vmkd debugger answers it;
+ * kernels never start one. While one RESET of ours is out, kd_link_start_reset sends no
+ * other: answers do not say which RESET they answer.
  *
  * Giving up or cancelling a packet that went on the wire leaves the peer's duplicate filter
  * unknown (did it get the packet?), so the link resynchronises before the next one: the
  * target marks its next packet SYNC (a debugger answers with RESET), the debugger sends
  * RESET before its next packet.
  *
- * Guarantees (channel that keeps byte order): without RESETs every packet is delivered
- * exactly once, in order. A RESET renumbers both sides, so a packet whose ACK was still in
- * flight is sent again and delivered twice; order is kept. See tests/unit/test_lossy.c.
+ * The implied ACK (a new data packet from the peer completes ours) relies on KD's turn
+ * taking: a peer sends new data only after it got ours. Not from the first packet after a
+ * RESET (it may be the peer's resend of one older than ours), nor for a packet of ours a
+ * RESET renumbered: only an explicit ACK shows the peer's ids moved with ours.
+ *
+ * Guarantees, on a channel that keeps byte order (tests/unit/test_lossy.c checks them over
+ * byte loss, duplication and corruption, with RESETs from either side): a packet whose send
+ * ends ACKED is delivered, intact and in order. Exactly once, unless a RESET intervenes: a
+ * RESET (also the one a given-up send leads to) renumbers both sides and resends the packet
+ * in flight, and a receiver that already had it (its ACK still on the way) takes it a
+ * second time, right after the first. Owners must tolerate that repeat.
  */
 #ifndef VMKD_KD_LINK_H
 #define VMKD_KD_LINK_H
@@ -167,9 +181,9 @@ void kd_link_poll(struct kd_link *l, uint64_t now);
 /* The earliest time kd_link_poll has work, or KD_LINK_NO_DEADLINE. */
 uint64_t kd_link_deadline(const struct kd_link *l);
 
-/* Sends RESET and renumbers (debugger: on connect; target: to resynchronise). The target
- * retransmits its outstanding packet at once; the debugger holds it until the answer.
- * ops->reset is not called: the owner knows. */
+/* Starts a RESET handshake and renumbers (debugger: on connect; target: to resynchronise).
+ * The outstanding packet, if any, goes out renumbered once the peer answers. Nothing is
+ * sent if a RESET of ours is already out. ops->reset comes with the answer. */
 void kd_link_start_reset(struct kd_link *l, uint64_t now);
 
 /* Debugger: sends one break-in byte. */

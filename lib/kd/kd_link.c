@@ -6,8 +6,6 @@
 
 #include "kd_bytes.h"
 
-#define ID_OFFSET 8u /* of PacketId in the 16-byte header */
-
 void kd_link_default_config(struct kd_link_config *cfg)
 {
 	cfg->ack_timeout = 1000000;
@@ -96,7 +94,7 @@ static size_t tx_wire_len(const struct kd_link *l)
 /* The checksum covers only the payload, so renumbering is a header patch. */
 static void tx_set_id(struct kd_link *l, uint32_t id)
 {
-	kd_put_le32(l->tx_wire + ID_OFFSET, id);
+	kd_put_le32(l->tx_wire + offsetof(struct kd_packet_header, id), id);
 }
 
 /* (Re)writes the outstanding packet and restarts its ACK timer; a held one stays put. */
@@ -297,8 +295,7 @@ static int on_control(struct kd_link *l, const struct kd_packet_header *hdr, uin
 static void accept_data(struct kd_link *l, const struct kd_packet_header *hdr,
 			const uint8_t *payload, size_t len)
 {
-	int implied = awaiting_ack(l) && !resetting(l) && !l->after_reset &&
-		      !l->tx_crossed_reset;
+	int implied = awaiting_ack(l) && !l->after_reset && !l->tx_crossed_reset;
 
 	l->after_reset = 0;
 	if (implied)
@@ -312,6 +309,7 @@ static void accept_data(struct kd_link *l, const struct kd_packet_header *hdr,
 static void target_data(struct kd_link *l, const struct kd_packet_header *hdr,
 			const uint8_t *payload, size_t len)
 {
+	l->reset_answered = 0; /* the debugger is past our last answer */
 	if (l->reset_pending) {
 		/* Numbered before the debugger saw our RESET: it comes again, renumbered. */
 		l->stats.dropped_resetting++;
@@ -374,7 +372,6 @@ static int on_event(struct kd_link *l, const struct kd_event *ev, uint64_t now)
 {
 	switch (ev->kind) {
 	case KD_EV_DATA:
-		l->reset_answered = 0; /* the debugger is past our answer */
 		if (is_debugger(l))
 			debugger_data(l, &ev->hdr, ev->payload, ev->payload_len, now);
 		else

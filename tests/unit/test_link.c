@@ -625,10 +625,24 @@ static void target_reset_mid_transfer(void **state)
 	feed_control(KD_PACKET_TYPE_ACKNOWLEDGE, ID0, 3);
 	assert_string_equal(h.events, "RA");
 	assert_int_equal(h.link.next_id, ID1);
-	/* Idle RESET: answer, renumber, tell the owner. */
-	feed_control(KD_PACKET_TYPE_RESET, 0, 4);
+
+	/* Another RESET soon after, no data between: a repeat of the one just answered. */
+	clear_output();
+	feed_control(KD_PACKET_TYPE_RESET, 0, 2 + INTERVAL / 2 - 1);
+	assert_int_equal(h.nwrites, 0);
+	assert_string_equal(h.events, "RA");
+	assert_int_equal(h.link.stats.resets_repeated, 1);
+	/* Half an interval on, it is the debugger repeating a RESET whose answer was lost. */
+	feed_control(KD_PACKET_TYPE_RESET, 0, 2 + INTERVAL / 2);
+	assert_int_equal(h.nwrites, 1);
+	assert_control(0, KD_PACKET_TYPE_RESET, 0);
 	assert_string_equal(h.events, "RAR");
 	assert_int_equal(h.link.next_id, ID0);
+	/* Data since the answer: the debugger is past it, a RESET is new. */
+	feed_data(ID0, payload_b, sizeof(payload_b), 2 + INTERVAL / 2 + 1);
+	feed_control(KD_PACKET_TYPE_RESET, 0, 2 + INTERVAL / 2 + 2);
+	assert_string_equal(h.events, "RARDR");
+	assert_int_equal(h.link.stats.resets_repeated, 1);
 }
 
 static void debugger_reset_from_target_mid_transfer(void **state)
@@ -652,6 +666,7 @@ static void debugger_reset_from_target_mid_transfer(void **state)
 	assert_string_equal(h.events, "RAD");
 }
 
+/* A target's own RESET is a handshake too: marked, data held until the debugger's RESET. */
 static void target_start_reset(void **state)
 {
 	(void)state;
@@ -659,11 +674,74 @@ static void target_start_reset(void **state)
 	send_a(0);
 	clear_output();
 	kd_link_start_reset(&h.link, 10);
-	assert_int_equal(h.nwrites, 2);
-	assert_control(0, KD_PACKET_TYPE_RESET, 0);
-	assert_data_id(1, ID0);
+	assert_int_equal(h.nwrites, 1);
+	assert_control(0, KD_PACKET_TYPE_RESET, KD_LINK_RESET_REQUEST_ID);
+	assert_true(h.link.reset_pending);
+	assert_int_equal(kd_link_deadline(&h.link), 10 + INTERVAL);
+	kd_link_start_reset(&h.link, 11); /* already out: nothing more */
+	assert_int_equal(h.nwrites, 1);
+	/* Numbered before the debugger saw our RESET: neither ACKed nor delivered. */
+	feed_data(ID0, payload_b, sizeof(payload_b), 12);
+	feed_control(KD_PACKET_TYPE_ACKNOWLEDGE, ID0, 13);
+	assert_int_equal(h.nwrites, 1);
 	assert_int_equal(h.nevents, 0);
-	assert_int_equal(kd_link_deadline(&h.link), 10 + TIMEOUT);
+	assert_int_equal(h.link.stats.dropped_resetting, 1);
+	kd_link_poll(&h.link, 10 + INTERVAL);
+	assert_int_equal(h.nwrites, 2);
+	assert_control(1, KD_PACKET_TYPE_RESET, KD_LINK_RESET_REQUEST_ID);
+	/* The debugger's RESET: answered as always, then the held packet goes. */
+	feed_control(KD_PACKET_TYPE_RESET, 0, 20 + INTERVAL);
+	assert_int_equal(h.nwrites, 4);
+	assert_control(2, KD_PACKET_TYPE_RESET, 0);
+	assert_data_id(3, ID0);
+	assert_false(h.link.reset_pending);
+	assert_string_equal(h.events, "R");
+	assert_int_equal(kd_link_deadline(&h.link), 20 + INTERVAL + TIMEOUT);
+}
+
+/* The debugger side of it: a marked RESET gets a RESET of ours; plain ones do not. */
+static void debugger_answers_marked_reset_only(void **state)
+{
+	(void)state;
+	start(KD_ROLE_DEBUGGER, NULL);
+	send_a(0);
+	feed_control(KD_PACKET_TYPE_ACKNOWLEDGE, ID0, 1);
+	send_a(2); /* ID1 outstanding */
+	clear_output();
+	feed_control(KD_PACKET_TYPE_RESET, KD_LINK_RESET_REQUEST_ID, 3);
+	assert_int_equal(h.nwrites, 1);
+	assert_control(0, KD_PACKET_TYPE_RESET, 0);
+	assert_true(h.link.reset_pending);
+	assert_string_equal(h.events, "A"); /* not resynchronised until answered */
+	/* Its repeat, crossing ours, is not our answer: the target answers ours. */
+	feed_control(KD_PACKET_TYPE_RESET, KD_LINK_RESET_REQUEST_ID, 4);
+	assert_int_equal(h.nwrites, 1);
+	assert_true(h.link.reset_pending);
+	feed_control(KD_PACKET_TYPE_RESET, 0, 5);
+	assert_false(h.link.reset_pending);
+	assert_int_equal(h.nwrites, 2);
+	assert_data_id(1, ID0);
+	assert_string_equal(h.events, "AR");
+
+	/* A plain RESET while synchronised renumbers and is never answered (a kernel
+	 * answers every RESET: that would never end). */
+	clear_output();
+	feed_control(KD_PACKET_TYPE_RESET, 0, 6);
+	assert_int_equal(h.nwrites, 1);
+	assert_data_id(0, ID0);
+	assert_string_equal(h.events, "ARR");
+}
+
+/* kd_link_start_reset while a RESET is out sends nothing: answers do not say which RESET
+ * they answer, so two in flight could have a late answer taken for a later one's. */
+static void start_reset_while_pending_is_quiet(void **state)
+{
+	(void)state;
+	start(KD_ROLE_DEBUGGER, NULL);
+	kd_link_start_reset(&h.link, 0);
+	kd_link_start_reset(&h.link, 1);
+	assert_int_equal(h.nwrites, 1);
+	assert_int_equal(h.link.reset_sent_at, 0);
 }
 
 /* WinDbg's queued RESETs in one read are answered once (kd-protocol.md 3.3). */
@@ -858,18 +936,59 @@ static void send_from_send_done_callback(void **state)
 	assert_data_id(3, ID0);
 }
 
-/* After a RESET the peer's first packet may predate ours: it implies no ACK. */
-static void no_implicit_ack_from_first_packet_after_reset(void **state)
+/* After a RESET the peer's first packet may be a resend of one older than ours: no
+ * implied ACK. A packet of ours that crossed the RESET may have reached the peer only
+ * under its old id: only an explicit ACK of the new id ends it. */
+static void no_implicit_ack_across_reset(void **state)
 {
 	(void)state;
 	start(KD_ROLE_DEBUGGER, NULL);
-	send_a(0);
-	feed_control(KD_PACKET_TYPE_RESET, 0, 1); /* ours goes out again as ID0 */
+	feed_control(KD_PACKET_TYPE_RESET, 0, 0);
+	send_a(1); /* after the RESET */
 	feed_data(ID0, payload_b, sizeof(payload_b), 2); /* the target's resent packet */
 	assert_string_equal(h.events, "RD");
 	assert_true(kd_link_busy(&h.link));
 	feed_data(ID1, payload_b, sizeof(payload_b), 3); /* sent after it got ours */
 	assert_string_equal(h.events, "RDAD");
+
+	start(KD_ROLE_DEBUGGER, NULL);
+	send_a(0);
+	feed_control(KD_PACKET_TYPE_RESET, 0, 1); /* ours goes out again as ID0 */
+	feed_data(ID0, payload_b, sizeof(payload_b), 2);
+	feed_data(ID1, payload_b, sizeof(payload_b), 3);
+	assert_string_equal(h.events, "RDD");
+	assert_true(kd_link_busy(&h.link));
+	feed_control(KD_PACKET_TYPE_ACKNOWLEDGE, ID0, 4);
+	assert_string_equal(h.events, "RDDA");
+	/* The next send is free to be implied again. */
+	send_a(5);
+	feed_data(ID0, payload_b, sizeof(payload_b), 6);
+	assert_string_equal(h.events, "RDDAAD");
+}
+
+/* A partial ACK left in the parser when a send is given up must not complete later: two
+ * give-ups toggle the id back, and the stale ACK would match the next packet. */
+static void give_up_drops_partial_input(void **state)
+{
+	static const uint8_t print[0x10] = { 0x30, 0x32 };
+	uint8_t ack[KD_HEADER_SIZE];
+	uint64_t now = 0;
+
+	(void)state;
+	start(KD_ROLE_TARGET, NULL);
+	kd_control_build(ack, KD_PACKET_TYPE_ACKNOWLEDGE, ID0);
+	kd_link_send(&h.link, KD_PACKET_TYPE_DEBUG_IO, print, sizeof(print), NULL, 0, now);
+	feed(ack, KD_HEADER_SIZE - 1, now); /* the ACK lost its last byte */
+	for (int i = 0; i < 2; i++) {
+		now += TIMEOUT;
+		kd_link_poll(&h.link, now);
+		kd_link_send(&h.link, KD_PACKET_TYPE_DEBUG_IO, print, sizeof(print), NULL, 0, now);
+	}
+	assert_string_equal(h.events, "GG");
+	assert_int_equal(h.link.next_id, SYNC_ID);
+	feed(ack + KD_HEADER_SIZE - 1, 1, now); /* a byte that would complete it */
+	assert_true(kd_link_busy(&h.link));
+	assert_int_equal(h.link.stats.acks_received, 0);
 }
 
 int main(void)
@@ -895,6 +1014,8 @@ int main(void)
 		cmocka_unit_test(target_reset_mid_transfer),
 		cmocka_unit_test(debugger_reset_from_target_mid_transfer),
 		cmocka_unit_test(target_start_reset),
+		cmocka_unit_test(debugger_answers_marked_reset_only),
+		cmocka_unit_test(start_reset_while_pending_is_quiet),
 		cmocka_unit_test(flush_on_reset_drops_rest_of_chunk),
 		cmocka_unit_test(debugger_sync_packet_late_breakin),
 		cmocka_unit_test(debugger_sync_packet_boot_attach),
@@ -902,7 +1023,8 @@ int main(void)
 		cmocka_unit_test(debugger_repeats_unanswered_reset),
 		cmocka_unit_test(implicit_ack_completes_before_deliver),
 		cmocka_unit_test(send_from_send_done_callback),
-		cmocka_unit_test(no_implicit_ack_from_first_packet_after_reset),
+		cmocka_unit_test(no_implicit_ack_across_reset),
+		cmocka_unit_test(give_up_drops_partial_input),
 	};
 
 	return cmocka_run_group_tests_name("kd_link", tests, NULL, NULL);
