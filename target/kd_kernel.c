@@ -4,13 +4,18 @@
  * port, #BP/#DB and faults reported as Windows reports them, the boot-time module report and
  * initial breakpoint, DbgPrint, break-in polling, and the workloads the tests drive.
  *
- * Command line: workload=idle|loop|dbgprint|pattern (default idle), lines=N (dbgprint),
- * build=N (Windows build reported, default 18362), nobreak (no initial breakpoint), nokd.
+ * Command line: workload=none|idle|loop|dbgprint|pattern (default none: boot reports, the
+ * initial breakpoint, then exit), lines=N (dbgprint),
+ * build=N (Windows build reported, default 18362), nobreak (no initial breakpoint), nokd,
+ * debugport=vm|com1|com2 (as Windows' /DEBUGPORT: vm runs the embedded kdvm.dll, the file
+ * users install, over virtio-serial; comN or absent: the built-in KDCOM serial transport on
+ * the kdport= COM port).
  */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "kd_kdvm.h"
 #include "kd_kernel.h"
 #include "kd_machine.h"
 #include "kd_serial.h"
@@ -38,8 +43,10 @@ enum kd_pending {
 static struct kd_kernel {
 	bool enabled;
 	bool breakin_via_trace; /* KVM here: no int3 in ring 0 */
+	bool use_kdvm;          /* transport = kdvm.dll, registered as kdcom.dll */
 	volatile enum kd_pending pending;
 	struct kd_serial serial;
+	struct kd_kdvm kdvm;
 	struct kd_target target;
 	struct kd_context_amd64 ctx;
 	char print_buf[512];
@@ -109,6 +116,19 @@ static const struct kd_byte_io_ops kd_uart_ops = {
 	.now_us = kd_uart_now,
 };
 
+/* KdEnterDebugger / KdExitDebugger call the transport's KdSave / KdRestore. */
+static void kd_enter(void)
+{
+	if (kd.use_kdvm)
+		kd_kdvm_save(&kd.kdvm);
+}
+
+static void kd_exit(void)
+{
+	if (kd.use_kdvm)
+		kd_kdvm_restore(&kd.kdvm);
+}
+
 /* ---- traps ------------------------------------------------------------------------- */
 
 /* Stops the CPU of tf in the debugger; tf takes back whatever the debugger changed. */
@@ -119,7 +139,9 @@ static enum kd_resume stop_in_debugger(struct trap_frame *tf, uint64_t pc, uint3
 
 	kd_machine_frame_to_context(tf, &kd.ctx);
 	kd.ctx.rip = pc;
+	kd_enter();
 	r = kd_target_report_exception(&kd.target, &kd.ctx, code, address, 1);
+	kd_exit();
 	kd_machine_context_to_frame(&kd.ctx, tf);
 	return r;
 }
@@ -129,9 +151,17 @@ static void load_symbols_from_trap(struct trap_frame *tf)
 	extern uint8_t __image_start[], __image_end[];
 
 	kd_machine_frame_to_context(tf, &kd.ctx);
+	kd_enter();
 	kd_target_load_symbols(&kd.target, &kd.ctx, "\\SystemRoot\\system32\\ntoskrnl.exe",
 			       (uint64_t)(uintptr_t)__image_start,
 			       (uint32_t)(__image_end - __image_start), 0);
+	/* The boot loader registers the transport under kdcom.dll whatever its file name. */
+	if (kd.use_kdvm)
+		kd_target_load_symbols(&kd.target, &kd.ctx, "\\SystemRoot\\system32\\kdcom.dll",
+				       (uint64_t)(uintptr_t)kd.kdvm.image.base,
+				       kd.kdvm.image.info.size_of_image,
+				       kd.kdvm.image.info.checksum);
+	kd_exit();
 	kd_machine_context_to_frame(&kd.ctx, tf);
 }
 
@@ -168,6 +198,8 @@ void kd_debug_trap(struct trap_frame *tf)
 	return;
 
 no_debugger:
+	kprintf("vmkd-target: %s at rip=%#lx (no KD core; continuing)\n",
+		trap_name((unsigned)tf->vector), tf->rip);
 	if (tf->vector == TRAP_DB) {
 		tf->rflags &= ~RFLAGS_TF;
 		tf->rflags |= RFLAGS_RF;
@@ -224,7 +256,9 @@ __attribute__((format(printf, 1, 2))) static void kd_print(const char *fmt, ...)
 	if ((size_t)n >= sizeof(kd.print_buf))
 		n = sizeof(kd.print_buf) - 1;
 	console_write(kd.print_buf, (size_t)n);
+	kd_enter();
 	kd_target_print(&kd.target, kd.print_buf, (size_t)n);
+	kd_exit();
 	kd_poll(); /* Windows polls for break-in after every DbgPrint */
 }
 
@@ -276,7 +310,12 @@ static void workload_loop(void)
 	run_until_stopped(true);
 }
 
+static void workload_none(void)
+{
+}
+
 static const struct workload workloads[] = {
+	{ "none", workload_none },
 	{ "idle", workload_idle },
 	{ "loop", workload_loop },
 	{ "dbgprint", workload_dbgprint },
@@ -296,11 +335,71 @@ static const struct workload *choose_workload(void)
 	return &workloads[0];
 }
 
+/* ---- transport choice -------------------------------------------------------------- */
+
+static bool word_equal_nocase(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if ((*a | 0x20) != (*b | 0x20))
+			return false;
+	return *a == *b;
+}
+
+/* debugport= as Windows' /DEBUGPORT (any case): vm loads kdvm.dll; com1/com2 or absent is
+ * the built-in serial transport, whose port kdport= picks. */
+static bool want_kdvm(void)
+{
+	char port[16];
+
+	if (cmdline_get("debugport", port, sizeof(port)) < 0)
+		return false;
+	if (word_equal_nocase(port, "vm"))
+		return true;
+	if (!word_equal_nocase(port, "com1") && !word_equal_nocase(port, "com2"))
+		kprintf("vmkd-target: unknown debugport=%s, using the serial transport\n", port);
+	return false;
+}
+
+/* Loads and starts kdvm.dll; false (and a console line saying why) means "use serial":
+ * a kernel without the virtio-serial device boots on. */
+static bool start_kdvm(void)
+{
+	struct pe_image *img = &kd.kdvm.image;
+	enum kd_kdvm_status st;
+
+	st = kd_kdvm_load(&kd.kdvm);
+	if (st == KD_KDVM_OK)
+		st = kd_kdvm_start(&kd.kdvm);
+	if (st != KD_KDVM_OK) {
+		kprintf("vmkd-target: debugport=vm: %s, falling back to the serial transport\n",
+			kd_kdvm_status_name(st));
+		KdDebuggerNotPresent = 0; /* whatever the DLL concluded is not serial's verdict */
+		return false;
+	}
+	kd_machine_add_module("\\SystemRoot\\system32\\kdcom.dll", "kdcom.dll",
+			      (uint64_t)(uintptr_t)img->base, img->info.size_of_image,
+			      img->info.entry_rva ? (uint64_t)(uintptr_t)img->base +
+							    img->info.entry_rva : 0);
+	return true;
+}
+
+static void start_serial(void)
+{
+	struct kd_link_config cfg;
+
+	kd_serial_init(&kd.serial, &kd_uart_ops, NULL, &KdDebuggerNotPresent);
+	/* A kernel waits for an absent debugger only briefly (kdcom counts polls, not
+	 * seconds): 10 tries of 200 ms, then it boots on without one. */
+	cfg = kd.serial.link.cfg;
+	cfg.ack_timeout = SERIAL_ACK_TIMEOUT_US;
+	cfg.max_retries = SERIAL_RETRIES;
+	kd.serial.link.cfg = cfg;
+}
+
 void kd_main(void)
 {
 	const struct workload *w = choose_workload();
 	struct kd_target_info info;
-	struct kd_link_config cfg;
 	uint16_t build = (uint16_t)cmdline_get_u64("build", DEFAULT_BUILD);
 
 	fill_pattern();
@@ -310,18 +409,20 @@ void kd_main(void)
 	}
 	kd.breakin_via_trace = cpu_is_kvm();
 	kd_machine_init(&info, build, (uint64_t)(uintptr_t)DbgBreakPointWithStatus);
-	kd_serial_init(&kd.serial, &kd_uart_ops, NULL, &KdDebuggerNotPresent);
-	/* A kernel waits for an absent debugger only briefly (kdcom counts polls, not
-	 * seconds): 10 tries of 200 ms, then it boots on without one. */
-	cfg = kd.serial.link.cfg;
-	cfg.ack_timeout = SERIAL_ACK_TIMEOUT_US;
-	cfg.max_retries = SERIAL_RETRIES;
-	kd.serial.link.cfg = cfg;
-	kd_target_init(&kd.target, &kd_machine_ops, NULL, &kd_serial_transport, &kd.serial,
-		       &KdDebuggerNotPresent, &info);
+	kd.use_kdvm = want_kdvm() && start_kdvm();
+	if (kd.use_kdvm) {
+		kd_target_init(&kd.target, &kd_machine_ops, NULL, &kd_kdvm_transport, &kd.kdvm,
+			       &KdDebuggerNotPresent, &info);
+		kprintf("vmkd-target: KD on vm (kdvm.dll as kdcom.dll), build %u, workload %s\n",
+			build, w->name);
+	} else {
+		start_serial();
+		kd_target_init(&kd.target, &kd_machine_ops, NULL, &kd_serial_transport,
+			       &kd.serial, &KdDebuggerNotPresent, &info);
+		kprintf("vmkd-target: KD on com%d (serial KDCOM), build %u, workload %s\n",
+			platform_kd_port() == COM1_BASE ? 1 : 2, build, w->name);
+	}
 	kd.enabled = true;
-	kprintf("vmkd-target: KD on com%d (serial KDCOM), build %u, workload %s\n",
-		platform_kd_port() == COM1_BASE ? 1 : 2, build, w->name);
 
 	trap_into_debugger(KD_PENDING_LOAD_SYMBOLS);
 	kd_print("vmkd-target: KernBase %#lx workload %s function %#lx stop-flag %#lx calls %#lx\n",
@@ -336,6 +437,14 @@ void kd_main(void)
 		kd_break();
 	w->run();
 	kd_print("vmkd-target: workload %s finished\n", w->name);
+	if (kd.use_kdvm) {
+		kprintf("vmkd-target: kd stats: state changes %lu, requests %lu, bad %lu, "
+			"unknown %lu, resends %lu, prints %lu (kdvm.dll)\n",
+			kd.target.stats.state_changes, kd.target.stats.requests,
+			kd.target.stats.bad_requests, kd.target.stats.unknown_requests,
+			kd.target.stats.resends, kd.target.stats.prints);
+		return;
+	}
 	kprintf("vmkd-target: kd stats: state changes %lu, requests %lu, bad %lu, unknown %lu, "
 		"resends %lu, prints %lu, link retransmits %lu, resets %lu\n",
 		kd.target.stats.state_changes, kd.target.stats.requests,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # target-boot.sh - boots the test kernel (built by `make all`; this script builds nothing)
 # through scripts/qemu-target.sh and checks the platform layer: banner and self-test, port
-# selection, the fatal-fault path, int3 reaching the KD hook, the timeout, and that a
+# selection (with the KD core off: nokd), the fatal-fault path, int3 reaching the KD hook, the timeout, and that a
 # backgrounded run is cleaned up by pid. Always under TCG; then, when /dev/kvm is usable,
 # bounded boots under KVM (SeaBIOS and qboot). Ends with "N passed, N failed".
 set -uo pipefail
@@ -51,9 +51,9 @@ show() {
 basic() {
 	local name=$1 accel=$2 limit=$3 c banner
 	shift 3
-	boot "$name" "$accel" "$limit" --append "marker=$name" "$@"
+	boot "$name" "$accel" "$limit" --append "marker=$name nokd" "$@"
 	c=$tmp/$name.console
-	banner="^vmkd-target: booted, cmdline=\"marker=$name kdport=com1\", tsc=[0-9]+ MHz"
+	banner="^vmkd-target: booted, cmdline=\"marker=$name nokd kdport=com1\", tsc=[0-9]+ MHz"
 	if [[ $rc -eq 0 ]] && has "$tmp/$name.out" "^accel: $accel\$" && has "$c" "$banner" &&
 		has "$c" ", accel=$accel, init=[0-9]+ us\$" &&
 		has "$c" '^vmkd-target: KernBase=0xfffff80000200000 ' &&
@@ -77,7 +77,7 @@ basic tcg-boot tcg 30
 basic tcg-qboot tcg 30 --firmware qboot
 
 # kdport=com2 moves the console to COM1 and leaves COM2 (KD) silent.
-boot tcg-com2 tcg 30 --kd-port com2 --kd-serial "file:$tmp/tcg-com2.kd"
+boot tcg-com2 tcg 30 --kd-port com2 --kd-serial "file:$tmp/tcg-com2.kd" --append nokd
 if [[ $rc -eq 0 ]] && has "$tmp/tcg-com2.console" 'kdport=com2 console=com1' &&
 	has "$tmp/tcg-com2.console" '^vmkd-target: selftest ok' && [[ ! -s $tmp/tcg-com2.kd ]]; then
 	pass "tcg-com2: kdport=com2 puts the console on COM1, nothing on the KD port"
