@@ -29,6 +29,7 @@
 #define STATUS_PRIVILEGED_INSTRUCTION 0xC0000096u
 #define STATUS_STACK_OVERFLOW   0xC00000FDu
 #define POLL_INTERVAL_US       1000
+#define LOOP_PRINT_EVERY       (1u << 22)
 #define SERIAL_ACK_TIMEOUT_US  200000
 #define SERIAL_RETRIES         10
 
@@ -277,8 +278,12 @@ static void run_until_stopped(bool call_function)
 	uint64_t next_poll = 0, i = 0;
 
 	while (!vmkd_stop_request) {
-		if (call_function)
+		if (call_function) {
 			vmkd_workload_function(i++);
+			/* A little DbgPrint traffic while running, as a live system has. */
+			if ((i & (LOOP_PRINT_EVERY - 1)) == 0)
+				kd_print("vmkd-target: loop: %lu calls\n", i);
+		}
 		if (time_us() >= next_poll) {
 			kd_poll();
 			next_poll = time_us() + POLL_INTERVAL_US;
