@@ -206,6 +206,10 @@ static struct {
 	struct kd_debugger_data64 kdbg;
 	struct kd_list_entry64 loaded_module_list;  /* PsLoadedModuleList */
 	struct kd_ldr_data_table_entry64 kernel_module;
+	struct kd_ldr_data_table_entry64 modules[KD_MACHINE_MAX_MODULES];
+	uint16_t module_full_names[KD_MACHINE_MAX_MODULES][48];
+	uint16_t module_base_names[KD_MACHINE_MAX_MODULES][16];
+	unsigned nmodules;
 	struct kd_list_entry64 active_process_head; /* empty: no processes */
 	uint16_t kernel_full_name[40];
 	uint16_t kernel_base_name[16];
@@ -247,6 +251,16 @@ static void list_single(struct kd_list_entry64 *head, struct kd_list_entry64 *no
 {
 	head->flink = head->blink = va_of(node);
 	node->flink = node->blink = va_of(head);
+}
+
+static void list_insert_tail(struct kd_list_entry64 *head, struct kd_list_entry64 *node)
+{
+	struct kd_list_entry64 *last = (struct kd_list_entry64 *)(uintptr_t)head->blink;
+
+	node->flink = va_of(head);
+	node->blink = head->blink;
+	last->flink = va_of(node);
+	head->blink = va_of(node);
 }
 
 static void put_u64(uint8_t *base, uint32_t off, uint64_t v)
@@ -336,4 +350,25 @@ void kd_machine_init(struct kd_target_info *info, uint16_t build, uint64_t break
 	info->kpcr = va_of(kd_data.kpcr);
 	info->kprcb = kprcb;
 	info->kthread = va_of(kd_data.kthread);
+}
+
+int kd_machine_add_module(const char *full_name, const char *base_name, uint64_t base,
+			  uint32_t size, uint64_t entry_point)
+{
+	struct kd_ldr_data_table_entry64 *m;
+	unsigned i = kd_data.nmodules;
+
+	if (i >= KD_MACHINE_MAX_MODULES)
+		return -1;
+	m = &kd_data.modules[i];
+	memset(m, 0, sizeof(*m));
+	m->dll_base = base;
+	m->entry_point = entry_point;
+	m->size_of_image = size;
+	set_unicode(&m->full_dll_name, kd_data.module_full_names[i], 48, full_name);
+	set_unicode(&m->base_dll_name, kd_data.module_base_names[i], 16, base_name);
+	m->load_count = 1;
+	list_insert_tail(&kd_data.loaded_module_list, &m->in_load_order_links);
+	kd_data.nmodules++;
+	return 0;
 }

@@ -20,6 +20,12 @@ extern const struct kd_platform_ops kd_machine_ops;
  * Windows build number reported as MinorVersion. */
 void kd_machine_init(struct kd_target_info *info, uint16_t build, uint64_t breakpoint_routine);
 
+/* Appends a module to PsLoadedModuleList after the kernel (call after kd_machine_init),
+ * e.g. the transport DLL as "kdcom.dll". Returns 0, or -1 when the list is full. */
+#define KD_MACHINE_MAX_MODULES 4
+int kd_machine_add_module(const char *full_name, const char *base_name, uint64_t base,
+			  uint32_t size, uint64_t entry_point);
+
 /* Registers of a trap frame as a CONTEXT, and back (only what a CPU can take back: the
  * segment selectors and reserved RFLAGS bits stay as the CPU had them). */
 void kd_machine_frame_to_context(const struct trap_frame *tf, struct kd_context_amd64 *ctx);

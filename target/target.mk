@@ -58,3 +58,37 @@ $(TARGET_BIN): $(TARGET_ELF)
 ALL_TARGETS += $(TARGET_BIN)
 
 -include $(TARGET_OBJS:.o=.d)
+
+# ---- kdvm.dll, the real transport DLL, embedded and loaded by target/pe_loader.c ----------
+#
+# guest/guest.mk builds $(BUILD)/guest/kdvm.dll (mingw-w64). When that fragment exists the
+# kernel embeds the DLL (target/kdvm_blob.S, .incbin) and `debugport=vm` loads it; without
+# it (or with `make KDVM_DLL=`) the blob is empty and the kernel says "not built in".
+# guest.mk is included after this file, so its existence, not its variables, decides.
+ifneq ($(wildcard guest/guest.mk),)
+KDVM_DLL ?= $(BUILD)/guest/kdvm.dll
+endif
+KDVM_BLOB_OBJ := $(TARGET_OBJDIR)/target/kdvm_blob.o
+KDVM_BLOB_CFG := $(TARGET_OUT)/kdvm-blob.cfg
+
+# .incbin is invisible to -MMD: depend on the DLL itself, and on a file that changes only
+# when the embedded path does (so switching KDVM_DLL on or off rebuilds the blob).
+$(KDVM_BLOB_CFG): vmkd-kdvm-blob-cfg
+	@mkdir -p $(@D)
+	@echo '$(KDVM_DLL)' | cmp -s - $@ || echo '$(KDVM_DLL)' > $@
+
+$(KDVM_BLOB_OBJ): $(KDVM_BLOB_CFG) $(KDVM_DLL)
+$(KDVM_BLOB_OBJ): private TARGET_ASFLAGS += $(if $(KDVM_DLL),-DKDVM_DLL_PATH='"$(KDVM_DLL)"')
+
+.PHONY: vmkd-kdvm-blob-cfg
+
+# The same PE loader built for the host, so tests/unit/test_pe_loader.c loads the real DLL.
+# It includes nothing from the kernel, hence no kernel flags.
+LIBPELOADER := $(BUILD)/libpeloader.a
+
+$(LIBPELOADER): $(BUILD)/obj/target/pe_loader.o
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+EXTRA_CFLAGS_tests_unit_ += -Itarget
+TEST_EXTRA_LIBS += $(LIBPELOADER)

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kexports.h - what this kernel exports to a loaded DLL, under the names and with the
+ * calling convention of ntoskrnl.exe and hal.dll: the symbol table pe_load binds kdvm.dll's
+ * imports from. The functions are Windows x64 (ms_abi) because the DLL calls them.
+ */
+#ifndef VMKD_TARGET_KEXPORTS_H
+#define VMKD_TARGET_KEXPORTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pe_loader.h"
+
+#define KEXPORT __attribute__((ms_abi))
+
+/* ntoskrnl.exe: the physical address behind va (walks the live page tables), 0 when
+ * va is not mapped, as Windows returns. PHYSICAL_ADDRESS comes back in RAX. */
+KEXPORT uint64_t MmGetPhysicalAddress(void *va);
+
+/* hal.dll: busy-wait at least us microseconds. */
+KEXPORT void KeStallExecutionProcessor(uint32_t us);
+
+/* hal.dll: the TSC as the performance counter; its frequency to *frequency if not NULL.
+ * LARGE_INTEGER (8 bytes) comes back in RAX. */
+KEXPORT int64_t KeQueryPerformanceCounter(int64_t *frequency);
+
+/* The table pe_load binds imports from: one entry per exported symbol. */
+extern const struct pe_symbol kexports[];
+extern const size_t kexports_count;
+
+#endif
