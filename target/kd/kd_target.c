@@ -172,18 +172,40 @@ typedef enum dispatch_result (*api_handler)(struct kd_target *t,
 					    const uint8_t *data, size_t data_len,
 					    struct kd_api_msg *reply);
 
+typedef size_t (*mem_read_fn)(void *p, uint64_t addr, void *buf, size_t len);
+typedef size_t (*mem_write_fn)(void *p, uint64_t addr, const void *buf, size_t len);
+
+/* Read and write requests look the same for virtual and physical memory; only the
+ * platform call differs. */
+static enum dispatch_result serve_read(struct kd_target *t,
+				       const struct kd_manipulate_state64 *req, mem_read_fn read,
+				       struct kd_api_msg *reply)
+{
+	uint32_t want = kd_api_read_len(req);
+	size_t got = read(t->plat_ctx, req->u.read_memory.target_base_address, t->tx_data, want);
+
+	kd_api_reply_read(reply, req, t->tx_data, (uint32_t)got);
+	return DISPATCH_STAY;
+}
+
+static enum dispatch_result serve_write(struct kd_target *t,
+					const struct kd_manipulate_state64 *req,
+					mem_write_fn write, const uint8_t *data, size_t data_len,
+					struct kd_api_msg *reply)
+{
+	size_t put = write(t->plat_ctx, req->u.write_memory.target_base_address, data, data_len);
+
+	kd_api_reply_write(reply, req, (uint32_t)put);
+	return DISPATCH_STAY;
+}
+
 static enum dispatch_result api_read_virtual(struct kd_target *t,
 					     const struct kd_manipulate_state64 *req,
 					     const uint8_t *data, size_t data_len,
 					     struct kd_api_msg *reply)
 {
-	uint32_t want = kd_api_read_len(req);
-	size_t got = t->plat->read_virtual(t->plat_ctx, req->u.read_memory.target_base_address,
-					   t->tx_data, want);
-
 	(void)data, (void)data_len;
-	kd_api_reply_read(reply, req, t->tx_data, (uint32_t)got);
-	return DISPATCH_STAY;
+	return serve_read(t, req, t->plat->read_virtual, reply);
 }
 
 static enum dispatch_result api_write_virtual(struct kd_target *t,
@@ -191,11 +213,7 @@ static enum dispatch_result api_write_virtual(struct kd_target *t,
 					      const uint8_t *data, size_t data_len,
 					      struct kd_api_msg *reply)
 {
-	size_t put = t->plat->write_virtual(t->plat_ctx, req->u.write_memory.target_base_address,
-					    data, data_len);
-
-	kd_api_reply_write(reply, req, (uint32_t)put);
-	return DISPATCH_STAY;
+	return serve_write(t, req, t->plat->write_virtual, data, data_len, reply);
 }
 
 static enum dispatch_result api_read_physical(struct kd_target *t,
@@ -203,13 +221,8 @@ static enum dispatch_result api_read_physical(struct kd_target *t,
 					      const uint8_t *data, size_t data_len,
 					      struct kd_api_msg *reply)
 {
-	uint32_t want = kd_api_read_len(req);
-	size_t got = t->plat->read_physical(t->plat_ctx, req->u.read_memory.target_base_address,
-					    t->tx_data, want);
-
 	(void)data, (void)data_len;
-	kd_api_reply_read(reply, req, t->tx_data, (uint32_t)got);
-	return DISPATCH_STAY;
+	return serve_read(t, req, t->plat->read_physical, reply);
 }
 
 static enum dispatch_result api_write_physical(struct kd_target *t,
@@ -217,11 +230,7 @@ static enum dispatch_result api_write_physical(struct kd_target *t,
 					       const uint8_t *data, size_t data_len,
 					       struct kd_api_msg *reply)
 {
-	size_t put = t->plat->write_physical(t->plat_ctx, req->u.write_memory.target_base_address,
-					     data, data_len);
-
-	kd_api_reply_write(reply, req, (uint32_t)put);
-	return DISPATCH_STAY;
+	return serve_write(t, req, t->plat->write_physical, data, data_len, reply);
 }
 
 static int bad_processor(const struct kd_target *t, const struct kd_manipulate_state64 *req)
