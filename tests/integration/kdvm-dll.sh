@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# kdvm-dll.sh - checks the built KD transport DLL ($BUILD/guest/kdvm.dll, made by `make all`;
+# this script builds nothing): PE32+ for x64, native subsystem, entry point 0, exactly the
+# nine KD transport exports, only the imports listed in guest/README.md, no section both
+# writable and executable, a correct PE checksum, no SSE code. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+BUILD=${BUILD:-build}
+dll=$BUILD/guest/kdvm.dll
+objdump=${MINGW_OBJDUMP:-x86_64-w64-mingw32-objdump}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-kdvm-dll.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0 failed=0
+
+pass() {
+	echo "PASS: $*"
+	passed=$((passed + 1))
+}
+
+fail() {
+	echo "FAIL: $*"
+	failed=$((failed + 1))
+}
+
+# check NAME EXPECTED ACTUAL
+check() {
+	if [[ $2 == "$3" ]]; then
+		pass "$1 = $3"
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+
+finish() {
+	echo "$passed passed, $failed failed"
+	[[ $failed -eq 0 ]]
+	exit
+}
+
+if ! command -v "$objdump" >/dev/null; then
+	fail "$objdump not installed"
+	finish
+fi
+if [[ ! -r $dll ]]; then
+	fail "no $dll (run make all first)"
+	finish
+fi
+
+"$objdump" -p "$dll" >"$tmp/p" 2>&1 || { fail "objdump -p failed"; cat "$tmp/p"; finish; }
+
+field() { # field NAME: the value after NAME in objdump -p's header dump
+	awk -v k="$1" '$1 == k { print $2; exit }' "$tmp/p"
+}
+
+check "Magic" "020b" "$(field Magic)"
+check "AddressOfEntryPoint" "0000000000000000" "$(field AddressOfEntryPoint)"
+check "Subsystem" "00000001" "$(field Subsystem)"
+check "ImageBase" "0000000140000000" "$(field ImageBase)"
+
+# Exports: exactly the nine, by name, no forwarders.
+sed -n '/^\[Ordinal\/Name Pointer\] Table/,/^$/p' "$tmp/p" |
+	awk '/^\t\[/ { print $NF }' | sort >"$tmp/exports"
+printf '%s\n' KdD0Transition KdD3Transition KdDebuggerInitialize0 KdDebuggerInitialize1 \
+	KdReceivePacket KdRestore KdSave KdSendPacket KdSetHiberRange | sort >"$tmp/want-exports"
+if diff -u "$tmp/want-exports" "$tmp/exports" >"$tmp/d"; then
+	pass "exports: exactly the nine KD transport functions"
+else
+	fail "exports differ"; cat "$tmp/d"
+fi
+check "export table DLL name" "kdvm.dll" "$(awk '$1 == "Name" && NF == 3 { print $3; exit }' "$tmp/p")"
+
+# Imports: DLL!name pairs, exactly the documented ones.
+awk '/DLL Name:/ { dll = $3 } dll && /^\t[0-9a-f]+\t/ && NF >= 3 { print dll "!" $NF }' "$tmp/p" |
+	sort >"$tmp/imports"
+printf '%s\n' 'HAL.dll!KeQueryPerformanceCounter' 'ntoskrnl.exe!KdDebuggerNotPresent' \
+	'ntoskrnl.exe!MmGetPhysicalAddress' | sort >"$tmp/want-imports"
+if diff -u "$tmp/want-imports" "$tmp/imports" >"$tmp/d"; then
+	pass "imports: $(paste -sd ' ' "$tmp/imports")"
+else
+	fail "imports differ from guest/README.md"; cat "$tmp/d"
+fi
+
+# Header fields objdump does not print as numbers, the section flags and the checksum,
+# straight from the file.
+if ! python3 - "$dll" >"$tmp/py" 2>&1 <<'EOF'
+import struct, sys
+
+data = open(sys.argv[1], 'rb').read()
+pe = struct.unpack_from('<I', data, 0x3c)[0]
+assert data[:2] == b'MZ' and data[pe:pe + 4] == b'PE\0\0', 'not a PE file'
+machine, nsect, stamp = struct.unpack_from('<HHI', data, pe + 4)
+opt_size, chars = struct.unpack_from('<HH', data, pe + 20)
+opt = pe + 24
+print('machine %04x' % machine)
+print('timestamp %d' % stamp)
+print('dll %d' % (1 if chars & 0x2000 else 0))
+dllchars = struct.unpack_from('<H', data, opt + 70)[0]
+print('nx %d' % (1 if dllchars & 0x100 else 0))
+ndirs = struct.unpack_from('<I', data, opt + 108)[0]
+tls = struct.unpack_from('<II', data, opt + 112 + 9 * 8) if ndirs > 9 else (0, 0)
+print('tls %d' % (tls[1] != 0))
+wx = []
+for i in range(nsect):
+    s = opt + opt_size + 40 * i
+    name = data[s:s + 8].rstrip(b'\0').decode('ascii', 'replace')
+    flags = struct.unpack_from('<I', data, s + 36)[0]
+    if flags & 0x20000000 and flags & 0x80000000:
+        wx.append(name)
+print('wx %s' % (','.join(wx) or '-'))
+# PE checksum: 16-bit one's-complement-style sum of the file with the CheckSum field taken
+# as 0, folded, plus the file length.
+ck_off = opt + 64
+stored = struct.unpack_from('<I', data, ck_off)[0]
+buf = data[:ck_off] + b'\0\0\0\0' + data[ck_off + 4:]
+if len(buf) % 2:
+    buf += b'\0'
+total = 0
+for (w,) in struct.iter_unpack('<H', buf):
+    total += w
+    total = (total & 0xffff) + (total >> 16)
+total = (total & 0xffff) + (total >> 16)
+print('checksum %08x %08x' % (stored, (total + len(data)) & 0xffffffff))
+EOF
+then
+	fail "header parse failed"; cat "$tmp/py"
+	finish
+fi
+pyval() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$tmp/py"; }
+
+check "Machine" "8664" "$(pyval machine)"
+check "Characteristics DLL" "1" "$(pyval dll)"
+check "TimeDateStamp (reproducible build)" "0" "$(pyval timestamp)"
+check "DllCharacteristics NX_COMPAT" "1" "$(pyval nx)"
+check "TLS directory present" "0" "$(pyval tls)"
+check "sections both writable and executable" "-" "$(pyval wx)"
+read -r stored computed <<<"$(pyval checksum)"
+if [[ -n $stored && $stored == "$computed" && $stored != 00000000 ]]; then
+	pass "CheckSum $stored is correct"
+else
+	fail "CheckSum stored $stored, computed $computed"
+fi
+
+# The transport runs inside the debugger path of a kernel that may not save SSE state for
+# it: no xmm/ymm registers at all (-mgeneral-regs-only).
+"$objdump" -d "$dll" >"$tmp/d" 2>&1
+if grep -qE '%[xy]mm[0-9]' "$tmp/d"; then
+	fail "SSE registers used: $(grep -cE '%[xy]mm[0-9]' "$tmp/d") instructions"
+else
+	pass "no SSE instructions in the code"
+fi
+
+finish
