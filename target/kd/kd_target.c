@@ -709,8 +709,8 @@ int kd_target_poll_breakin(struct kd_target *t)
 {
 	uint32_t st;
 
-	if (debugger_absent(t))
-		return 0;
+	/* Asked even when KdDebuggerNotPresent is set, as KdPollBreakIn does: that is how a
+	 * debugger that attaches later gets the kernel's attention. */
 	if (t->kd_ctx.control_c_pending) {
 		t->kd_ctx.control_c_pending = 0;
 		t->stats.breakins++;
