@@ -2,10 +2,10 @@
 /* The ntoskrnl.exe / hal.dll exports a loaded transport DLL may import. */
 #include "kexports.h"
 
+#include "cpu.h"
 #include "kd_kernel.h"
 #include "paging.h"
 #include "timer.h"
-#include "cpu.h"
 
 KEXPORT uint64_t MmGetPhysicalAddress(void *va)
 {

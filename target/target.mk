@@ -61,24 +61,27 @@ ALL_TARGETS += $(TARGET_BIN)
 
 # ---- kdvm.dll, the real transport DLL, embedded and loaded by target/pe_loader.c ----------
 #
-# guest/guest.mk builds $(BUILD)/guest/kdvm.dll (mingw-w64). When that fragment exists the
-# kernel embeds the DLL (target/kdvm_blob.S, .incbin) and `debugport=vm` loads it; without
-# it (or with `make KDVM_DLL=`) the blob is empty and the kernel says "not built in".
-# guest.mk is included after this file, so its existence, not its variables, decides.
+# guest/guest.mk builds $(BUILD)/guest/kdvm.dll (mingw-w64). When that fragment and mingw
+# exist, the kernel embeds the DLL (target/kdvm_blob.S, .incbin) and `debugport=vm` loads
+# it; otherwise (or with `make KDVM_EMBED=`) the blob is empty and the kernel says "not
+# built in". `make KDVM_EMBED=other.dll` embeds another file. guest.mk is included after
+# this file, so the fragment's existence decides, not its variables.
 ifneq ($(wildcard guest/guest.mk),)
-KDVM_DLL ?= $(BUILD)/guest/kdvm.dll
+ifneq ($(shell command -v $(or $(MINGW_CC),x86_64-w64-mingw32-gcc) 2>/dev/null),)
+KDVM_EMBED ?= $(BUILD)/guest/kdvm.dll
+endif
 endif
 KDVM_BLOB_OBJ := $(TARGET_OBJDIR)/target/kdvm_blob.o
 KDVM_BLOB_CFG := $(TARGET_OUT)/kdvm-blob.cfg
 
 # .incbin is invisible to -MMD: depend on the DLL itself, and on a file that changes only
-# when the embedded path does (so switching KDVM_DLL on or off rebuilds the blob).
+# when the embedded path does (so switching KDVM_EMBED on or off rebuilds the blob).
 $(KDVM_BLOB_CFG): vmkd-kdvm-blob-cfg
 	@mkdir -p $(@D)
-	@echo '$(KDVM_DLL)' | cmp -s - $@ || echo '$(KDVM_DLL)' > $@
+	@echo '$(KDVM_EMBED)' | cmp -s - $@ || echo '$(KDVM_EMBED)' > $@
 
-$(KDVM_BLOB_OBJ): $(KDVM_BLOB_CFG) $(KDVM_DLL)
-$(KDVM_BLOB_OBJ): private TARGET_ASFLAGS += $(if $(KDVM_DLL),-DKDVM_DLL_PATH='"$(KDVM_DLL)"')
+$(KDVM_BLOB_OBJ): $(KDVM_BLOB_CFG) $(KDVM_EMBED)
+$(KDVM_BLOB_OBJ): private TARGET_ASFLAGS += $(if $(KDVM_EMBED),-DKDVM_DLL_PATH='"$(KDVM_EMBED)"')
 
 .PHONY: vmkd-kdvm-blob-cfg
 
