@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../host/client/attach.h"
+#include "../host/relay/relay.h"
 
 #ifndef VMKD_VERSION
 #define VMKD_VERSION "0.1.0-dev"
@@ -15,9 +16,10 @@ struct subcommand {
 	const char *summary;
 };
 
-/* Add relay / loopback here with their own headers (host/relay/relay.h, ...). */
+/* One line per subcommand; each lives in its own folder with its own header. */
 static const struct subcommand subcommands[] = {
 	{ "attach", attach_main, "KD debugger in the terminal, on a KDCOM stream (unix/tcp)" },
+	{ "relay", relay_main, "KD packets between VMs (kdvm.dll, virtio-serial) and KD debuggers" },
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))

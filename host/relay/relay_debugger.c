@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/* The debugger link: a target-role kd_link per VM, its callbacks, the stop-and-wait pump
+ * over the guest packet queue, and the kdcom rules for when no debugger takes a packet. */
+#include <string.h>
+
+#include "vmkd/kd_wire.h"
+
+#include "relay_vm_int.h"
+
+/*
+ * A guest packet nobody takes (no debugger, or it stopped answering). kdcom would time out
+ * waiting for the ACK, set KdDebuggerNotPresent and carry on; a kernel waiting for an
+ * answer must be told the same thing, the rest is dropped as kdcom drops it.
+ */
+enum no_debugger_rule {
+	NODBG_INVALID = 0, /* not a data packet type: the guest may not send it */
+	NODBG_ANSWER,      /* the kernel waits for an answer: DEBUGGER(0) */
+	NODBG_DROP,        /* nobody waits: drop */
+	NODBG_DEBUG_IO,    /* DbgPrint dropped, DbgPrompt (GetString) answered */
+};
+
+static const uint8_t no_debugger_rules[KD_PACKET_TYPE_MAX] = {
+	[KD_PACKET_TYPE_STATE_CHANGE32] = NODBG_ANSWER,
+	[KD_PACKET_TYPE_STATE_MANIPULATE] = NODBG_DROP,
+	[KD_PACKET_TYPE_DEBUG_IO] = NODBG_DEBUG_IO,
+	[KD_PACKET_TYPE_STATE_CHANGE64] = NODBG_ANSWER,
+	[KD_PACKET_TYPE_TRACE_IO] = NODBG_DROP,
+	[KD_PACKET_TYPE_CONTROL_REQUEST] = NODBG_ANSWER,
+	[KD_PACKET_TYPE_FILE_IO] = NODBG_ANSWER,
+};
+
+static const char *const fate_names[] = {
+	[RELAY_FATE_SEND] = "sent",
+	[RELAY_FATE_QUEUE] = "queued",
+	[RELAY_FATE_ANSWER] = "no debugger: answered DEBUGGER(0)",
+	[RELAY_FATE_DROP_PRINT] = "no debugger: DbgPrint dropped",
+	[RELAY_FATE_DROP] = "no debugger: dropped",
+};
+
+int relay_kd_data_type(uint32_t type)
+{
+	return type < KD_PACKET_TYPE_MAX && no_debugger_rules[type] != NODBG_INVALID;
+}
+
+const char *relay_fate_name(enum relay_fate fate)
+{
+	return (size_t)fate < sizeof(fate_names) / sizeof(fate_names[0]) ? fate_names[fate] : "?";
+}
+
+static int is_prompt(const uint8_t *kd, size_t len)
+{
+	uint32_t api;
+
+	if (len < sizeof(api))
+		return 0;
+	memcpy(&api, kd, sizeof(api));
+	return api == KD_API_GET_STRING;
+}
+
+/* ---- state ------------------------------------------------------------------------- */
+
+/* Packets and break-ins the link has parsed from the debugger: proof it is alive. */
+static uint64_t heard_count(const struct relay_vm *vm)
+{
+	const struct kd_parser_stats *ps = &vm->link.parser.stats;
+
+	return ps->data_packets + ps->control_packets + ps->breakins;
+}
+
+/* The debugger said something: a silent one is back. */
+static void heard(struct relay_vm *vm)
+{
+	if (vm->dbg != RELAY_DBG_SILENT)
+		return;
+	vm->dbg = RELAY_DBG_ATTACHED;
+	relay_logf(vm->log, vm->now, vm->name, "debugger answers again; guest told DEBUGGER(1)");
+	relay_guest_send_debugger(vm, 1);
+}
+
+static size_t drop_queue(struct relay_vm *vm)
+{
+	size_t n = relay_queue_clear(&vm->queue);
+
+	vm->st.dropped_flushed += n;
+	return n;
+}
+
+/* The link gave up on a packet: treat the debugger as gone until it speaks again. */
+static void go_silent(struct relay_vm *vm)
+{
+	size_t n;
+
+	if (vm->dbg != RELAY_DBG_ATTACHED)
+		return;
+	vm->dbg = RELAY_DBG_SILENT;
+	vm->st.debugger_silences++;
+	n = drop_queue(vm);
+	relay_logf(vm->log, vm->now, vm->name,
+		   "debugger does not acknowledge: packet given up, %zu queued dropped; "
+		   "guest told DEBUGGER(0)", n);
+	relay_guest_send_debugger(vm, 0);
+}
+
+/* ---- the link ---------------------------------------------------------------------- */
+
+static void transmit(struct relay_vm *vm, uint16_t type, const uint8_t *kd, size_t len)
+{
+	if (kd_link_send(&vm->link, type, kd, len, NULL, 0, vm->now)) {
+		vm->st.dropped_no_debugger++; /* validated before: cannot happen */
+		return;
+	}
+	vm->st.kd_to_debugger++;
+	vm->st.kd_to_debugger_bytes += len;
+}
+
+/* Stop-and-wait: the next queued packet goes out when the link is idle. */
+static void pump(struct relay_vm *vm)
+{
+	const struct relay_packet *p;
+
+	while (vm->dbg == RELAY_DBG_ATTACHED && !kd_link_busy(&vm->link) &&
+	       (p = relay_queue_front(&vm->queue))) {
+		transmit(vm, p->type, p->data, p->len);
+		relay_queue_pop(&vm->queue);
+	}
+}
+
+static void link_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct relay_vm *vm = opaque;
+
+	if (vm->dbg == RELAY_DBG_NONE)
+		return;
+	if (vm->trace)
+		relay_trace_kd_wire(vm->log, vm->now, vm->name, KD_TRACE_FROM_TARGET, buf, len);
+	if (relay_buf_append(&vm->to_debugger, buf, len)) {
+		vm->st.out_overflow++;
+		return;
+	}
+	vm->st.debugger_tx_bytes += len;
+}
+
+static void link_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
+			 size_t len)
+{
+	struct relay_vm *vm = opaque;
+
+	(void)id;
+	heard(vm);
+	if (!relay_kd_data_type(type)) {
+		vm->st.debugger_bad_type++;
+		relay_logf(vm->log, vm->now, vm->name,
+			   "debugger sent a data packet of type %u: dropped", type);
+		return;
+	}
+	vm->st.kd_to_guest++;
+	vm->st.kd_to_guest_bytes += len;
+	relay_guest_send_kd(vm, type, payload, len);
+}
+
+static void link_send_done(void *opaque, enum kd_send_result result)
+{
+	struct relay_vm *vm = opaque;
+
+	switch (result) {
+	case KD_SEND_ACKED:
+		vm->st.kd_acked++;
+		break;
+	case KD_SEND_GAVE_UP:
+		vm->st.gave_up++;
+		go_silent(vm);
+		break;
+	case KD_SEND_CANCELLED:
+		break;
+	}
+	pump(vm);
+}
+
+static void link_breakin(void *opaque)
+{
+	struct relay_vm *vm = opaque;
+
+	heard(vm);
+	vm->st.breakins++;
+	relay_guest_send_breakin(vm);
+}
+
+/* The link answered the debugger's RESET and renumbered. A packet in flight goes out
+ * again; otherwise the guest must report its state again (KdPacketNeedsResend). */
+static void link_reset(void *opaque)
+{
+	struct relay_vm *vm = opaque;
+
+	heard(vm);
+	vm->st.debugger_resets++;
+	if (!kd_link_busy(&vm->link))
+		relay_guest_send_resync(vm);
+}
+
+static const struct kd_link_ops link_ops = {
+	.write = link_write,
+	.deliver = link_deliver,
+	.send_done = link_send_done,
+	.breakin = link_breakin,
+	.reset = link_reset,
+};
+
+/* Starts the link afresh (next packet SYNC-flagged), keeping its counters and, for the
+ * same debugger connection, its parser. The queue must be empty: cancelling pumps. */
+static void link_restart(struct relay_vm *vm, int keep_parser)
+{
+	struct kd_link_stats ls = vm->link.stats;
+	struct kd_parser_stats ps = vm->link.parser.stats;
+	struct kd_parser parser;
+
+	if (keep_parser)
+		parser = vm->link.parser;
+	kd_link_cancel(&vm->link);
+	kd_link_init(&vm->link, KD_ROLE_TARGET, &vm->link_cfg, &link_ops, vm);
+	vm->link.stats = ls;
+	if (keep_parser)
+		vm->link.parser = parser;
+	else
+		vm->link.parser.stats = ps;
+}
+
+void relay_debugger_init(struct relay_vm *vm)
+{
+	kd_link_init(&vm->link, KD_ROLE_TARGET, &vm->link_cfg, &link_ops, vm);
+	kd_parser_init(&vm->trace_rx);
+}
+
+void relay_debugger_guest_restarted(struct relay_vm *vm)
+{
+	size_t in_flight = kd_link_busy(&vm->link);
+
+	drop_queue(vm);
+	vm->st.dropped_flushed += in_flight;
+	link_restart(vm, 1);
+}
+
+/* ---- guest packets ----------------------------------------------------------------- */
+
+enum relay_fate relay_debugger_fate(const struct relay_vm *vm, uint16_t type,
+				    const uint8_t *kd, size_t len)
+{
+	if (vm->dbg == RELAY_DBG_ATTACHED)
+		return kd_link_busy(&vm->link) || vm->queue.count ? RELAY_FATE_QUEUE
+								   : RELAY_FATE_SEND;
+	switch (type < KD_PACKET_TYPE_MAX ? no_debugger_rules[type] : NODBG_INVALID) {
+	case NODBG_ANSWER:
+		return RELAY_FATE_ANSWER;
+	case NODBG_DEBUG_IO:
+		return is_prompt(kd, len) ? RELAY_FATE_ANSWER : RELAY_FATE_DROP_PRINT;
+	default:
+		return RELAY_FATE_DROP;
+	}
+}
+
+void relay_debugger_apply(struct relay_vm *vm, enum relay_fate fate, uint16_t type,
+			  const uint8_t *kd, size_t len)
+{
+	switch (fate) {
+	case RELAY_FATE_SEND:
+		transmit(vm, type, kd, len);
+		break;
+	case RELAY_FATE_QUEUE:
+		if (relay_queue_push(&vm->queue, type, kd, len)) {
+			vm->st.dropped_queue_full++; /* the guest is not read while full */
+			break;
+		}
+		vm->st.queued++;
+		if (vm->queue.count > vm->st.queue_max)
+			vm->st.queue_max = vm->queue.count;
+		break;
+	case RELAY_FATE_ANSWER:
+		vm->st.answered_no_debugger++;
+		relay_guest_send_debugger(vm, 0);
+		break;
+	case RELAY_FATE_DROP_PRINT:
+		vm->st.dropped_prints++;
+		break;
+	case RELAY_FATE_DROP:
+		vm->st.dropped_no_debugger++;
+		break;
+	}
+}
+
+/* ---- connections and input ------------------------------------------------------------ */
+
+int relay_vm_debugger_connected(struct relay_vm *vm, uint64_t now)
+{
+	vm->now = now;
+	if (vm->dbg != RELAY_DBG_NONE) {
+		vm->st.debugger_refused++;
+		return -1;
+	}
+	drop_queue(vm);
+	link_restart(vm, 0);
+	kd_parser_init(&vm->trace_rx);
+	relay_buf_clear(&vm->to_debugger);
+	vm->dbg = RELAY_DBG_ATTACHED;
+	vm->dbg_heard = heard_count(vm);
+	vm->st.debugger_connects++;
+	relay_logf(vm->log, now, vm->name, "debugger connected; guest told DEBUGGER(1)");
+	relay_guest_send_debugger(vm, 1);
+	return 0;
+}
+
+void relay_vm_debugger_disconnected(struct relay_vm *vm, uint64_t now)
+{
+	enum relay_debugger_state was = vm->dbg;
+	size_t dropped;
+
+	vm->now = now;
+	if (was == RELAY_DBG_NONE)
+		return;
+	vm->dbg = RELAY_DBG_NONE; /* first: cancelling must not pump */
+	dropped = drop_queue(vm) + kd_link_busy(&vm->link);
+	vm->st.dropped_flushed += kd_link_busy(&vm->link);
+	kd_link_cancel(&vm->link);
+	relay_buf_clear(&vm->to_debugger);
+	vm->st.debugger_disconnects++;
+	relay_logf(vm->log, now, vm->name, "debugger disconnected (%zu packets dropped)%s",
+		   dropped, was == RELAY_DBG_ATTACHED ? "; guest told DEBUGGER(0)" : "");
+	if (was == RELAY_DBG_ATTACHED)
+		relay_guest_send_debugger(vm, 0);
+}
+
+static void trace_input(struct relay_vm *vm, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		struct kd_event ev;
+		size_t used = kd_parser_feed(&vm->trace_rx, buf, len, &ev);
+
+		relay_trace_kd_event(vm->log, vm->now, vm->name, KD_TRACE_TO_TARGET, &ev);
+		if (!used && ev.kind == KD_EV_NONE)
+			break;
+		buf += used;
+		len -= used;
+	}
+}
+
+void relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t len, uint64_t now)
+{
+	uint64_t n;
+
+	vm->now = now;
+	if (vm->dbg == RELAY_DBG_NONE || !len)
+		return;
+	vm->st.debugger_rx_bytes += len;
+	if (vm->trace)
+		trace_input(vm, buf, len);
+	kd_link_input(&vm->link, buf, len, now);
+	n = heard_count(vm);
+	if (n != vm->dbg_heard) {
+		vm->dbg_heard = n;
+		heard(vm);
+	}
+}
+
+int relay_vm_debugger_can_read(const struct relay_vm *vm)
+{
+	return vm->dbg != RELAY_DBG_NONE &&
+	       relay_buf_pending(&vm->to_guest) < RELAY_OUT_SOFT_CAP &&
+	       relay_buf_pending(&vm->to_debugger) < RELAY_OUT_SOFT_CAP;
+}
+
+void relay_vm_poll(struct relay_vm *vm, uint64_t now)
+{
+	vm->now = now;
+	if (vm->dbg != RELAY_DBG_NONE)
+		kd_link_poll(&vm->link, now);
+}
+
+uint64_t relay_vm_deadline(const struct relay_vm *vm)
+{
+	return vm->dbg == RELAY_DBG_NONE ? KD_LINK_NO_DEADLINE : kd_link_deadline(&vm->link);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Start-up hints: how to plug QEMU (or libvirt) and each debugger into a relayed VM. */
+#include "relay_hints.h"
+
+#include <stdlib.h>
+
+#include "../common/endpoint.h"
+
+#define CHARDEV_ID "vmkd0"
+#define VSER_ID    "vmkd-vser0"
+
+/* -chardev options naming the socket, and which side listens. */
+static void qemu_chardev(FILE *f, const struct endpoint *ep, int relay_listens)
+{
+	fprintf(f, "-chardev socket,id=" CHARDEV_ID ",");
+	if (ep->kind == ENDPOINT_UNIX)
+		fprintf(f, "path=%s", ep->path);
+	else
+		fprintf(f, "host=%s,port=%s", ep->host, ep->port);
+	fprintf(f, relay_listens ? ",server=off,reconnect=1" : ",server=on,wait=off");
+}
+
+/* libvirt's <channel>; when QEMU is the client it reconnects to a restarted relay. */
+static void libvirt_channel(FILE *f, const struct endpoint *ep, int relay_listens)
+{
+	const char *mode = relay_listens ? "connect" : "bind";
+
+	if (ep->kind == ENDPOINT_UNIX)
+		fprintf(f, "<channel type='unix'><source mode='%s' path='%s'", mode, ep->path);
+	else
+		fprintf(f, "<channel type='tcp'><source mode='%s' host='%s' service='%s'", mode,
+			ep->host, ep->port);
+	if (relay_listens)
+		fprintf(f, "><reconnect enabled='yes' timeout='1'/></source>");
+	else
+		fprintf(f, "/>");
+	if (ep->kind == ENDPOINT_TCP)
+		fprintf(f, "<protocol type='raw'/>");
+	fprintf(f, "<target type='virtio' name='" VMKD_PORT_NAME "'/></channel>");
+}
+
+static void debugger_lines(FILE *f, const struct endpoint *ep, int port)
+{
+	if (ep->kind == ENDPOINT_UNIX) {
+		fprintf(f, "  radare2:  r2 -a x86 -b 32 -D winkd winkd://%s\n", ep->path);
+		fprintf(f, "  vmkd:     vmkd attach unix:%s\n", ep->path);
+		return;
+	}
+	fprintf(f, "  WinDbg:   windbg -k com:ipport=%d,port=%s\n", port, ep->host);
+	fprintf(f, "  kd:       kd -k com:ipport=%d,port=%s\n", port, ep->host);
+	fprintf(f, "  vmkd:     vmkd attach tcp:%s:%d\n", ep->host, port);
+}
+
+void relay_print_hints(FILE *f, const struct relay_vm_config *vm, int dbg_port)
+{
+	struct endpoint guest, dbg;
+	char listen[RELAY_SPEC_MAX + 16];
+
+	if (!f || endpoint_parse(vm->guest, &guest, NULL, 0) ||
+	    endpoint_parse(vm->listen, &dbg, NULL, 0))
+		return;
+	if (dbg.kind == ENDPOINT_TCP && dbg_port <= 0)
+		dbg_port = atoi(dbg.port);
+	if (dbg.kind == ENDPOINT_TCP)
+		snprintf(dbg.port, sizeof(dbg.port), "%d", dbg_port);
+	endpoint_format(&dbg, listen, sizeof(listen));
+	fprintf(f, "%s: guest %s%s (%s), debugger %s\n", vm->name,
+		vm->guest_listen ? "listen:" : "", vm->guest,
+		vm->guest_listen ? "the relay listens, QEMU connects" :
+				   "QEMU listens, the relay connects",
+		listen);
+	fprintf(f, "  QEMU:     -device virtio-serial-pci,id=" VSER_ID " ");
+	qemu_chardev(f, &guest, vm->guest_listen);
+	fprintf(f, " -device virtserialport,bus=" VSER_ID ".0,chardev=" CHARDEV_ID
+		   ",name=" VMKD_PORT_NAME "\n");
+	fprintf(f, "  libvirt:  ");
+	libvirt_channel(f, &guest, vm->guest_listen);
+	fprintf(f, "\n");
+	debugger_lines(f, &dbg, dbg_port);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * relay_loop.h - the relay's event loop: one process, one poll set, many VMs. Per VM it
+ * owns the sockets (QEMU's chardev, connected with retries or accepted; the debugger
+ * listener and its one connection) and moves bytes between them and the VM's core
+ * (relay_vm.h), runs the link timers, the stats timer and the signal flags.
+ *
+ * Connections:
+ *   guest     connect mode: connect to QEMU's listening chardev, retry every
+ *             guest_retry_us until it appears and again after QEMU went away.
+ *             listen mode: accept QEMU; a new connection replaces the old one (a new QEMU).
+ *   debugger  one at a time: a second connection is accepted and closed at once, with a
+ *             log line; the first stays.
+ * The loop reads a peer only while the core takes its bytes (back-pressure: the guest's
+ * queue is full, or an output buffer holds RELAY_OUT_SOFT_CAP bytes), writes without
+ * blocking, and never closes the chardev because the debugger left.
+ */
+#ifndef VMKD_RELAY_LOOP_H
+#define VMKD_RELAY_LOOP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vmkd/kd_link.h"
+
+#include "relay_vm.h"
+
+#define RELAY_GUEST_RETRY_US 500000u  /* connect to QEMU's chardev this often */
+
+struct relay_options {
+	FILE *log;                         /* events, traces, stats lines; NULL: silent */
+	int trace;                         /* trace every VM (a config line can ask per VM) */
+	uint64_t stats_interval_us;        /* print stats this often; 0: on request only */
+	uint64_t guest_retry_us;           /* 0: RELAY_GUEST_RETRY_US */
+	const struct kd_link_config *link_config; /* NULL: kdcom's defaults */
+	volatile sig_atomic_t *stop_flag;  /* a signal handler sets it: relay_run returns */
+	volatile sig_atomic_t *stats_flag; /* a signal handler sets it: stats now (cleared) */
+	const sigset_t *wait_sigmask;      /* signal mask while waiting (ppoll); NULL: as is */
+};
+
+struct relay;
+
+struct relay *relay_new(const struct relay_options *opt);
+void relay_free(struct relay *r);   /* closes everything, removes its unix sockets */
+
+/* Opens the VM's listeners and starts connecting to its guest. Returns 0 or -1 with err. */
+int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, size_t errlen);
+
+size_t relay_vm_count(const struct relay *r);
+struct relay_vm *relay_get_vm(struct relay *r, size_t i);
+const struct relay_vm_config *relay_get_config(const struct relay *r, size_t i);
+/* TCP port of VM i's debugger listener (useful after listening on port 0), or -1. */
+int relay_debugger_port(const struct relay *r, size_t i);
+
+/* Logs each VM's stats line; with request_guest, also asks each guest for its counters
+ * (they are logged when the STATS frame comes). */
+void relay_log_stats(struct relay *r, int request_guest);
+
+/* One round: timers, a wait of at most max_wait_ms (-1: until something happens), the
+ * events. Returns 0, or -1 if poll failed. */
+int relay_run_once(struct relay *r, int max_wait_ms);
+
+/* Rounds until relay_stop() or the stop flag. Returns 0, or -1 if poll failed. */
+int relay_run(struct relay *r);
+
+/* Makes relay_run return soon; callable from another thread. */
+void relay_stop(struct relay *r);
+
+/* The monotonic clock the loop feeds the cores (microseconds). */
+uint64_t relay_clock_us(void);
+
+#endif

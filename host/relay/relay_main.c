@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/* `vmkd relay`: options, signals, start-up hints, then the event loop until SIGINT/SIGTERM. */
+#include "relay.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay_config.h"
+#include "relay_hints.h"
+#include "relay_loop.h"
+
+/* The only process-wide state: a signal handler cannot reach a context. */
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stats_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void on_stats(int sig)
+{
+	(void)sig;
+	stats_flag = 1;
+}
+
+/*
+ * The handlers run only inside ppoll: the signals are blocked everywhere else, so a flag
+ * set just before the loop waits cannot be missed. *wait_mask gets the mask for ppoll.
+ */
+static int install_signals(sigset_t *wait_mask)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGUSR1 };
+	struct sigaction sa;
+	sigset_t block;
+
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = sigs[i] == SIGUSR1 ? on_stats : on_stop;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -1;
+		sigaddset(&block, sigs[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &block, wait_mask) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigdelset(wait_mask, sigs[i]);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmkd relay --guest GUEST [--listen LISTEN] [--name NAME] [OPTIONS]\n"
+		"       vmkd relay --config FILE [OPTIONS]\n\n"
+		"Relays KD between VMs whose kdvm.dll sends KD packets over a virtio-serial port\n"
+		"(" VMKD_PORT_NAME ") and unmodified KD debuggers speaking KDCOM (WinDbg, kd, radare2,\n"
+		"vmkd attach). ACK, RESEND and RESET stay on the host.\n\n"
+		"  -g, --guest GUEST     QEMU's chardev: unix:PATH (QEMU server=on; the relay\n"
+		"                        connects and reconnects) or listen:unix:PATH (the relay\n"
+		"                        listens; QEMU server=off)\n"
+		"  -l, --listen LISTEN   where the debugger connects: tcp:[HOST:]PORT or unix:PATH\n"
+		"                        (default " RELAY_DEFAULT_LISTEN "; unix sockets get mode 0600)\n"
+		"  -n, --name NAME       the VM's name in logs (default " RELAY_DEFAULT_NAME ")\n"
+		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [trace]\n"
+		"  -t, --trace           log every packet on both sides, with timestamps\n"
+		"  -s, --stats SECONDS   log a stats line per VM this often (and on SIGUSR1)\n"
+		"  -q, --quiet           no start-up hints\n"
+		"  -h, --help\n\n"
+		"One debugger per VM at a time: a second connection is refused. Logs go to stderr,\n"
+		"the start-up hints (QEMU, libvirt and debugger command lines) to stdout.\n"
+		"SIGUSR1 logs the stats and asks each guest for its transport counters.\n");
+}
+
+struct relay_args {
+	const char *guest, *listen, *name, *config;
+	int trace, quiet;
+	double stats_seconds;
+};
+
+static int parse_args(int argc, char **argv, struct relay_args *a)
+{
+	static const struct option longopts[] = {
+		{ "guest", required_argument, NULL, 'g' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "trace", no_argument, NULL, 't' },
+		{ "stats", required_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "g:l:n:c:ts:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			a->guest = optarg;
+			break;
+		case 'l':
+			a->listen = optarg;
+			break;
+		case 'n':
+			a->name = optarg;
+			break;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 't':
+			a->trace = 1;
+			break;
+		case 's':
+			a->stats_seconds = strtod(optarg, &end);
+			if (*end || end == optarg || !(a->stats_seconds > 0) ||
+			    a->stats_seconds > 86400) {
+				fprintf(stderr, "vmkd relay: --stats wants seconds (0 < s <= 86400)\n");
+				return 2;
+			}
+			break;
+		case 'q':
+			a->quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vmkd relay: unexpected argument '%s'\n\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!a->config == !a->guest) {
+		fprintf(stderr, "vmkd relay: give either --guest (one VM) or --config (many)\n\n");
+		usage(stderr);
+		return 2;
+	}
+	if (a->config && (a->listen || a->name)) {
+		fprintf(stderr, "vmkd relay: --listen and --name go with --guest; the config "
+				"file names each VM's endpoints\n");
+		return 2;
+	}
+	return -1;
+}
+
+static int load_config(const struct relay_args *a, struct relay_config *cfg)
+{
+	struct relay_vm_config vm;
+	char err[512];
+
+	if (a->config) {
+		if (relay_config_load(cfg, a->config, err, sizeof(err)))
+			goto fail;
+		return 0;
+	}
+	if (relay_vm_config_set(&vm, a->name ? a->name : RELAY_DEFAULT_NAME, a->guest,
+				a->listen ? a->listen : RELAY_DEFAULT_LISTEN, err, sizeof(err)) ||
+	    relay_config_add(cfg, &vm, err, sizeof(err)))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "vmkd relay: %s\n", err);
+	return -1;
+}
+
+int relay_main(int argc, char **argv)
+{
+	struct relay_options opt;
+	struct relay_config cfg;
+	struct relay_args a;
+	struct relay *r = NULL;
+	sigset_t wait_mask;
+	char err[512];
+	int rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	relay_config_init(&cfg);
+	rc = 1;
+	if (load_config(&a, &cfg))
+		goto out;
+	if (install_signals(&wait_mask)) {
+		perror("vmkd relay: signals");
+		goto out;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	setvbuf(stderr, NULL, _IOLBF, 0);
+
+	memset(&opt, 0, sizeof(opt));
+	opt.log = stderr;
+	opt.trace = a.trace;
+	opt.stats_interval_us = (uint64_t)(a.stats_seconds * 1e6);
+	opt.stop_flag = &stop_flag;
+	opt.stats_flag = &stats_flag;
+	opt.wait_sigmask = &wait_mask;
+	r = relay_new(&opt);
+	if (!r) {
+		fprintf(stderr, "vmkd relay: out of resources\n");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg.count; i++) {
+		if (relay_add_vm(r, &cfg.vms[i], err, sizeof(err))) {
+			fprintf(stderr, "vmkd relay: %s: %s\n", cfg.vms[i].name, err);
+			goto out;
+		}
+		if (!a.quiet)
+			relay_print_hints(stdout, &cfg.vms[i], relay_debugger_port(r, i));
+	}
+	fprintf(stderr, "vmkd relay: serving %zu VM%s; Ctrl-C stops, SIGUSR1 logs stats\n",
+		cfg.count, cfg.count == 1 ? "" : "s");
+	rc = relay_run(r) ? 1 : 0;
+	relay_log_stats(r, 0);
+out:
+	relay_free(r);
+	relay_config_free(&cfg);
+	return rc;
+}

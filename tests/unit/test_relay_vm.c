@@ -1,0 +1,971 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The relay's per-VM core driven in-process with an injected clock: a fake guest writes
+ * frames into it and reads the frames it sends back; the debugger is a real debugger-role
+ * kd_link (or, where exact ids matter, raw bytes parsed and written by the test).
+ * VMKD_TEST_TRACE=1 prints each test's relay log (with --trace lines) on stderr.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmkd/kd_api.h"
+#include "vmkd/kd_link.h"
+#include "vmkd/kd_packet.h"
+#include "vmkd/kd_parser.h"
+#include "vmkd/vmkd_frame_parser.h"
+
+#include "../../host/relay/relay_vm.h"
+#include "test_relay_fakes.h"
+
+#define SECOND 1000000ull
+#define PC     0xfffff80000401000ull
+#define NPRINTS 1000
+
+struct fx {
+	struct relay_vm *vm;
+	struct relay_log log;
+	char *logbuf;
+	size_t logsize;
+	uint64_t now;
+	uint32_t gseq;
+	struct tr_guest_view gv;
+
+	/* the fake debugger */
+	struct kd_link dbg;
+	struct relay_buf dbg_out;
+	size_t dbg_chunk;        /* relay bytes the debugger reads per step; 0 = all */
+	size_t delivered;
+	uint16_t last_type;
+	uint32_t last_id;
+	uint8_t last_payload[KD_MAX_PAYLOAD];
+	size_t last_len;
+	int next_print;          /* the "line NNNN" the debugger expects next */
+	int prints_in_order;
+	struct kd_parser raw;    /* raw mode: the relay's KDCOM bytes, parsed by the test */
+};
+
+/* ---- the fake debugger ------------------------------------------------------------- */
+
+static void dbg_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct fx *fx = opaque;
+
+	assert_int_equal(relay_buf_append(&fx->dbg_out, buf, len), 0);
+}
+
+static void dbg_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
+			size_t len)
+{
+	struct fx *fx = opaque;
+	struct kd_debug_io io;
+	const uint8_t *text;
+	size_t text_len;
+
+	fx->delivered++;
+	fx->last_type = type;
+	fx->last_id = id;
+	fx->last_len = len;
+	memcpy(fx->last_payload, payload, len);
+	if (type == KD_PACKET_TYPE_DEBUG_IO &&
+	    kd_api_parse_debug_io(payload, len, &io, &text, &text_len) == KD_API_OK &&
+	    text_len == 10 && !memcmp(text, "line ", 5)) {
+		int n = atoi((const char *)text + 5);
+
+		if (n != fx->next_print)
+			fx->prints_in_order = 0;
+		fx->next_print = n + 1;
+	}
+}
+
+static const struct kd_link_ops dbg_ops = {
+	.write = dbg_write,
+	.deliver = dbg_deliver,
+};
+
+/* ---- plumbing ---------------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	fx->log.f = open_memstream(&fx->logbuf, &fx->logsize);
+	fx->now = 5 * SECOND;
+	fx->log.t0 = fx->now;
+	fx->vm = relay_vm_new("vm0", NULL, &fx->log);
+	assert_non_null(fx->vm);
+	fx->vm->trace = 1;
+	tr_view_init(&fx->gv);
+	relay_buf_init(&fx->dbg_out);
+	kd_parser_init(&fx->raw);
+	fx->prints_in_order = 1;
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	fclose(fx->log.f);
+	if (getenv("VMKD_TEST_TRACE"))
+		fprintf(stderr, "%s", fx->logbuf);
+	free(fx->logbuf);
+	relay_vm_free(fx->vm);
+	relay_buf_free(&fx->dbg_out);
+	free(fx);
+	return 0;
+}
+
+static const char *log_text(struct fx *fx)
+{
+	fflush(fx->log.f);
+	return fx->logbuf ? fx->logbuf : "";
+}
+
+/* What the relay wrote for the guest goes to the guest view. */
+static void guest_take(struct fx *fx)
+{
+	struct relay_buf *b = &fx->vm->to_guest;
+
+	tr_view_feed(&fx->gv, relay_buf_peek(b), relay_buf_pending(b));
+	relay_buf_consume(b, relay_buf_pending(b));
+}
+
+/* Moves bytes between the relay and the fake debugger until nothing moves. */
+static void exchange(struct fx *fx)
+{
+	for (int round = 0; round < 10000; round++) {
+		struct relay_buf *to = &fx->vm->to_debugger;
+		size_t n = relay_buf_pending(to);
+		int moved = 0;
+
+		if (n) {
+			if (fx->dbg_chunk && n > fx->dbg_chunk)
+				n = fx->dbg_chunk;
+			kd_link_input(&fx->dbg, relay_buf_peek(to), n, fx->now);
+			relay_buf_consume(to, n);
+			moved = 1;
+		}
+		if (relay_buf_pending(&fx->dbg_out)) {
+			n = relay_buf_pending(&fx->dbg_out);
+			relay_vm_debugger_input(fx->vm, relay_buf_peek(&fx->dbg_out), n, fx->now);
+			relay_buf_consume(&fx->dbg_out, n);
+			moved = 1;
+		}
+		guest_take(fx);
+		if (!moved)
+			return;
+	}
+	fail_msg("relay and debugger never went quiet");
+}
+
+static void guest_input(struct fx *fx, const uint8_t *buf, size_t len)
+{
+	assert_int_equal(relay_vm_guest_input(fx->vm, buf, len, fx->now), len);
+}
+
+static void guest_frame(struct fx *fx, uint8_t type, const void *payload, size_t len)
+{
+	uint8_t frame[VMKD_FRAME_MAX_BYTES];
+	size_t n = tr_frame(frame, sizeof(frame), type, fx->gseq++, payload, len);
+
+	assert_true(n > 0);
+	guest_input(fx, frame, n);
+}
+
+static void guest_kd(struct fx *fx, uint16_t kd_type, const uint8_t *kd, size_t len)
+{
+	uint8_t frame[VMKD_FRAME_MAX_BYTES];
+	size_t n = tr_kd_frame(frame, sizeof(frame), fx->gseq++, kd_type, kd, len);
+
+	assert_true(n > 0);
+	guest_input(fx, frame, n);
+}
+
+static void guest_state_change(struct fx *fx)
+{
+	uint8_t kd[KD_MAX_PAYLOAD];
+
+	guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, tr_state_change(kd, PC));
+}
+
+static void guest_print(struct fx *fx, const char *text)
+{
+	uint8_t kd[KD_MAX_PAYLOAD];
+
+	guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
+}
+
+static void guest_hello(struct fx *fx)
+{
+	uint8_t frame[128];
+	size_t n = tr_hello_frame(frame, sizeof(frame), fx->gseq++);
+
+	guest_input(fx, frame, n);
+}
+
+static void guest_connect(struct fx *fx)
+{
+	relay_vm_guest_connected(fx->vm, fx->now);
+	guest_take(fx);
+}
+
+/* A debugger connects; with reset it starts the RESET handshake as WinDbg does. */
+static void dbg_connect(struct fx *fx, int reset)
+{
+	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
+	kd_link_init(&fx->dbg, KD_ROLE_DEBUGGER, &fx->vm->link_cfg, &dbg_ops, fx);
+	relay_buf_clear(&fx->dbg_out);
+	if (reset)
+		kd_link_start_reset(&fx->dbg, fx->now);
+	exchange(fx);
+}
+
+/* The relay's output to the debugger is lost (the debugger does not read). */
+static void dbg_lose_output(struct fx *fx)
+{
+	relay_buf_clear(&fx->vm->to_debugger);
+}
+
+static void advance(struct fx *fx, uint64_t us)
+{
+	fx->now += us;
+	relay_vm_poll(fx->vm, fx->now);
+}
+
+/* Raw mode: the next complete event in the relay's KDCOM output. */
+static int raw_next(struct fx *fx, struct kd_event *ev)
+{
+	struct relay_buf *b = &fx->vm->to_debugger;
+
+	while (relay_buf_pending(b)) {
+		size_t used = kd_parser_feed(&fx->raw, relay_buf_peek(b), relay_buf_pending(b), ev);
+
+		relay_buf_consume(b, used);
+		if (ev->kind != KD_EV_NONE)
+			return 1;
+	}
+	return 0;
+}
+
+static void raw_send_control(struct fx *fx, uint16_t type, uint32_t id)
+{
+	uint8_t pkt[KD_HEADER_SIZE];
+
+	relay_vm_debugger_input(fx->vm, pkt, kd_control_build(pkt, type, id), fx->now);
+}
+
+/* Expects a data packet of this type with this id from the relay, then ACKs it. */
+static void raw_expect_and_ack(struct fx *fx, uint16_t type, uint32_t id)
+{
+	struct kd_event ev;
+
+	assert_true(raw_next(fx, &ev));
+	assert_int_equal(ev.kind, KD_EV_DATA);
+	assert_int_equal(ev.hdr.type, type);
+	assert_int_equal(ev.hdr.id, id);
+	raw_send_control(fx, KD_PACKET_TYPE_ACKNOWLEDGE, id & ~KD_SYNC_PACKET_ID);
+	assert_false(kd_link_busy(&fx->vm->link));
+}
+
+static const struct tr_frame_rec *only_frame(struct fx *fx, uint8_t type)
+{
+	assert_int_equal(fx->gv.count, 1);
+	assert_int_equal(fx->gv.frames[0].type, type);
+	return &fx->gv.frames[0];
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void relay_full_exchange(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t kd[KD_MAX_PAYLOAD];
+	const struct tr_frame_rec *f;
+	struct kd_api_msg req;
+	size_t len;
+
+	guest_connect(fx);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	tr_view_clear(&fx->gv);
+	guest_hello(fx);
+	guest_take(fx);
+	f = only_frame(fx, VMKD_FRAME_HELLO_ACK);
+	assert_int_equal(f->value, 0);
+	assert_string_equal(fx->vm->guest_agent, "fake guest?");
+
+	/* WinDbg connects and RESETs: the guest hears DEBUGGER(1), then RESYNC. */
+	tr_view_clear(&fx->gv);
+	dbg_connect(fx, 1);
+	assert_int_equal(fx->gv.count, 2);
+	assert_int_equal(fx->gv.frames[0].type, VMKD_FRAME_DEBUGGER);
+	assert_int_equal(fx->gv.frames[0].value, 1);
+	assert_int_equal(fx->gv.frames[1].type, VMKD_FRAME_RESYNC);
+
+	/* The guest's state change reaches the debugger as a KDCOM packet; the ACK stays. */
+	tr_view_clear(&fx->gv);
+	len = tr_state_change(kd, PC);
+	guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, len);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 1);
+	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
+	assert_int_equal(fx->last_id, KD_INITIAL_PACKET_ID);
+	assert_int_equal(fx->last_len, len);
+	assert_memory_equal(fx->last_payload, kd, len);
+	assert_int_equal(fx->gv.count, 0);
+	assert_false(kd_link_busy(&fx->vm->link));
+	assert_int_equal(fx->vm->st.kd_acked, 1);
+
+	/* The debugger's request becomes a KD_PACKET frame; the relay ACKed it itself. */
+	kd_api_req_get_version(&req);
+	assert_int_equal(kd_link_send(&fx->dbg, req.type, &req.u, req.hdr_len, req.data,
+				      req.data_len, fx->now), 0);
+	exchange(fx);
+	f = only_frame(fx, VMKD_FRAME_KD_PACKET);
+	assert_int_equal(f->kd_type, KD_PACKET_TYPE_STATE_MANIPULATE);
+	assert_int_equal(f->len, sizeof(struct vmkd_kd_packet) + req.hdr_len);
+	assert_memory_equal(f->payload + sizeof(struct vmkd_kd_packet), &req.u, req.hdr_len);
+	assert_false(kd_link_busy(&fx->dbg));
+	assert_int_equal(fx->vm->st.kd_to_guest, 1);
+	assert_int_equal(fx->vm->st.kd_to_debugger, 1);
+	assert_int_equal(fx->vm->st.seq_gaps, 0);
+}
+
+static void relay_reset_becomes_resync(void **state)
+{
+	struct fx *fx = *state;
+	size_t before;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 0);
+	tr_view_clear(&fx->gv);
+
+	kd_link_start_reset(&fx->dbg, fx->now);
+	exchange(fx);
+	only_frame(fx, VMKD_FRAME_RESYNC);
+	assert_int_equal(fx->vm->st.resyncs, 1);
+
+	/* Another RESET before the guest said anything: nothing new for the guest. */
+	tr_view_clear(&fx->gv);
+	advance(fx, SECOND);
+	kd_link_start_reset(&fx->dbg, fx->now);
+	exchange(fx);
+	assert_int_equal(fx->gv.count, 0);
+	assert_int_equal(fx->vm->st.resyncs_coalesced, 1);
+
+	/* The guest re-reports; the next RESET is passed on again. */
+	guest_state_change(fx);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 1);
+	advance(fx, 2 * SECOND);
+	kd_link_start_reset(&fx->dbg, fx->now);
+	exchange(fx);
+	only_frame(fx, VMKD_FRAME_RESYNC);
+
+	/* A RESET while a packet is in flight: the link resends it renumbered, no RESYNC. */
+	tr_view_clear(&fx->gv);
+	guest_state_change(fx);
+	dbg_lose_output(fx);
+	assert_true(kd_link_busy(&fx->vm->link));
+	before = fx->delivered;
+	advance(fx, 2 * SECOND);
+	kd_link_start_reset(&fx->dbg, fx->now);
+	exchange(fx);
+	assert_int_equal(fx->gv.count, 0);
+	assert_int_equal(fx->delivered, before + 1);
+	assert_int_equal(fx->last_id, KD_INITIAL_PACKET_ID);
+	assert_false(kd_link_busy(&fx->vm->link));
+	assert_int_equal(fx->vm->st.resyncs, 2);
+}
+
+static void relay_breakin_becomes_frame(void **state)
+{
+	struct fx *fx = *state;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 0);
+	tr_view_clear(&fx->gv);
+
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	only_frame(fx, VMKD_FRAME_BREAKIN);
+	/* Ctrl-Break pressed again before the guest stopped: one BREAKIN is enough. */
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	assert_int_equal(fx->gv.count, 1);
+	assert_int_equal(fx->vm->st.breakins, 2);
+	assert_int_equal(fx->vm->st.breakins_coalesced, 1);
+	/* The guest stopped and reported; a later break-in goes through again. */
+	guest_state_change(fx);
+	exchange(fx);
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 2);
+
+	/* 'b' + RESET (r2, vmkd attach -b): the pending BREAKIN makes the guest report; a
+	 * RESYNC as well would make it report twice. */
+	tr_view_clear(&fx->gv);
+	guest_state_change(fx);
+	exchange(fx);
+	advance(fx, SECOND); /* past the link's window for repeated RESETs */
+	kd_link_send_breakin(&fx->dbg);
+	kd_link_start_reset(&fx->dbg, fx->now);
+	exchange(fx);
+	only_frame(fx, VMKD_FRAME_BREAKIN);
+	assert_int_equal(fx->vm->st.resyncs, 0);
+	assert_int_equal(fx->vm->st.resyncs_coalesced, 1);
+
+	/* A guest that swallowed a BREAKIN does not block later ones for long. */
+	tr_view_clear(&fx->gv);
+	advance(fx, RELAY_COALESCE_US / 2);
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	assert_int_equal(fx->gv.count, 0);
+	advance(fx, RELAY_COALESCE_US / 2);
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	only_frame(fx, VMKD_FRAME_BREAKIN);
+}
+
+static void relay_hello_renumbers(void **state)
+{
+	struct fx *fx = *state;
+	const struct tr_frame_rec *f;
+	struct vmkd_hello ack;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
+	guest_take(fx);
+	tr_view_clear(&fx->gv);
+
+	/* A fresh target link: SYNC id first, then the ids alternate. */
+	guest_state_change(fx);
+	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64,
+			   KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
+	guest_print(fx, "hello\n");
+	raw_expect_and_ack(fx, KD_PACKET_TYPE_DEBUG_IO, KD_INITIAL_PACKET_ID | 1);
+
+	/* The guest rebooted: HELLO_ACK says a debugger is attached, and the next packet
+	 * carries the SYNC id again, so the debugger resynchronises. */
+	guest_hello(fx);
+	guest_take(fx);
+	f = only_frame(fx, VMKD_FRAME_HELLO_ACK);
+	assert_int_equal(f->len, sizeof(ack));
+	memcpy(&ack, f->payload, sizeof(ack));
+	assert_int_equal(ack.debugger, 1);
+	assert_int_equal(ack.capabilities, VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS);
+	assert_int_equal(ack.max_payload, VMKD_FRAME_MAX_PAYLOAD);
+	assert_string_equal(ack.agent, RELAY_AGENT);
+	guest_state_change(fx);
+	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64,
+			   KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
+
+	/* HELLO with a packet in flight and one queued: both belong to the old boot. */
+	guest_state_change(fx);
+	guest_print(fx, "old\n");
+	assert_int_equal(fx->vm->queue.count, 1);
+	guest_hello(fx);
+	assert_int_equal(fx->vm->queue.count, 0);
+	assert_false(kd_link_busy(&fx->vm->link));
+	assert_int_equal(fx->vm->st.dropped_flushed, 2);
+	relay_buf_clear(&fx->vm->to_debugger);
+	kd_parser_init(&fx->raw);
+	guest_state_change(fx);
+	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64,
+			   KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
+	assert_int_equal(fx->vm->st.hellos, 3);
+}
+
+static void relay_no_debugger_rules(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t kd[KD_MAX_PAYLOAD];
+	struct kd_api_msg m;
+	struct kd_file_io fio;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	guest_take(fx);
+	tr_view_clear(&fx->gv);
+
+	/* A state change waits for an answer: DEBUGGER(0), as kdcom's ACK timeout. */
+	guest_state_change(fx);
+	guest_take(fx);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	tr_view_clear(&fx->gv);
+
+	/* DbgPrint: dropped and counted. */
+	guest_print(fx, "nobody listens\n");
+	guest_print(fx, "still nobody\n");
+	guest_take(fx);
+	assert_int_equal(fx->gv.count, 0);
+	assert_int_equal(fx->vm->st.dropped_prints, 2);
+
+	/* DbgPrompt waits for an answer. */
+	kd_api_build_prompt(&m, 0, "continue? ", 10, 16);
+	guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_msg_payload(&m, kd));
+	guest_take(fx);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	tr_view_clear(&fx->gv);
+
+	/* A manipulate reply for a debugger that left: dropped. */
+	memset(kd, 0, sizeof(struct kd_manipulate_state64));
+	guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, sizeof(struct kd_manipulate_state64));
+	/* File I/O waits for an answer. */
+	memset(&fio, 0, sizeof(fio));
+	fio.api_number = KD_API_CREATE_FILE;
+	guest_kd(fx, KD_PACKET_TYPE_FILE_IO, (const uint8_t *)&fio, sizeof(fio));
+	guest_take(fx);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+
+	assert_int_equal(fx->vm->st.dropped_no_debugger, 1);
+	assert_int_equal(fx->vm->st.answered_no_debugger, 3);
+	assert_int_equal(fx->vm->st.kd_to_debugger, 0);
+	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
+}
+
+static void relay_debugger_comes_and_goes(void **state)
+{
+	struct fx *fx = *state;
+	struct kd_event ev;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	guest_take(fx);
+	tr_view_clear(&fx->gv);
+
+	/* Connects later. */
+	dbg_connect(fx, 0);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 1);
+	tr_view_clear(&fx->gv);
+	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), -1);
+	assert_int_equal(fx->vm->st.debugger_refused, 1);
+
+	/* A state change in flight and three prints queued when it disconnects. */
+	guest_state_change(fx);
+	guest_print(fx, "a\n");
+	guest_print(fx, "b\n");
+	guest_print(fx, "c\n");
+	assert_int_equal(fx->vm->queue.count, 3);
+	relay_vm_debugger_disconnected(fx->vm, fx->now);
+	guest_take(fx);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	assert_int_equal(fx->vm->queue.count, 0);
+	assert_false(kd_link_busy(&fx->vm->link));
+	assert_int_equal(fx->vm->st.dropped_flushed, 4);
+	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
+	assert_true(fx->vm->guest_connected); /* the chardev stays */
+	tr_view_clear(&fx->gv);
+	guest_print(fx, "gone\n");
+	assert_int_equal(fx->vm->st.dropped_prints, 1);
+
+	/* Reconnects the WinDbg way: RESET, the guest re-reports, the debugger gets it. */
+	dbg_connect(fx, 1);
+	assert_int_equal(fx->gv.count, 2);
+	assert_int_equal(fx->gv.frames[0].value, 1);
+	assert_int_equal(fx->gv.frames[1].type, VMKD_FRAME_RESYNC);
+	guest_state_change(fx);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 1);
+	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
+
+	/* A debugger that does not RESET sees the SYNC id, as from a freshly booted kernel. */
+	relay_vm_debugger_disconnected(fx->vm, fx->now);
+	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
+	guest_state_change(fx);
+	assert_true(raw_next(fx, &ev));
+	assert_int_equal(ev.hdr.id, KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
+	assert_int_equal(fx->vm->st.debugger_connects, 3);
+	assert_int_equal(fx->vm->st.debugger_disconnects, 2);
+}
+
+static void relay_silent_debugger(void **state)
+{
+	struct fx *fx = *state;
+	int i;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	tr_view_clear(&fx->gv);
+
+	/* The debugger stops reading: after kdcom's 20 retries the guest hears DEBUGGER(0). */
+	guest_state_change(fx);
+	guest_print(fx, "queued\n");
+	for (i = 0; i < 25 && fx->vm->dbg == RELAY_DBG_ATTACHED; i++) {
+		dbg_lose_output(fx);
+		advance(fx, SECOND);
+	}
+	assert_int_equal(fx->vm->dbg, RELAY_DBG_SILENT);
+	assert_int_equal(fx->vm->st.gave_up, 1);
+	assert_int_equal(fx->vm->link.stats.retransmits, 20);
+	guest_take(fx);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	assert_int_equal(fx->vm->st.dropped_flushed, 1);
+	tr_view_clear(&fx->gv);
+
+	/* Meanwhile the kdcom rules apply. */
+	guest_state_change(fx);
+	guest_print(fx, "dropped\n");
+	guest_take(fx);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	assert_int_equal(fx->vm->st.dropped_prints, 1);
+	tr_view_clear(&fx->gv);
+
+	/* It speaks again (a break-in): DEBUGGER(1) first, then the BREAKIN. */
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	assert_int_equal(fx->gv.count, 2);
+	assert_int_equal(fx->gv.frames[0].type, VMKD_FRAME_DEBUGGER);
+	assert_int_equal(fx->gv.frames[0].value, 1);
+	assert_int_equal(fx->gv.frames[1].type, VMKD_FRAME_BREAKIN);
+	assert_int_equal(fx->vm->dbg, RELAY_DBG_ATTACHED);
+
+	/* After a give-up the next packet is SYNC-flagged; the debugger RESETs and gets it. */
+	fx->delivered = 0;
+	guest_state_change(fx);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 1);
+	assert_false(kd_link_busy(&fx->vm->link));
+}
+
+static void relay_malformed_frames(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t buf[VMKD_FRAME_MAX_BYTES + 64], kd[64];
+	static const uint16_t bad_types[] = { 0, 4, 5, 6, 8, 12, 0x7fff, 0xffff };
+	static const uint8_t host_types[] = { VMKD_FRAME_HELLO_ACK, VMKD_FRAME_BREAKIN,
+					      VMKD_FRAME_RESYNC, VMKD_FRAME_DEBUGGER,
+					      VMKD_FRAME_STATS_REQUEST };
+	const struct vmkd_frame_parser_stats *ps = &fx->vm->parser.stats;
+	size_t n;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	tr_view_clear(&fx->gv);
+
+	/* Garbage, including a false start of the magic. */
+	memcpy(buf, "VMK\x00garbage VMKVM", 17);
+	guest_input(fx, buf, 17);
+	/* Header errors the parser counts: version, length, type. */
+	n = tr_frame(buf, sizeof(buf), VMKD_FRAME_BREAKIN, 0, NULL, 0);
+	buf[4] = 2;
+	guest_input(fx, buf, n);
+	n = tr_frame(buf, sizeof(buf), VMKD_FRAME_BREAKIN, 0, NULL, 0);
+	buf[8] = 0xff, buf[9] = 0xff;
+	guest_input(fx, buf, n);
+	n = tr_frame(buf, sizeof(buf), VMKD_FRAME_BREAKIN, 0, NULL, 0);
+	buf[5] = VMKD_FRAME_TYPE_MAX;
+	guest_input(fx, buf, n);
+	assert_int_equal(ps->bad_version, 1);
+	assert_int_equal(ps->bad_length, 1);
+	assert_int_equal(ps->bad_type, 1);
+	assert_true(ps->skipped_bytes >= 17);
+
+	/* KD_PACKET whose inner length disagrees, or too short for its header. */
+	n = tr_kd_frame(buf, sizeof(buf), fx->gseq++, KD_PACKET_TYPE_DEBUG_IO, kd, 20);
+	buf[16 + 4] = 21;
+	guest_input(fx, buf, n);
+	guest_frame(fx, VMKD_FRAME_KD_PACKET, kd, 5);
+	assert_int_equal(fx->vm->st.bad_kd_length, 2);
+	/* Packet types that are not KD data packets. */
+	for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++)
+		guest_kd(fx, bad_types[i], kd, 16);
+	assert_int_equal(fx->vm->st.bad_kd_type, sizeof(bad_types) / sizeof(bad_types[0]));
+	/* Short HELLO and STATS; frame types only the host sends. */
+	guest_frame(fx, VMKD_FRAME_HELLO, kd, 8);
+	guest_frame(fx, VMKD_FRAME_STATS, kd, 8);
+	for (size_t i = 0; i < sizeof(host_types); i++)
+		guest_frame(fx, host_types[i], NULL, 0);
+	assert_int_equal(fx->vm->st.bad_hello, 1);
+	assert_int_equal(fx->vm->st.bad_stats, 1);
+	assert_int_equal(fx->vm->st.unexpected_frames, sizeof(host_types));
+	assert_int_equal(fx->vm->st.frames_rejected, 2 + sizeof(bad_types) / sizeof(bad_types[0]) +
+						      2 + sizeof(host_types));
+	assert_int_equal(fx->vm->st.hellos, 1);
+
+	/* None of it reached the debugger; a good frame after all that still does. */
+	exchange(fx);
+	assert_int_equal(fx->delivered, 0);
+	assert_int_equal(fx->gv.count, 0);
+	guest_state_change(fx);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 1);
+	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
+	assert_true(strstr(log_text(fx), "not a KD data packet type") != NULL);
+}
+
+/* xorshift64: the same "random" bytes every run. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void relay_random_input_never_crashes(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t stream[1 << 16];
+	uint8_t kd[KD_MAX_PAYLOAD];
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	size_t len = 0;
+
+	fx->vm->trace = 0;
+	guest_connect(fx);
+	dbg_connect(fx, 1);
+	/* Valid frames of every kind, some mutated, some cut, with noise between. */
+	while (len < sizeof(stream) - VMKD_FRAME_MAX_BYTES - 64) {
+		uint64_t r = rnd(&seed);
+		size_t n, kd_len = (size_t)(r >> 20) % 300;
+
+		for (size_t i = 0; i < kd_len; i++)
+			kd[i] = (uint8_t)rnd(&seed);
+		switch (r % 6) {
+		case 0:
+			n = tr_hello_frame(stream + len, sizeof(stream) - len, (uint32_t)r);
+			break;
+		case 1:
+			n = tr_kd_frame(stream + len, sizeof(stream) - len, (uint32_t)r,
+					(uint16_t)(r >> 8) % 13, kd, kd_len);
+			break;
+		case 2:
+			n = tr_frame(stream + len, sizeof(stream) - len, (uint8_t)(r >> 8) % 10,
+				     (uint32_t)r, kd, kd_len);
+			break;
+		case 3:
+			n = tr_kd_frame(stream + len, sizeof(stream) - len, (uint32_t)r,
+					KD_PACKET_TYPE_STATE_CHANGE64, kd,
+					tr_state_change(kd, r));
+			break;
+		default:
+			n = kd_len % 40;
+			memcpy(stream + len, kd, n);
+			break;
+		}
+		if (n && (r >> 40) % 4 == 0)
+			stream[len + (r >> 44) % n] ^= (uint8_t)(1u << ((r >> 50) % 8));
+		if (n && (r >> 52) % 8 == 0)
+			n -= (r >> 56) % n;
+		len += n;
+	}
+	for (size_t off = 0; off < len;) {
+		size_t chunk = 1 + (size_t)(rnd(&seed) % 700), used;
+
+		if (chunk > len - off)
+			chunk = len - off;
+		used = relay_vm_guest_input(fx->vm, stream + off, chunk, fx->now);
+		off += used;
+		exchange(fx);
+		tr_view_clear(&fx->gv);
+		advance(fx, 3000);
+		assert_true(fx->vm->queue.count <= RELAY_QUEUE_MAX);
+		if (!used && !relay_vm_guest_can_read(fx->vm))
+			advance(fx, SECOND); /* let the link move on */
+	}
+	assert_true(fx->vm->st.frames_rejected > 0);
+	assert_true(fx->vm->st.hellos > 0);
+	assert_true(fx->vm->parser.stats.skipped_bytes > 0);
+}
+
+/* 1000 DbgPrints in one go while the debugger reads 7 bytes at a time: the queue fills,
+ * the guest is not read, and every line arrives once, in order. */
+static void relay_backpressure_keeps_everything(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t stream[NPRINTS * 64];
+	uint8_t kd[KD_MAX_PAYLOAD];
+	size_t len = 0, off = 0;
+	char text[32];
+	int steps = 0;
+
+	fx->vm->trace = 0;
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	for (int i = 0; i < NPRINTS; i++) {
+		snprintf(text, sizeof(text), "line %04d\n", i);
+		len += tr_kd_frame(stream + len, sizeof(stream) - len, fx->gseq++,
+				   KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
+	}
+	fx->dbg_chunk = 7;
+	while (fx->delivered < NPRINTS && steps++ < 1000000) {
+		if (off < len && relay_vm_guest_can_read(fx->vm))
+			off += relay_vm_guest_input(fx->vm, stream + off, len - off, fx->now);
+		assert_true(fx->vm->queue.count <= RELAY_QUEUE_MAX);
+		/* One step of the slow debugger. */
+		if (relay_buf_pending(&fx->vm->to_debugger)) {
+			size_t n = relay_buf_pending(&fx->vm->to_debugger);
+
+			n = n < fx->dbg_chunk ? n : fx->dbg_chunk;
+			kd_link_input(&fx->dbg, relay_buf_peek(&fx->vm->to_debugger), n, fx->now);
+			relay_buf_consume(&fx->vm->to_debugger, n);
+		}
+		if (relay_buf_pending(&fx->dbg_out)) {
+			relay_vm_debugger_input(fx->vm, relay_buf_peek(&fx->dbg_out),
+						relay_buf_pending(&fx->dbg_out), fx->now);
+			relay_buf_consume(&fx->dbg_out, relay_buf_pending(&fx->dbg_out));
+		}
+		fx->now += 10;
+	}
+	assert_int_equal(fx->delivered, NPRINTS);
+	assert_int_equal(off, len);
+	assert_true(fx->prints_in_order);
+	assert_int_equal(fx->next_print, NPRINTS);
+	assert_int_equal(fx->vm->st.queue_max, RELAY_QUEUE_MAX);
+	assert_true(fx->vm->st.guest_stalls > 0);
+	assert_int_equal(fx->vm->st.kd_acked, NPRINTS);
+	assert_int_equal(fx->vm->st.dropped_queue_full + fx->vm->st.dropped_prints +
+			 fx->vm->st.gave_up + fx->vm->st.dropped_flushed, 0);
+}
+
+static void relay_guest_stats(void **state)
+{
+	struct fx *fx = *state;
+	struct vmkd_guest_stats gs;
+	char line[1024];
+
+	guest_connect(fx);
+	tr_view_clear(&fx->gv);
+	relay_vm_request_stats(fx->vm, fx->now);
+	guest_take(fx);
+	only_frame(fx, VMKD_FRAME_STATS_REQUEST);
+
+	memset(&gs, 0, sizeof(gs));
+	gs.packets_sent = 5;
+	gs.notifications = 7;
+	gs.port_io_while_polling = 0;
+	gs.polls = 1234;
+	guest_frame(fx, VMKD_FRAME_STATS, &gs, sizeof(gs));
+	assert_true(fx->vm->have_guest_stats);
+	assert_int_equal(fx->vm->guest_stats.notifications, 7);
+	assert_int_equal(fx->vm->guest_stats.polls, 1234);
+	assert_int_equal(fx->vm->st.guest_stats_frames, 1);
+	assert_true(strstr(log_text(fx), "guest stats: packets sent 5") != NULL);
+	relay_vm_format_guest_stats(fx->vm, line, sizeof(line));
+	assert_true(strstr(line, "notifications 7") != NULL);
+	relay_vm_format_stats(fx->vm, line, sizeof(line));
+	assert_true(strstr(line, "stats: guest->dbg 0 pkts") != NULL);
+	assert_true(strstr(line, "guest connected") != NULL);
+}
+
+static void relay_guest_comes_and_goes(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t frame[VMKD_FRAME_MAX_BYTES], kd[KD_MAX_PAYLOAD];
+	struct kd_api_msg req;
+	size_t n;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	tr_view_clear(&fx->gv);
+
+	/* Half a frame, then QEMU goes away. */
+	n = tr_kd_frame(frame, sizeof(frame), fx->gseq++, KD_PACKET_TYPE_STATE_CHANGE64, kd,
+			tr_state_change(kd, PC));
+	guest_input(fx, frame, n / 2);
+	relay_vm_guest_disconnected(fx->vm, fx->now);
+	assert_false(fx->vm->guest_connected);
+
+	/* The debugger is still there; what it sends has nowhere to go. */
+	kd_api_req_get_version(&req);
+	kd_link_send(&fx->dbg, req.type, &req.u, req.hdr_len, NULL, 0, fx->now);
+	exchange(fx);
+	assert_int_equal(fx->gv.count, 0);
+	assert_int_equal(fx->vm->st.dropped_no_guest, 1);
+	assert_int_equal(relay_vm_guest_input(fx->vm, frame, 4, fx->now), 4); /* ignored */
+
+	/* QEMU is back: the guest learns a debugger is attached; the old half frame is gone. */
+	relay_vm_guest_connected(fx->vm, fx->now);
+	guest_take(fx);
+	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 1);
+	assert_int_equal(fx->gv.frames[0].seq, 0);
+	guest_hello(fx);
+	guest_state_change(fx);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 1);
+	assert_int_equal(fx->vm->parser.stats.skipped_bytes, 0);
+	assert_int_equal(fx->vm->st.guest_connects, 2);
+	assert_int_equal(fx->vm->st.guest_disconnects, 1);
+}
+
+static void relay_debugger_odd_packets(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t junk[16] = { 0 };
+
+	guest_connect(fx);
+	dbg_connect(fx, 1);
+	tr_view_clear(&fx->gv);
+	/* A data packet with a control type number: ACKed by the link, not forwarded. */
+	assert_int_equal(kd_link_send(&fx->dbg, 0x20, junk, sizeof(junk), NULL, 0, fx->now), 0);
+	exchange(fx);
+	assert_int_equal(fx->gv.count, 0);
+	assert_int_equal(fx->vm->st.debugger_bad_type, 1);
+	assert_false(kd_link_busy(&fx->dbg));
+	/* Noise from the debugger: counted by the link, never a crash. */
+	relay_vm_debugger_input(fx->vm, (const uint8_t *)"0000\x02\x00\xff\xff", 8, fx->now);
+	for (int i = 0; i < 300; i++)
+		relay_vm_debugger_input(fx->vm, (const uint8_t *)"iiii0000", 8, fx->now);
+	assert_int_equal(fx->gv.count, 0);
+}
+
+static void relay_trace_lines(void **state)
+{
+	struct fx *fx = *state;
+	const char *t;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	guest_state_change(fx);
+	exchange(fx);
+	t = log_text(fx);
+	assert_true(strstr(t, "vm0: guest <- HELLO seq=0 len=48") != NULL);
+	assert_true(strstr(t, "vm0: guest -> HELLO_ACK") != NULL);
+	assert_true(strstr(t, "vm0: dbg   -> RESET") != NULL);
+	assert_true(strstr(t, "vm0: dbg   <- RESET") != NULL);
+	assert_true(strstr(t, "vm0: guest -> RESYNC") != NULL);
+	assert_true(strstr(t, "vm0: guest <- KD_PACKET seq=1 len=") != NULL);
+	assert_true(strstr(t, "STATE_CHANGE sent") != NULL);
+	assert_true(strstr(t, "vm0: dbg   <- STATE_CHANGE id=80800000") != NULL);
+	assert_true(strstr(t, "vm0: dbg   -> ACK id=80800000") != NULL);
+	assert_true(strstr(t, "[    0.000000] vm0: ") != NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(relay_full_exchange, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_reset_becomes_resync, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_breakin_becomes_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_hello_renumbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_no_debugger_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_debugger_comes_and_goes, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_silent_debugger, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_malformed_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_random_input_never_crashes, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_backpressure_keeps_everything, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(relay_guest_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_guest_comes_and_goes, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_debugger_odd_packets, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_trace_lines, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
