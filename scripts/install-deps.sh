@@ -11,7 +11,7 @@ packages=(
 	gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64   # kdvm.dll
 	libedit-dev libcapstone-dev         # vmkd attach: line editing, disassembly
 	gnuplot-nox                         # make bench plot
-	socat procps iproute2               # test plumbing
+	socat procps iproute2 python3       # test plumbing (python3: the kdvm.dll checks)
 )
 
 missing=()

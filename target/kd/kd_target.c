@@ -607,9 +607,17 @@ static enum dispatch_result dispatch(struct kd_target *t, size_t len)
  * them resumes the CPU. */
 static enum kd_resume send_wait_continue(struct kd_target *t)
 {
+	int first_send = 1;
+
 	t->context_fetched = 0;
 resend:
 	send_state_change(t);
+	/* Nobody took the first report of this stop: there is no debugger, go on (kdcom's
+	 * rule). Once a debugger has taken it, the kernel waits for it, or for the next one,
+	 * to continue, as Windows does when a debugger vanishes mid-stop. */
+	if (first_send && debugger_absent(t))
+		return KD_RESUME_NOT_HANDLED;
+	first_send = 0;
 	for (;;) {
 		struct kd_string64 hdr = kd_string(t->rx_buf, 0, KD_TARGET_RX_HDR);
 		struct kd_string64 data = kd_string(t->rx_buf + KD_TARGET_RX_HDR, 0,
@@ -617,8 +625,6 @@ resend:
 		uint32_t data_len = 0;
 		uint32_t st;
 
-		if (debugger_absent(t))
-			return KD_RESUME_NOT_HANDLED;
 		st = t->tr->receive_packet(t->tr_ctx, KD_PACKET_TYPE_STATE_MANIPULATE, &hdr, &data,
 					   &data_len, &t->kd_ctx);
 		if (st == KD_STATUS_TIMED_OUT)

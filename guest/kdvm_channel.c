@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/* The guest end of the vmkd channel: KD packets as frames over virtio-serial, link state. */
+#include "kdvm_channel.h"
+
+#include "guest_clock.h"
+#include "kd_bytes.h"
+
+#define DEFAULT_RECEIVE_MS  100u
+#define DEFAULT_TX_MS       100u
+#define DEFAULT_HELLO_MS    200u
+
+_Static_assert(VMKD_FRAME_MAX_BYTES <= VSER_TX_BUF_SIZE, "a frame must fit one TX buffer");
+
+static void set_present(struct kdvm_channel *ch, int present)
+{
+	if (ch->debugger_not_present)
+		*ch->debugger_not_present = present ? 0 : 1;
+}
+
+int kdvm_channel_debugger_present(const struct kdvm_channel *ch)
+{
+	return ch->link == KDVM_LINK_UP && ch->debugger;
+}
+
+/* ---- sending ------------------------------------------------------------------------- */
+
+/* A free TX buffer, waiting (bounded) for the device to return one. */
+static int tx_acquire(struct kdvm_channel *ch, uint8_t **buf, uint32_t *cap, uint16_t *slot)
+{
+	struct guest_deadline d;
+	uint32_t saved;
+	int err;
+
+	if (!vser_tx_acquire(&ch->vser, buf, cap, slot))
+		return 0;
+	saved = guest_io_poll_begin(&ch->vser.io);
+	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
+	do {
+		ch->stats.polls++;
+		err = vser_tx_acquire(&ch->vser, buf, cap, slot);
+	} while (err && !guest_deadline_expired(&d));
+	guest_io_poll_end(&ch->vser.io, saved);
+	return err;
+}
+
+/* One buffer, one notify, then wait for the device to hand the buffer back: QEMU returns
+ * it once the bytes are in the chardev (or discarded, with no host), so a sender that
+ * returns knows the frame has left the VM. */
+static void tx_submit_wait(struct kdvm_channel *ch, uint16_t slot, uint32_t len)
+{
+	struct guest_deadline d;
+	uint32_t saved;
+
+	vser_tx_submit(&ch->vser, slot, len);
+	saved = guest_io_poll_begin(&ch->vser.io);
+	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
+	for (;;) {
+		ch->stats.polls++;
+		if (vser_tx_done(&ch->vser, slot))
+			break;
+		if (guest_deadline_expired(&d)) {
+			/* The slot stays with the device; the others keep the channel going. */
+			ch->stats.tx_timeouts++;
+			break;
+		}
+	}
+	guest_io_poll_end(&ch->vser.io, saved);
+}
+
+static int send_frame(struct kdvm_channel *ch, uint8_t type, const void *payload, size_t len)
+{
+	uint8_t *buf;
+	uint32_t cap;
+	uint16_t slot;
+	size_t n;
+
+	if (tx_acquire(ch, &buf, &cap, &slot))
+		return -1;
+	n = vmkd_frame_build(buf, cap, type, ch->tx_seq, payload, len, NULL, 0);
+	if (!n)
+		return -1;
+	ch->tx_seq++;
+	tx_submit_wait(ch, slot, (uint32_t)n);
+	return 0;
+}
+
+static void send_hello(struct kdvm_channel *ch)
+{
+	struct vmkd_hello h;
+	static const char agent[] = KDVM_AGENT;
+
+	kd_memset(&h, 0, sizeof(h));
+	h.capabilities = VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS;
+	h.max_payload = (uint32_t)VMKD_FRAME_MAX_PAYLOAD;
+	kd_memcpy(h.agent, agent, sizeof(agent) < sizeof(h.agent) ? sizeof(agent) : sizeof(h.agent));
+	ch->link = KDVM_LINK_HELLO_SENT;
+	ch->hello_waited = 0;
+	ch->stats.hellos++;
+	send_frame(ch, VMKD_FRAME_HELLO, &h, sizeof(h));
+}
+
+static void send_stats(struct kdvm_channel *ch)
+{
+	struct vmkd_guest_stats s;
+
+	kdvm_channel_guest_stats(ch, &s);
+	send_frame(ch, VMKD_FRAME_STATS, &s, sizeof(s));
+}
+
+/* ---- receiving ----------------------------------------------------------------------- */
+
+static void link_reset(struct kdvm_channel *ch, enum kdvm_link link)
+{
+	ch->link = link;
+	ch->debugger = 0;
+	ch->breakin = 0;
+	ch->resync = 0;
+	ch->stats_due = 0;
+	ch->held = 0;
+	ch->hello_waited = 0;
+	/* A new connection is a new byte stream: drop any half-parsed frame (the parser's
+	 * counters stay). */
+	ch->parser.state = VMKD_FP_HEADER;
+	ch->parser.got = 0;
+	set_present(ch, 0);
+}
+
+/* Follows the port's host side: a connect (even a close + open between two looks, seen
+ * through the generation counter) asks for a HELLO, a close ends the link. */
+static void sync_link(struct kdvm_channel *ch)
+{
+	struct vser *v = &ch->vser;
+
+	vser_poll_control(v);
+	if (!vser_host_open(v)) {
+		if (ch->link != KDVM_LINK_DOWN)
+			link_reset(ch, KDVM_LINK_DOWN);
+		return;
+	}
+	if (ch->link == KDVM_LINK_DOWN || v->open_generation != ch->open_generation) {
+		ch->open_generation = v->open_generation;
+		link_reset(ch, KDVM_LINK_HELLO_DUE);
+	}
+}
+
+static void handle_frame(struct kdvm_channel *ch, const struct vmkd_frame *fr)
+{
+	const uint8_t *kd;
+	size_t kd_len;
+	uint16_t kd_type;
+
+	switch (fr->hdr.type) {
+	case VMKD_FRAME_HELLO_ACK:
+		if (fr->payload_len < offsetof(struct vmkd_hello, reserved)) {
+			ch->stats.frames_rejected++;
+			break;
+		}
+		/* Not an answer to a HELLO of this connection if ours is still to be sent. */
+		if (ch->link != KDVM_LINK_HELLO_DUE)
+			ch->link = KDVM_LINK_UP;
+		ch->debugger = kd_get_le32(fr->payload + offsetof(struct vmkd_hello, debugger)) != 0;
+		set_present(ch, ch->debugger);
+		break;
+	case VMKD_FRAME_KD_PACKET:
+		if (vmkd_frame_parse_kd(fr->payload, fr->payload_len, &kd_type, &kd, &kd_len)) {
+			ch->stats.frames_rejected++;
+			break;
+		}
+		ch->held = 1;
+		/* After a BREAKIN or RESYNC it belongs to the stop they cause: kept. */
+		ch->held_after_event = ch->breakin || ch->resync;
+		ch->held_type = kd_type;
+		ch->held_len = (uint32_t)kd_len;
+		kd_memcpy(ch->held_buf, kd, kd_len);
+		break;
+	case VMKD_FRAME_BREAKIN:
+		ch->breakin = 1;
+		ch->stats.breakins++;
+		break;
+	case VMKD_FRAME_RESYNC:
+		ch->resync = 1;
+		ch->held = 0;
+		ch->stats.resyncs++;
+		break;
+	case VMKD_FRAME_DEBUGGER:
+		if (fr->payload_len < sizeof(uint32_t)) {
+			ch->stats.frames_rejected++;
+			break;
+		}
+		/* Only a live relay sends it, so it also completes a HELLO exchange whose
+		 * ACK is late; a HELLO still to be sent is sent all the same (the relay
+		 * may announce the debugger before it heard from us). */
+		if (ch->link == KDVM_LINK_HELLO_SENT)
+			ch->link = KDVM_LINK_UP;
+		ch->debugger = kd_get_le32(fr->payload) != 0;
+		set_present(ch, ch->debugger);
+		break;
+	case VMKD_FRAME_STATS_REQUEST:
+		ch->stats_due = 1;
+		break;
+	default:
+		ch->stats.frames_unexpected++;
+		break;
+	}
+}
+
+/* Without a connection, received bytes belong to nobody: give the buffers back unread. */
+static void drain(struct kdvm_channel *ch)
+{
+	if (ch->rx_have) {
+		ch->rx_have = 0;
+		vser_rx_release(&ch->vser, ch->rx_id);
+	}
+	while (vser_rx_next(&ch->vser, &ch->rx_data, &ch->rx_len, &ch->rx_id))
+		vser_rx_release(&ch->vser, ch->rx_id);
+}
+
+/* Parses received bytes until they run out or a KD packet is held (one at a time: the next
+ * one stays in the ring until this one is taken). */
+static void pump(struct kdvm_channel *ch)
+{
+	struct vmkd_frame fr;
+
+	if (ch->link == KDVM_LINK_DOWN) {
+		drain(ch);
+		return;
+	}
+	while (!ch->held) {
+		size_t used;
+
+		if (!ch->rx_have) {
+			if (!vser_rx_next(&ch->vser, &ch->rx_data, &ch->rx_len, &ch->rx_id))
+				return;
+			ch->rx_have = 1;
+			ch->rx_off = 0;
+		}
+		used = vmkd_frame_parser_feed(&ch->parser, ch->rx_data + ch->rx_off,
+					      ch->rx_len - ch->rx_off, &fr);
+		ch->rx_off += (uint32_t)used;
+		/* The parser copied what it needs: the buffer can go back at once. */
+		if (ch->rx_off >= ch->rx_len) {
+			ch->rx_have = 0;
+			vser_rx_release(&ch->vser, ch->rx_id);
+		}
+		if (fr.complete)
+			handle_frame(ch, &fr);
+	}
+}
+
+/* Sends what the protocol owes: HELLO after a connect, STATS on request. */
+static void answer_due(struct kdvm_channel *ch)
+{
+	if (ch->link == KDVM_LINK_HELLO_DUE)
+		send_hello(ch);
+	if (ch->stats_due && ch->link != KDVM_LINK_DOWN) {
+		ch->stats_due = 0;
+		send_stats(ch);
+	}
+}
+
+static void service(struct kdvm_channel *ch)
+{
+	sync_link(ch);
+	pump(ch);
+	answer_due(ch);
+}
+
+/* The first send of a connection waits (once, bounded) for HELLO_ACK, so the first packet
+ * after boot or reconnect is not dropped only because the answer was still in flight. */
+static void wait_hello(struct kdvm_channel *ch)
+{
+	struct guest_deadline d;
+	uint32_t saved;
+
+	if (ch->link != KDVM_LINK_HELLO_SENT || ch->hello_waited)
+		return;
+	ch->hello_waited = 1;
+	saved = guest_io_poll_begin(&ch->vser.io);
+	guest_deadline_start(&d, ch->plat, ch->hello_timeout_ms);
+	while (ch->link == KDVM_LINK_HELLO_SENT && !guest_deadline_expired(&d)) {
+		ch->stats.polls++;
+		sync_link(ch);
+		pump(ch);
+	}
+	guest_io_poll_end(&ch->vser.io, saved);
+	ch->hello_waited = 1;
+	answer_due(ch);
+}
+
+/* ---- API ----------------------------------------------------------------------------- */
+
+int kdvm_channel_init(struct kdvm_channel *ch, const struct guest_platform *plat, void *mem,
+		      size_t mem_len, const struct kdvm_channel_config *cfg,
+		      volatile uint8_t *debugger_not_present)
+{
+	struct vser_config vc = { 0 };
+	int err;
+
+	kd_memset(ch, 0, sizeof(*ch));
+	ch->plat = plat;
+	ch->debugger_not_present = debugger_not_present;
+	ch->receive_timeout_ms = cfg && cfg->receive_timeout_ms ? cfg->receive_timeout_ms
+								 : DEFAULT_RECEIVE_MS;
+	ch->tx_timeout_ms = cfg && cfg->tx_timeout_ms ? cfg->tx_timeout_ms : DEFAULT_TX_MS;
+	ch->hello_timeout_ms = cfg && cfg->hello_timeout_ms ? cfg->hello_timeout_ms
+							    : DEFAULT_HELLO_MS;
+	ch->link = KDVM_LINK_DOWN;
+	vmkd_frame_parser_init(&ch->parser);
+	set_present(ch, 0);
+	if (cfg) {
+		vc.port_name = cfg->port_name;
+		vc.handshake_timeout_ms = cfg->handshake_timeout_ms;
+		vc.open_grace_ms = cfg->open_grace_ms;
+	}
+	if (!vc.port_name)
+		vc.port_name = VMKD_PORT_NAME;
+	err = vser_init(&ch->vser, plat, mem, mem_len, &vc);
+	if (err)
+		return err;
+	service(ch);
+	wait_hello(ch);
+	return 0;
+}
+
+enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t type,
+					   const void *hdr, size_t hdr_len, const void *data,
+					   size_t data_len)
+{
+	enum kdvm_send_result r = KDVM_SENT;
+	uint8_t *buf;
+	uint32_t cap;
+	uint16_t slot;
+	size_t n = 0;
+
+	service(ch);
+	wait_hello(ch);
+	if (hdr_len > KD_MAX_PAYLOAD || data_len > KD_MAX_PAYLOAD ||
+	    hdr_len + data_len > KD_MAX_PAYLOAD)
+		r = KDVM_SEND_TOO_BIG;
+	else if (ch->link != KDVM_LINK_UP)
+		r = KDVM_SEND_NO_RELAY;
+	else if (!ch->debugger)
+		r = KDVM_SEND_NO_DEBUGGER;
+	else if (tx_acquire(ch, &buf, &cap, &slot))
+		r = KDVM_SEND_BUSY;
+	else if (!(n = vmkd_frame_build_kd(buf, cap, ch->tx_seq, type, hdr, hdr_len, data,
+					   data_len)))
+		r = KDVM_SEND_TOO_BIG;
+	if (r != KDVM_SENT) {
+		ch->stats.send_dropped++;
+		/* Known absence is mirrored into KdDebuggerNotPresent (kdcom's rule: what
+		 * nobody takes means nobody is there). A full TX ring or an oversized packet
+		 * says nothing about the debugger: setting the flag then would silence the
+		 * kernel until the relay happened to repeat DEBUGGER(1). */
+		if (r == KDVM_SEND_NO_RELAY || r == KDVM_SEND_NO_DEBUGGER)
+			set_present(ch, 0);
+		return r;
+	}
+	ch->tx_seq++;
+	tx_submit_wait(ch, slot, (uint32_t)n);
+	ch->stats.packets_sent++;
+	set_present(ch, 1);
+	return KDVM_SENT;
+}
+
+/* Hands the held packet to the caller's buffers; 0 if it does not fit (dropped). */
+static int take_held(struct kdvm_channel *ch, void *hdr, size_t hdr_max, size_t *hdr_len,
+		     void *data, size_t data_max, size_t *data_len)
+{
+	size_t hl = ch->held_len < hdr_max ? ch->held_len : hdr_max;
+	size_t dl = ch->held_len - hl;
+
+	ch->held = 0;
+	if (dl && (!data || dl > data_max)) {
+		ch->stats.recv_dropped_size++;
+		return 0;
+	}
+	if (hl)
+		kd_memcpy(hdr, ch->held_buf, hl);
+	if (dl)
+		kd_memcpy(data, ch->held_buf + hl, dl);
+	*hdr_len = hl;
+	*data_len = dl;
+	ch->stats.packets_received++;
+	return 1;
+}
+
+enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t type, void *hdr,
+					      size_t hdr_max, size_t *hdr_len, void *data,
+					      size_t data_max, size_t *data_len)
+{
+	enum kdvm_recv_result r = KDVM_RECV_TIMEOUT;
+	struct guest_deadline d;
+	uint32_t saved;
+
+	*hdr_len = 0;
+	*data_len = 0;
+	saved = guest_io_poll_begin(&ch->vser.io);
+	guest_deadline_start(&d, ch->plat, ch->receive_timeout_ms);
+	for (;;) {
+		ch->stats.polls++;
+		sync_link(ch);
+		pump(ch);
+		if (ch->resync) {
+			/* RESYNC dropped what was held before it; a packet held now came after. */
+			ch->resync = 0;
+			r = KDVM_RECV_RESYNC;
+			break;
+		}
+		if (ch->held) {
+			if (ch->held_type != type) {
+				ch->held = 0;
+				ch->stats.recv_dropped_type++;
+			} else if (take_held(ch, hdr, hdr_max, hdr_len, data, data_max, data_len)) {
+				r = KDVM_RECV_OK;
+				break;
+			}
+		} else if (ch->breakin) {
+			ch->breakin = 0;
+			r = KDVM_RECV_BREAKIN;
+			break;
+		} else if (ch->link == KDVM_LINK_DOWN ||
+			   (ch->link == KDVM_LINK_UP && !ch->debugger)) {
+			/* Nobody will answer: let the kernel resend, which then finds no
+			 * debugger and goes on. */
+			r = KDVM_RECV_GONE;
+			break;
+		}
+		if (ch->link == KDVM_LINK_HELLO_DUE || ch->stats_due)
+			answer_due(ch);
+		/* Checked on every pass, so a stream of unwanted packets cannot hold us. */
+		if (guest_deadline_expired(&d))
+			break;
+	}
+	guest_io_poll_end(&ch->vser.io, saved);
+	answer_due(ch);
+	return r;
+}
+
+int kdvm_channel_poll_breakin(struct kdvm_channel *ch)
+{
+	uint32_t saved = guest_io_poll_begin(&ch->vser.io);
+
+	ch->stats.polls++;
+	sync_link(ch);
+	for (;;) {
+		pump(ch);
+		if (!ch->held || ch->held_after_event)
+			break;
+		/* A running kernel waits for no packet (kdcom discards them too); one that
+		 * follows a break-in is for the stop it causes and stays. */
+		ch->held = 0;
+		ch->stats.recv_dropped_idle++;
+	}
+	guest_io_poll_end(&ch->vser.io, saved);
+	answer_due(ch);
+	if (!ch->breakin)
+		return 0;
+	ch->breakin = 0;
+	return 1;
+}
+
+void kdvm_channel_guest_stats(const struct kdvm_channel *ch, struct vmkd_guest_stats *out)
+{
+	const struct vmkd_frame_parser_stats *ps = &ch->parser.stats;
+
+	kd_memset(out, 0, sizeof(*out));
+	out->packets_sent = ch->stats.packets_sent;
+	out->packets_received = ch->stats.packets_received;
+	out->notifications = ch->vser.io.notifies;
+	out->port_io_total = ch->vser.io.total;
+	out->port_io_while_polling = ch->vser.io.while_polling;
+	out->frames_rejected = ps->bad_version + ps->bad_length + ps->bad_type +
+			       ch->stats.frames_rejected;
+	out->polls = ch->stats.polls;
+}

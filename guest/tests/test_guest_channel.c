@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/* The channel core against a fake device and a scripted relay: HELLO, KD packets both
+ * ways, split and merged frames, link state, break-in, resync, stats, back-pressure. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_relay.h"
+#include "fake_vser.h"
+#include "kdvm_channel.h"
+
+#define PAGES 40u
+
+static struct fake_vser *f;
+static struct fake_relay *r;
+static struct kdvm_channel *ch;
+static uint8_t *mem;
+static volatile uint8_t not_present;
+
+static int setup(void **state)
+{
+	(void)state;
+	mem = aligned_alloc(4096, PAGES * 4096u);
+	f = calloc(1, sizeof(*f));
+	ch = calloc(1, sizeof(*ch));
+	fake_vser_init(f, mem, PAGES, VMKD_PORT_NAME);
+	r = fake_relay_new(f, 1, 1);
+	not_present = 0x55;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(f->bad_dma, 0);
+	fake_relay_free(r);
+	fake_vser_free(f);
+	free(f);
+	free(ch);
+	free(mem);
+	return 0;
+}
+
+static int init(void)
+{
+	return kdvm_channel_init(ch, &f->plat, mem, PAGES * 4096u, NULL, &not_present);
+}
+
+/* Relay connected before boot, answers HELLO with "debugger attached". */
+static void up(void)
+{
+	f->dev[0].ports[0].host_connected = 1;
+	assert_int_equal(init(), 0);
+	assert_int_equal(r->hellos, 1);
+	assert_int_equal(ch->link, KDVM_LINK_UP);
+	assert_true(kdvm_channel_debugger_present(ch));
+	assert_int_equal(not_present, 0);
+}
+
+static uint16_t txq(void)
+{
+	return (uint16_t)(fake_port_rxq(f, 0, 0) + 1);
+}
+
+/* ---- start-up ------------------------------------------------------------------------ */
+
+static void hello_at_init_with_relay(void **state)
+{
+	struct vmkd_hello h;
+	struct vmkd_frame_header fh;
+
+	(void)state;
+	up();
+	/* The first bytes on the wire are the HELLO frame. */
+	memcpy(&fh, f->host_rx, sizeof(fh));
+	assert_int_equal(fh.magic, VMKD_FRAME_MAGIC);
+	assert_int_equal(fh.type, VMKD_FRAME_HELLO);
+	assert_int_equal(fh.length, sizeof(h));
+	memcpy(&h, f->host_rx + sizeof(fh), sizeof(h));
+	assert_int_equal(h.capabilities, VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS);
+	assert_int_equal(h.max_payload, VMKD_FRAME_MAX_PAYLOAD);
+	assert_string_equal(h.agent, KDVM_AGENT);
+}
+
+static void no_relay_drops_and_sets_not_present(void **state)
+{
+	uint8_t hdr[16] = { 1 };
+	uint64_t notifies;
+
+	(void)state;
+	assert_int_equal(init(), 0);
+	assert_int_equal(not_present, 1);
+	assert_int_equal(ch->link, KDVM_LINK_DOWN);
+	notifies = f->dev[0].q[txq()].notifies;
+	not_present = 0;
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, hdr, sizeof(hdr), NULL, 0), KDVM_SEND_NO_RELAY);
+	assert_int_equal(not_present, 1);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies); /* QEMU would drop it anyway */
+	assert_int_equal(f->host_rx_len, 0);
+}
+
+static void relay_connects_later(void **state)
+{
+	uint8_t hdr[8] = { 9 };
+
+	(void)state;
+	assert_int_equal(init(), 0);
+	assert_int_equal(r->hellos, 0);
+	fake_host_connect(f, 1);
+	/* A poll notices the connect and says HELLO; the ACK arrives with the next look. */
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(r->hellos, 1);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(ch->link, KDVM_LINK_UP);
+	assert_int_equal(not_present, 0);
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SENT);
+	assert_int_equal(r->kd_packets, 1);
+}
+
+static void relay_announces_debugger_before_hello(void **state)
+{
+	(void)state;
+	assert_int_equal(init(), 0);
+	fake_host_connect(f, 1);
+	/* The real relay says DEBUGGER(x) as soon as the chardev connects. */
+	fake_relay_send_debugger(r, 1);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(r->hellos, 1);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(ch->link, KDVM_LINK_UP);
+	assert_true(kdvm_channel_debugger_present(ch));
+}
+
+static void relay_without_hello_ack(void **state)
+{
+	uint8_t hdr[8] = { 9 };
+	uint64_t clock0;
+
+	(void)state;
+	r->auto_ack = 0;
+	f->dev[0].ports[0].host_connected = 1;
+	clock0 = f->clock;
+	assert_int_equal(init(), 0);
+	assert_int_equal(ch->link, KDVM_LINK_HELLO_SENT);
+	/* The init waited about hello_timeout (200 ms) once; sends do not wait again. */
+	assert_true(f->clock - clock0 >= 200000);
+	clock0 = f->clock;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SEND_NO_RELAY);
+	assert_true(f->clock - clock0 < 10000);
+	assert_int_equal(not_present, 1);
+	/* A late HELLO_ACK brings the link up. */
+	{
+		struct vmkd_hello h = { .debugger = 1 };
+
+		fake_relay_send(r, VMKD_FRAME_HELLO_ACK, &h, sizeof(h));
+	}
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SENT);
+	assert_int_equal(not_present, 0);
+}
+
+static void relay_without_debugger(void **state)
+{
+	uint8_t hdr[8] = { 9 };
+
+	(void)state;
+	r->debugger = 0;
+	f->dev[0].ports[0].host_connected = 1;
+	assert_int_equal(init(), 0);
+	assert_int_equal(ch->link, KDVM_LINK_UP);
+	assert_false(kdvm_channel_debugger_present(ch));
+	assert_int_equal(not_present, 1);
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0),
+			 KDVM_SEND_NO_DEBUGGER);
+	assert_int_equal(r->kd_packets, 0);
+}
+
+/* ---- sending ------------------------------------------------------------------------- */
+
+static void send_is_one_frame_one_notify(void **state)
+{
+	uint8_t hdr[0x38], data[3000];
+	uint64_t notifies, io;
+
+	(void)state;
+	up();
+	for (size_t i = 0; i < sizeof(hdr); i++)
+		hdr[i] = (uint8_t)(0xA0 + i);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 5);
+	for (int k = 0; k < 10; k++) {
+		notifies = f->dev[0].q[txq()].notifies;
+		io = ch->vser.io.total;
+		assert_int_equal(kdvm_channel_send_kd(ch, 2, hdr, sizeof(hdr), data, sizeof(data)),
+				 KDVM_SENT);
+		assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 1);
+		assert_int_equal(ch->vser.io.total, io + 1); /* the notify is the only I/O */
+		assert_int_equal(r->last_kd_type, 2);
+		assert_int_equal(r->last_kd_len, sizeof(hdr) + sizeof(data));
+		assert_memory_equal(r->last_kd, hdr, sizeof(hdr));
+		assert_memory_equal(r->last_kd + sizeof(hdr), data, sizeof(data));
+	}
+	assert_int_equal(r->kd_packets, 10);
+	assert_int_equal(ch->stats.packets_sent, 10);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
+static void send_too_big(void **state)
+{
+	static uint8_t big[KD_MAX_PAYLOAD + 1];
+
+	(void)state;
+	up();
+	assert_int_equal(kdvm_channel_send_kd(ch, 2, big, 100, big, KD_MAX_PAYLOAD - 99),
+			 KDVM_SEND_TOO_BIG);
+	assert_int_equal(kdvm_channel_send_kd(ch, 2, big, 100, big, KD_MAX_PAYLOAD - 100),
+			 KDVM_SENT);
+	assert_int_equal(r->last_kd_len, KD_MAX_PAYLOAD);
+}
+
+static void send_with_stalled_host(void **state)
+{
+	uint8_t hdr[8] = { 1 };
+
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	for (unsigned i = 0; i < VSER_TX_SLOTS; i++)
+		assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->stats.tx_timeouts, VSER_TX_SLOTS);
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SEND_BUSY);
+	assert_int_equal(not_present, 0); /* a stalled host is not a missing debugger */
+	fake_tx_release(f);
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SENT);
+	assert_int_equal(r->kd_packets, VSER_TX_SLOTS + 1);
+}
+
+/* ---- receiving ----------------------------------------------------------------------- */
+
+static void receive_split_merged_frames(void **state)
+{
+	static uint8_t stream[2 * VMKD_FRAME_MAX_BYTES + 100];
+	uint8_t kd[0x38 + 500], hdr[0x38], data[1000];
+	size_t len = 0, hl, dl;
+
+	(void)state;
+	up();
+	for (size_t i = 0; i < sizeof(kd); i++)
+		kd[i] = (uint8_t)(i * 11);
+	memcpy(stream, "noise", 5); /* the parser must skip it */
+	len = 5;
+	len += fake_relay_build_kd(r, stream + len, sizeof(stream) - len, 2, kd, sizeof(kd));
+	len += fake_relay_build(r, stream + len, sizeof(stream) - len, VMKD_FRAME_BREAKIN, NULL, 0);
+	f->rx_chunk = 7; /* every frame spread over many buffers, the two merged in one */
+	fake_host_write(f, stream, len);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_int_equal(hl, 0x38);
+	assert_int_equal(dl, 500);
+	assert_memory_equal(hdr, kd, 0x38);
+	assert_memory_equal(data, kd + 0x38, 500);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 1);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(ch->parser.stats.skipped_bytes, 5);
+	/* 7-byte buffers run the ring dry again and again: those kicks are the only I/O
+	 * while polling (the first kick of all was the set-up's). */
+	assert_int_equal(ch->vser.io.while_polling, ch->vser.stats.rx_kicks - 1);
+}
+
+static void receive_short_packet_fills_header_only(void **state)
+{
+	uint8_t kd[0x10] = { 1, 2, 3 }, hdr[0x38], data[16];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	fake_relay_send_kd(r, 3, kd, sizeof(kd));
+	assert_int_equal(kdvm_channel_receive_kd(ch, 3, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_int_equal(hl, sizeof(kd));
+	assert_int_equal(dl, 0);
+}
+
+static void receive_timeout_is_memory_only(void **state)
+{
+	uint8_t hdr[0x38], data[16];
+	size_t hl, dl;
+	uint64_t io, clock0;
+
+	(void)state;
+	up();
+	io = ch->vser.io.total;
+	clock0 = f->clock;
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+	assert_true(f->clock - clock0 >= 100000 && f->clock - clock0 < 110000);
+	assert_int_equal(ch->vser.io.total, io);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+	assert_true(ch->stats.polls > 1000);
+}
+
+static void receive_drops_wrong_type_and_oversize(void **state)
+{
+	uint8_t kd[0x38 + 100] = { 0 }, hdr[0x38], data[50];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	fake_relay_send_kd(r, 3, kd, sizeof(kd));      /* wrong type */
+	fake_relay_send_kd(r, 2, kd, sizeof(kd));      /* data does not fit 50 bytes */
+	kd[0] = 0x42;
+	fake_relay_send_kd(r, 2, kd, 0x38 + 40);       /* this one fits */
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_int_equal(hdr[0], 0x42);
+	assert_int_equal(dl, 40);
+	assert_int_equal(ch->stats.recv_dropped_type, 1);
+	assert_int_equal(ch->stats.recv_dropped_size, 1);
+	/* Without a data buffer, a packet with data is dropped. */
+	fake_relay_send_kd(r, 2, kd, sizeof(kd));
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, NULL, 0, &dl),
+			 KDVM_RECV_TIMEOUT);
+	assert_int_equal(ch->stats.recv_dropped_size, 2);
+}
+
+static void malformed_frames_are_counted(void **state)
+{
+	uint8_t buf[64];
+	size_t n;
+	uint8_t hdr[0x38], data[16];
+	size_t hl, dl;
+	const uint8_t bad_kd[8] = { 2, 0, 0, 0, 99, 0, 0, 0 }; /* length field lies */
+	struct vmkd_guest_stats s;
+
+	(void)state;
+	up();
+	n = fake_relay_build(r, buf, sizeof(buf), VMKD_FRAME_KD_PACKET, bad_kd, sizeof(bad_kd));
+	fake_host_write(f, buf, n);
+	n = fake_relay_build(r, buf, sizeof(buf), VMKD_FRAME_DEBUGGER, NULL, 0); /* too short */
+	fake_host_write(f, buf, n);
+	n = fake_relay_build(r, buf, sizeof(buf), VMKD_FRAME_HELLO, NULL, 0);    /* wrong way */
+	fake_host_write(f, buf, n);
+	n = fake_relay_build(r, buf, sizeof(buf), VMKD_FRAME_BREAKIN, NULL, 0);
+	buf[4] = 9; /* bad version */
+	fake_host_write(f, buf, n);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+	assert_int_equal(ch->stats.frames_rejected, 2);
+	assert_int_equal(ch->stats.frames_unexpected, 1);
+	assert_int_equal(ch->breakin, 0);
+	kdvm_channel_guest_stats(ch, &s);
+	assert_int_equal(s.frames_rejected, 3);
+}
+
+static void many_packets_through_a_small_ring(void **state)
+{
+	static uint8_t kd[KD_MAX_PAYLOAD], hdr[0x38], data[KD_MAX_PAYLOAD];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	for (int k = 0; k < 50; k++) {
+		memset(kd, k, sizeof(kd));
+		fake_relay_send_kd(r, 2, kd, sizeof(kd)); /* 50 x 4024 bytes: 8 buffers run dry */
+	}
+	for (int k = 0; k < 50; k++) {
+		assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data,
+							 sizeof(data), &dl), KDVM_RECV_OK);
+		assert_int_equal(hdr[0], k);
+		assert_int_equal(data[dl - 1], k);
+		assert_int_equal(dl, KD_MAX_PAYLOAD - 0x38);
+	}
+	assert_int_equal(ch->stats.packets_received, 50);
+	/* The only I/O while polling: kicks after the ring ran empty. */
+	assert_int_equal(ch->vser.io.while_polling, ch->vser.stats.rx_kicks - 1);
+	assert_true(ch->vser.stats.rx_kicks > 1);
+}
+
+static void request_reply_round_trip(void **state)
+{
+	uint8_t sc[0xF0] = { 7 }, req[0x38] = { 0x30, 0x31 }, hdr[0x38], data[64];
+	uint8_t frame[VMKD_FRAME_MAX_BYTES];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	/* The relay answers the state change with a request, at once. */
+	r->reply_len = fake_relay_build_kd(r, frame, sizeof(frame), 2, req, sizeof(req));
+	r->reply = malloc(r->reply_len);
+	memcpy(r->reply, frame, r->reply_len);
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	/* The answer may already be parsed and held by the send; it is not lost. */
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_memory_equal(hdr, req, sizeof(req));
+}
+
+/* ---- link events --------------------------------------------------------------------- */
+
+static void resync_makes_receive_ask_for_resend(void **state)
+{
+	uint8_t hdr[0x38], data[16];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	fake_relay_send(r, VMKD_FRAME_RESYNC, NULL, 0);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_RESYNC);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+}
+
+static void breakin_while_waiting(void **state)
+{
+	uint8_t hdr[0x38], data[16];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	fake_relay_send(r, VMKD_FRAME_BREAKIN, NULL, 0);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_BREAKIN);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+}
+
+static void debugger_leaves_and_returns(void **state)
+{
+	uint8_t hdr[0x38], data[16];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	fake_relay_send_debugger(r, 0);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_GONE);
+	assert_int_equal(not_present, 1);
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, hdr, 16, NULL, 0), KDVM_SEND_NO_DEBUGGER);
+	fake_relay_send_debugger(r, 1);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(not_present, 0);
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, hdr, 16, NULL, 0), KDVM_SENT);
+}
+
+static void relay_disconnect_and_reconnect(void **state)
+{
+	uint8_t hdr[0x38], data[16];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	fake_relay_send(r, VMKD_FRAME_BREAKIN, NULL, 0);
+	fake_host_connect(f, 0);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_GONE);
+	assert_int_equal(ch->link, KDVM_LINK_DOWN);
+	assert_int_equal(not_present, 1);
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, hdr, 16, NULL, 0), KDVM_SEND_NO_RELAY);
+	/* Reconnect: a new HELLO; the old connection's break-in is gone. */
+	fake_host_connect(f, 1);
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, hdr, 16, NULL, 0), KDVM_SENT);
+	assert_int_equal(r->hellos, 2);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+}
+
+static void reconnect_between_two_looks(void **state)
+{
+	(void)state;
+	up();
+	fake_host_connect(f, 0);
+	fake_host_connect(f, 1);
+	/* Both control messages are seen in one poll: the generation says "new relay". */
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(r->hellos, 2);
+}
+
+static void stats_on_request(void **state)
+{
+	uint8_t hdr[16] = { 0 };
+
+	(void)state;
+	up();
+	for (int i = 0; i < 3; i++)
+		kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0);
+	fake_relay_send(r, VMKD_FRAME_STATS_REQUEST, NULL, 0);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(r->stats_frames, 1);
+	assert_int_equal(r->last_stats.packets_sent, 3);
+	assert_int_equal(r->last_stats.port_io_while_polling, 0);
+	assert_true(r->last_stats.port_io_total > 64); /* PCI scan + setup */
+	assert_true(r->last_stats.notifications >= 4);
+	assert_true(r->last_stats.polls > 0);
+	for (size_t i = 0; i < 9; i++)
+		assert_int_equal(r->last_stats.reserved[i], 0);
+}
+
+static void poll_breakin_discards_stray_packets(void **state)
+{
+	uint8_t kd[16] = { 0 }, hdr[0x38], data[16];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	fake_relay_send_kd(r, 2, kd, sizeof(kd));
+	fake_relay_send_kd(r, 2, kd, sizeof(kd));
+	fake_relay_send(r, VMKD_FRAME_BREAKIN, NULL, 0);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 1);
+	assert_int_equal(ch->stats.recv_dropped_idle, 2);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+}
+
+static void frames_after_a_breakin_wait_for_the_stop(void **state)
+{
+	uint8_t kd[0x38] = { 0x77 }, hdr[0x38], data[16];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	fake_relay_send(r, VMKD_FRAME_BREAKIN, NULL, 0);
+	fake_relay_send_kd(r, 2, kd, sizeof(kd));
+	fake_relay_send(r, VMKD_FRAME_RESYNC, NULL, 0);
+	fake_relay_send_kd(r, 2, kd, sizeof(kd));
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 1);
+	assert_int_equal(ch->stats.recv_dropped_idle, 0);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_int_equal(hdr[0], 0x77);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_RESYNC);
+	hdr[0] = 0;
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_int_equal(hdr[0], 0x77);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(hello_at_init_with_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_relay_drops_and_sets_not_present, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_connects_later, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_announces_debugger_before_hello, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(relay_without_hello_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_without_debugger, setup, teardown),
+		cmocka_unit_test_setup_teardown(send_is_one_frame_one_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(send_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(send_with_stalled_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(receive_split_merged_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(receive_short_packet_fills_header_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(receive_timeout_is_memory_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(receive_drops_wrong_type_and_oversize, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(malformed_frames_are_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_packets_through_a_small_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(request_reply_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(resync_makes_receive_ask_for_resend, setup, teardown),
+		cmocka_unit_test_setup_teardown(breakin_while_waiting, setup, teardown),
+		cmocka_unit_test_setup_teardown(debugger_leaves_and_returns, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_disconnect_and_reconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(reconnect_between_two_looks, setup, teardown),
+		cmocka_unit_test_setup_teardown(stats_on_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(poll_breakin_discards_stray_packets, setup, teardown),
+		cmocka_unit_test_setup_teardown(frames_after_a_breakin_wait_for_the_stop, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests_name("guest_channel", tests, NULL, NULL);
+}

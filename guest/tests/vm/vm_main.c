@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vm_main.c - a bare-metal smoke test of the guest transport against real QEMU: the same
+ * channel core and virtio-serial backend kdvm.dll uses, compiled for a 32-bit multiboot
+ * kernel (paging off, so virtual = physical). guest/tests/vm/vser-smoke.py plays the relay
+ * on the port's unix socket and checks what this kernel prints on COM1.
+ *
+ * Script (the peer does the other half):
+ *   init -> wait for the relay's HELLO_ACK -> send STATE_CHANGE -> receive a manipulate
+ *   request -> poll until the break-in (a STATS_REQUEST rides along) -> receive a burst of
+ *   24 full packets (the 8-buffer RX ring runs dry: kicks) -> send 24 full packets ->
+ *   print counters -> exit through isa-debug-exit.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kdvm_channel.h"
+
+#define COM1       0x3F8u
+#define DEBUG_EXIT 0xF4u
+#define BURST      24
+
+uint64_t __udivdi3(uint64_t n, uint64_t d);
+uint64_t __umoddi3(uint64_t n, uint64_t d);
+uint64_t __udivmoddi4(uint64_t n, uint64_t d, uint64_t *rem);
+int64_t __divdi3(int64_t n, int64_t d);
+void vm_main(void);
+
+static struct kdvm_channel ch;
+static uint8_t region[40 * 4096] __attribute__((aligned(4096)));
+static uint8_t kd[KD_MAX_PAYLOAD], hdr[0x38], data[KD_MAX_PAYLOAD];
+static volatile uint8_t not_present;
+static struct guest_platform plat;
+
+/* ---- 64-bit division for i386 without libgcc ----------------------------------------- */
+
+static uint64_t divmod(uint64_t n, uint64_t d, uint64_t *rem)
+{
+	uint64_t q = 0, r = 0;
+
+	for (int i = 63; i >= 0; i--) {
+		r = (r << 1) | ((n >> i) & 1u);
+		if (r >= d) {
+			r -= d;
+			q |= (uint64_t)1 << i;
+		}
+	}
+	*rem = r;
+	return q;
+}
+
+uint64_t __udivdi3(uint64_t n, uint64_t d)
+{
+	uint64_t r;
+
+	return divmod(n, d, &r);
+}
+
+uint64_t __umoddi3(uint64_t n, uint64_t d)
+{
+	uint64_t r;
+
+	divmod(n, d, &r);
+	return r;
+}
+
+uint64_t __udivmoddi4(uint64_t n, uint64_t d, uint64_t *rem)
+{
+	uint64_t r, q = divmod(n, d, &r);
+
+	if (rem)
+		*rem = r;
+	return q;
+}
+
+int64_t __divdi3(int64_t n, int64_t d)
+{
+	uint64_t r, q = divmod(n < 0 ? -(uint64_t)n : (uint64_t)n,
+			       d < 0 ? -(uint64_t)d : (uint64_t)d, &r);
+
+	return (n < 0) != (d < 0) ? -(int64_t)q : (int64_t)q;
+}
+
+/* ---- port I/O, console, clock -------------------------------------------------------- */
+
+static uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ __volatile__("inb %w1, %b0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+
+	__asm__ __volatile__("inw %w1, %w0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ __volatile__("inl %w1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void outb(uint16_t port, uint8_t v)
+{
+	__asm__ __volatile__("outb %b0, %w1" : : "a"(v), "Nd"(port));
+}
+
+static void outw(uint16_t port, uint16_t v)
+{
+	__asm__ __volatile__("outw %w0, %w1" : : "a"(v), "Nd"(port));
+}
+
+static void outl(uint16_t port, uint32_t v)
+{
+	__asm__ __volatile__("outl %0, %w1" : : "a"(v), "Nd"(port));
+}
+
+static uint8_t p_inb(void *c, uint16_t p) { (void)c; return inb(p); }
+static uint16_t p_inw(void *c, uint16_t p) { (void)c; return inw(p); }
+static uint32_t p_inl(void *c, uint16_t p) { (void)c; return inl(p); }
+static void p_outb(void *c, uint16_t p, uint8_t v) { (void)c; outb(p, v); }
+static void p_outw(void *c, uint16_t p, uint16_t v) { (void)c; outw(p, v); }
+static void p_outl(void *c, uint16_t p, uint32_t v) { (void)c; outl(p, v); }
+
+static int p_v2p(void *c, const void *va, uint64_t *pa)
+{
+	(void)c;
+	*pa = (uint64_t)(uintptr_t)va;
+	return 0;
+}
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static uint64_t p_now(void *c)
+{
+	(void)c;
+	return rdtsc();
+}
+
+/* TSC ticks in 10 ms of PIT channel 2 (1193182 Hz). */
+static uint64_t tsc_hz(void)
+{
+	uint64_t t0, t1;
+
+	outb(0x61, (uint8_t)((inb(0x61) & ~0x02u) | 0x01u));
+	outb(0x43, 0xB0);
+	outb(0x42, 11932 & 0xFF);
+	outb(0x42, 11932 >> 8);
+	t0 = rdtsc();
+	while (!(inb(0x61) & 0x20))
+		;
+	t1 = rdtsc();
+	return (t1 - t0) * 100u;
+}
+
+static void puts_(const char *s)
+{
+	while (*s)
+		outb(COM1, (uint8_t)*s++);
+}
+
+static void put_u64(uint64_t v)
+{
+	char buf[24];
+	int i = 23;
+
+	buf[i] = 0;
+	do {
+		buf[--i] = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v);
+	puts_(buf + i);
+}
+
+static void kv(const char *k, uint64_t v)
+{
+	puts_(" ");
+	puts_(k);
+	puts_("=");
+	put_u64(v);
+}
+
+static void finish(int code)
+{
+	puts_(code ? "vm: FAILED\n" : "vm: ok\n");
+	outb(DEBUG_EXIT, (uint8_t)code);
+	for (;;)
+		__asm__ __volatile__("hlt");
+}
+
+static void expect(int ok, const char *what)
+{
+	puts_(ok ? "vm: pass " : "vm: fail ");
+	puts_(what);
+	puts_("\n");
+	if (!ok)
+		finish(1);
+}
+
+/* ---- the script ---------------------------------------------------------------------- */
+
+static int pattern_ok(const uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (uint8_t)(seed + i * 7u))
+			return 0;
+	return 1;
+}
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7u);
+}
+
+static enum kdvm_recv_result receive(uint16_t type, size_t *hl, size_t *dl)
+{
+	enum kdvm_recv_result r = KDVM_RECV_TIMEOUT;
+
+	for (int tries = 0; tries < 50 && r == KDVM_RECV_TIMEOUT; tries++)
+		r = kdvm_channel_receive_kd(&ch, type, hdr, sizeof(hdr), hl, data, sizeof(data), dl);
+	return r;
+}
+
+void vm_main(void)
+{
+	struct kdvm_channel_config cfg = { .receive_timeout_ms = 100 };
+	struct vmkd_guest_stats s;
+	size_t hl, dl;
+	uint64_t t0;
+	int err, brk = 0;
+
+	puts_("vm: start\n");
+	plat.inb = p_inb;
+	plat.inw = p_inw;
+	plat.inl = p_inl;
+	plat.outb = p_outb;
+	plat.outw = p_outw;
+	plat.outl = p_outl;
+	plat.virt_to_phys = p_v2p;
+	plat.now = p_now;
+	plat.ticks_per_sec = tsc_hz();
+	t0 = rdtsc();
+	err = kdvm_channel_init(&ch, &plat, region, sizeof(region), &cfg, &not_present);
+	puts_("vm: init");
+	kv("err", (uint64_t)(-err));
+	kv("port", ch.vser.port_id);
+	kv("iobase", ch.vser.iobase);
+	kv("host_open", (uint64_t)vser_host_open(&ch.vser));
+	kv("link", ch.link);
+	kv("us", (rdtsc() - t0) * 1000000u / plat.ticks_per_sec);
+	puts_("\n");
+	expect(err == 0, "init");
+
+	/* The relay may connect after the handshake: polls notice it and say HELLO. */
+	t0 = rdtsc();
+	while (!kdvm_channel_debugger_present(&ch) && rdtsc() - t0 < 20 * plat.ticks_per_sec)
+		kdvm_channel_poll_breakin(&ch);
+	puts_("vm: relay");
+	kv("after_ms", (rdtsc() - t0) * 1000u / plat.ticks_per_sec);
+	kv("hellos", ch.stats.hellos);
+	puts_("\n");
+	expect(kdvm_channel_debugger_present(&ch), "relay up, debugger attached");
+	expect(not_present == 0, "KdDebuggerNotPresent cleared");
+
+	fill(kd, 0xF0, 0x10);
+	fill(data, 100, 0x20);
+	expect(kdvm_channel_send_kd(&ch, 7, kd, 0xF0, data, 100) == KDVM_SENT, "send state change");
+	expect(receive(2, &hl, &dl) == KDVM_RECV_OK, "receive request");
+	expect(hl == 0x38 && dl == 1000 && pattern_ok(hdr, hl, 0x30) &&
+	       pattern_ok(data, dl, (uint8_t)(0x30 + 0x38 * 7)), "request contents");
+
+	t0 = rdtsc();
+	while (!brk && rdtsc() - t0 < 20 * plat.ticks_per_sec)
+		brk = kdvm_channel_poll_breakin(&ch);
+	expect(brk, "break-in");
+
+	for (int k = 0; k < BURST; k++) {
+		int ok = receive(2, &hl, &dl) == KDVM_RECV_OK && hl == 0x38 &&
+			 dl == KD_MAX_PAYLOAD - 0x38 && hdr[0] == (uint8_t)k &&
+			 data[dl - 1] == (uint8_t)k;
+
+		if (!ok) {
+			puts_("vm: burst packet");
+			kv("k", (uint64_t)k);
+			puts_("\n");
+			expect(0, "burst receive");
+		}
+	}
+	expect(1, "burst of full packets received");
+	for (int k = 0; k < BURST; k++) {
+		for (size_t i = 0; i < KD_MAX_PAYLOAD; i++)
+			kd[i] = (uint8_t)(k + i);
+		if (kdvm_channel_send_kd(&ch, 3, kd, 0x10, kd + 0x10, KD_MAX_PAYLOAD - 0x10) !=
+		    KDVM_SENT)
+			expect(0, "burst send");
+	}
+	expect(1, "burst of full packets sent");
+	/* The relay asks for the final numbers, then breaks in. */
+	brk = 0;
+	t0 = rdtsc();
+	while (!brk && rdtsc() - t0 < 20 * plat.ticks_per_sec)
+		brk = kdvm_channel_poll_breakin(&ch);
+
+	kdvm_channel_guest_stats(&ch, &s);
+	puts_("vm: stats");
+	kv("sent", s.packets_sent);
+	kv("received", s.packets_received);
+	kv("notifies", s.notifications);
+	kv("io", s.port_io_total);
+	kv("io_polling", s.port_io_while_polling);
+	kv("rx_kicks", ch.vser.stats.rx_kicks);
+	kv("polls", s.polls);
+	kv("rejected", s.frames_rejected);
+	kv("tx_timeouts", ch.stats.tx_timeouts);
+	kv("bad_used", ch.vser.stats.bad_used);
+	kv("ctrl_in", ch.vser.stats.ctrl_in);
+	puts_("\n");
+	expect(s.port_io_while_polling == ch.vser.stats.rx_kicks - 1, "polling I/O = RX kicks only");
+	expect(ch.vser.stats.bad_used == 0 && s.frames_rejected == 0, "no protocol errors");
+	finish(0);
+}

@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: MIT */
+/* Legacy virtio-serial (MULTIPORT) over PCI: discovery, setup, control handshake, port I/O. */
+#include "virtio_serial.h"
+
+#include "guest_clock.h"
+
+#define DEFAULT_PORT_NAME        "org.vmkd.0"
+#define DEFAULT_HANDSHAKE_MS     200u
+#define DEFAULT_OPEN_GRACE_MS    20u
+#define CTRL_TX_WAIT_MS          10u
+#define RING_MAX_PHYS            ((uint64_t)1 << 44) /* QUEUE_PFN is 32 bits of 4 KiB pages */
+
+enum ring_slot { RING_CRX, RING_CTX, RING_RX, RING_TX };
+
+/* ---- registers ----------------------------------------------------------------------- */
+
+static uint8_t reg_r8(struct vser *v, uint16_t off)
+{
+	return guest_inb(&v->io, (uint16_t)(v->iobase + off));
+}
+
+static void reg_w8(struct vser *v, uint16_t off, uint8_t val)
+{
+	guest_outb(&v->io, (uint16_t)(v->iobase + off), val);
+}
+
+static uint16_t reg_r16(struct vser *v, uint16_t off)
+{
+	return guest_inw(&v->io, (uint16_t)(v->iobase + off));
+}
+
+static void reg_w16(struct vser *v, uint16_t off, uint16_t val)
+{
+	guest_outw(&v->io, (uint16_t)(v->iobase + off), val);
+}
+
+static uint32_t reg_r32(struct vser *v, uint16_t off)
+{
+	return guest_inl(&v->io, (uint16_t)(v->iobase + off));
+}
+
+static void reg_w32(struct vser *v, uint16_t off, uint32_t val)
+{
+	guest_outl(&v->io, (uint16_t)(v->iobase + off), val);
+}
+
+/* The one way to notify: a barrier so the avail index is visible first, then QUEUE_NOTIFY.
+ * Notifies are sends, not polling, so the polling mark is suspended. */
+static void notify(struct vser *v, uint16_t queue)
+{
+	uint32_t saved = guest_io_poll_suspend(&v->io);
+
+	vring_mb();
+	v->io.notifies++;
+	reg_w16(v, VSER_REG_QUEUE_NOTIFY, queue);
+	guest_io_poll_end(&v->io, saved);
+}
+
+/* Reads a queue's size; 0 if it is missing or unusable (legacy sizes are the device's). */
+static uint16_t queue_num(struct vser *v, uint16_t queue)
+{
+	uint16_t num;
+
+	reg_w16(v, VSER_REG_QUEUE_SEL, queue);
+	num = reg_r16(v, VSER_REG_QUEUE_NUM);
+	if (!num || num > VRING_MAX_NUM || (num & (num - 1)))
+		return 0;
+	return num;
+}
+
+static int setup_queue(struct vser *v, struct vring *vr, enum ring_slot slot, uint16_t queue,
+		       uint16_t min_num)
+{
+	uint16_t num = queue_num(v, queue);
+
+	if (!num || num < min_num ||
+	    vring_legacy_size(num) > (size_t)VSER_RING_PAGES * GUEST_PAGE_SIZE)
+		return VSER_ERR_QUEUE;
+	vring_init(vr, queue, num, v->ring_mem[slot]);
+	/* QUEUE_SEL still names this queue (queue_num selected it). */
+	reg_w32(v, VSER_REG_QUEUE_PFN, (uint32_t)(v->ring_phys[slot] >> 12));
+	return VSER_OK;
+}
+
+/* ---- memory -------------------------------------------------------------------------- */
+
+static int carve_memory(struct vser *v, void *mem, size_t mem_len)
+{
+	uint64_t pa;
+	uint8_t *p;
+
+	if (guest_mem_init(&v->mem, v->io.plat, mem, mem_len))
+		return VSER_ERR_NO_MEMORY;
+	/* Multi-page rings first, while the region is least fragmented. */
+	for (int i = 0; i < 4; i++) {
+		v->ring_mem[i] = guest_mem_alloc(&v->mem, VSER_RING_PAGES, RING_MAX_PHYS,
+						 &v->ring_phys[i]);
+		if (!v->ring_mem[i])
+			return VSER_ERR_NO_MEMORY;
+	}
+	if (!(v->crx_buf = guest_mem_alloc(&v->mem, 1, 0, &v->crx_phys)))
+		return VSER_ERR_NO_MEMORY;
+	if (!(v->ctx_buf = guest_mem_alloc(&v->mem, 1, 0, &v->ctx_phys)))
+		return VSER_ERR_NO_MEMORY;
+	for (unsigned i = 0; i < VSER_RX_BUFS; i++) {
+		if (!(p = guest_mem_alloc(&v->mem, 1, 0, &pa)))
+			return VSER_ERR_NO_MEMORY;
+		v->rx_buf[i] = p;
+		v->rx_phys[i] = pa;
+	}
+	for (unsigned i = 0; i < VSER_TX_SLOTS; i++) {
+		if (!(p = guest_mem_alloc(&v->mem, 1, 0, &pa)))
+			return VSER_ERR_NO_MEMORY;
+		v->tx_buf[i] = p;
+		v->tx_phys[i] = pa;
+	}
+	return VSER_OK;
+}
+
+/* ---- control queue ------------------------------------------------------------------- */
+
+static void ctrl_tx_reclaim(struct vser *v)
+{
+	int n = vring_used_pending(&v->ctx);
+
+	if (n < 0) {
+		v->stats.broken_idx++;
+		v->broken = 1;
+		return;
+	}
+	while (n-- > 0) {
+		struct vring_used_elem e = vring_next_used(&v->ctx);
+
+		if (e.id < VSER_CTRL_TX_SLOTS && v->ctx_busy[e.id])
+			v->ctx_busy[e.id] = 0;
+		else
+			v->stats.bad_used++;
+	}
+}
+
+static int ctrl_tx_slot(struct vser *v)
+{
+	for (unsigned i = 0; i < VSER_CTRL_TX_SLOTS && i < v->ctx.num; i++)
+		if (!v->ctx_busy[i])
+			return (int)i;
+	return -1;
+}
+
+static void ctrl_send(struct vser *v, uint32_t id, uint16_t event, uint16_t value)
+{
+	struct guest_deadline d;
+	uint8_t *msg;
+	int slot;
+
+	ctrl_tx_reclaim(v);
+	slot = ctrl_tx_slot(v);
+	if (slot < 0) {
+		guest_deadline_start(&d, v->io.plat, CTRL_TX_WAIT_MS);
+		while (slot < 0 && !v->broken && !guest_deadline_expired(&d)) {
+			ctrl_tx_reclaim(v);
+			slot = ctrl_tx_slot(v);
+		}
+		if (slot < 0) {
+			v->stats.ctrl_out_dropped++;
+			return;
+		}
+	}
+	msg = v->ctx_buf + (unsigned)slot * sizeof(struct vser_ctrl_msg);
+	msg[0] = (uint8_t)id;
+	msg[1] = (uint8_t)(id >> 8);
+	msg[2] = (uint8_t)(id >> 16);
+	msg[3] = (uint8_t)(id >> 24);
+	msg[4] = (uint8_t)event;
+	msg[5] = (uint8_t)(event >> 8);
+	msg[6] = (uint8_t)value;
+	msg[7] = (uint8_t)(value >> 8);
+	v->ctx_busy[slot] = 1;
+	vring_set_desc(&v->ctx, (uint16_t)slot,
+		       v->ctx_phys + (unsigned)slot * sizeof(struct vser_ctrl_msg),
+		       sizeof(struct vser_ctrl_msg), 0);
+	vring_publish(&v->ctx, (uint16_t)slot);
+	notify(v, VSER_CTRL_QUEUE_TX);
+	v->stats.ctrl_out++;
+}
+
+/* No kick: QEMU looks for a control RX buffer only when it has a message to send, so a
+ * posted buffer needs no notification (and a missing one loses the message: P8). */
+static void ctrl_rx_post(struct vser *v, uint16_t id)
+{
+	vring_set_desc(&v->crx, id, v->crx_phys + (uint32_t)id * VSER_CTRL_RX_BUF_SIZE,
+		       VSER_CTRL_RX_BUF_SIZE, VRING_DESC_F_WRITE);
+	v->crx_posted[id] = 1;
+	vring_publish(&v->crx, id);
+}
+
+static int name_matches(const struct vser *v, const uint8_t *name, uint32_t len)
+{
+	uint32_t i;
+
+	for (i = 0; v->name[i]; i++)
+		if (i >= len || name[i] != (uint8_t)v->name[i])
+			return 0;
+	return i == len || name[i] == 0;
+}
+
+static void set_host_open(struct vser *v, uint16_t value)
+{
+	uint8_t open = value ? 1 : 0;
+
+	if (open && !v->host_open)
+		v->open_generation++;
+	v->host_open = open;
+}
+
+static void rx_post(struct vser *v, uint16_t id);
+static void port_open(struct vser *v, uint32_t id);
+
+/* Our port was named: set its queues up once, hand the device RX buffers, open it.
+ * Set-up I/O, even when a wait loop finds the name: it is not polling. */
+static void port_start(struct vser *v, uint32_t id)
+{
+	uint32_t saved = guest_io_poll_suspend(&v->io);
+
+	port_open(v, id);
+	guest_io_poll_end(&v->io, saved);
+}
+
+static void port_open(struct vser *v, uint32_t id)
+{
+	if (!v->port_found) {
+		uint16_t rxq = (uint16_t)(2u * id + 2u), txq = (uint16_t)(2u * id + 3u);
+
+		if (setup_queue(v, &v->rx, RING_RX, rxq, VSER_RX_BUFS) ||
+		    setup_queue(v, &v->tx, RING_TX, txq, VSER_TX_SLOTS)) {
+			v->stats.ctrl_bad++;
+			return;
+		}
+		v->port_found = 1;
+		v->port_id = id;
+		for (uint16_t i = 0; i < VSER_RX_BUFS; i++)
+			rx_post(v, i);
+		/* The ring was empty until now: tell the device (P6). */
+		notify(v, v->rx.queue);
+		v->stats.rx_kicks++;
+	} else if (id != v->port_id) {
+		/* The rings belong to the first id; re-adding under another id is unsupported. */
+		v->stats.ctrl_bad++;
+		return;
+	}
+	v->port_live = 1;
+	ctrl_send(v, id, VSER_CTRL_PORT_OPEN, 1);
+	if (v->host_open_bits[id / 32] & (1u << (id % 32)))
+		set_host_open(v, 1);
+	v->state = VSER_READY;
+}
+
+static void ctrl_handle(struct vser *v, const uint8_t *buf, uint32_t len)
+{
+	uint32_t id;
+	uint16_t event, value;
+
+	if (len < sizeof(struct vser_ctrl_msg)) {
+		v->stats.ctrl_bad++;
+		return;
+	}
+	id = (uint32_t)buf[0] | ((uint32_t)buf[1] << 8) | ((uint32_t)buf[2] << 16) |
+	     ((uint32_t)buf[3] << 24);
+	event = (uint16_t)(buf[4] | (buf[5] << 8));
+	value = (uint16_t)(buf[6] | (buf[7] << 8));
+	v->stats.ctrl_in++;
+	if (id > VSER_PORT_MAX_ID) {
+		v->stats.ctrl_bad++;
+		return;
+	}
+	switch (event) {
+	case VSER_CTRL_PORT_ADD:
+		/* Every port is made ready, or QEMU never tells us its name. */
+		ctrl_send(v, id, VSER_CTRL_PORT_READY, 1);
+		break;
+	case VSER_CTRL_PORT_NAME:
+		if (name_matches(v, buf + sizeof(struct vser_ctrl_msg),
+				 len - (uint32_t)sizeof(struct vser_ctrl_msg)))
+			port_start(v, id);
+		break;
+	case VSER_CTRL_PORT_OPEN:
+		if (value)
+			v->host_open_bits[id / 32] |= 1u << (id % 32);
+		else
+			v->host_open_bits[id / 32] &= ~(1u << (id % 32));
+		if (v->port_live && id == v->port_id)
+			set_host_open(v, value);
+		break;
+	case VSER_CTRL_PORT_REMOVE:
+		v->host_open_bits[id / 32] &= ~(1u << (id % 32));
+		if (v->port_found && id == v->port_id) {
+			v->port_live = 0;
+			v->host_open = 0;
+		}
+		break;
+	case VSER_CTRL_CONSOLE_PORT:
+	case VSER_CTRL_RESIZE:
+		break;
+	default:
+		v->stats.ctrl_bad++;
+		break;
+	}
+}
+
+void vser_poll_control(struct vser *v)
+{
+	int n;
+
+	if (v->state != VSER_HANDSHAKE && v->state != VSER_READY)
+		return;
+	n = vring_used_pending(&v->crx);
+	if (n < 0) {
+		v->stats.broken_idx++;
+		v->broken = 1;
+		return;
+	}
+	while (n-- > 0) {
+		struct vring_used_elem e = vring_next_used(&v->crx);
+
+		if (e.id >= v->crx_count || !v->crx_posted[e.id]) {
+			v->stats.bad_used++;
+			continue;
+		}
+		v->crx_posted[e.id] = 0;
+		if (e.len > VSER_CTRL_RX_BUF_SIZE)
+			v->stats.bad_used++;
+		else
+			ctrl_handle(v, v->crx_buf + e.id * VSER_CTRL_RX_BUF_SIZE, e.len);
+		ctrl_rx_post(v, (uint16_t)e.id);
+	}
+}
+
+/* ---- port data ----------------------------------------------------------------------- */
+
+static void rx_post(struct vser *v, uint16_t id)
+{
+	vring_set_desc(&v->rx, id, v->rx_phys[id], VSER_RX_BUF_SIZE, VRING_DESC_F_WRITE);
+	v->rx_posted[id] = 1;
+	vring_publish(&v->rx, id);
+}
+
+int vser_host_open(const struct vser *v)
+{
+	return v->state == VSER_READY && v->port_live && v->host_open && !v->broken;
+}
+
+int vser_rx_next(struct vser *v, const uint8_t **data, uint32_t *len, uint16_t *id)
+{
+	int n;
+
+	if (!v->port_found || v->broken)
+		return 0;
+	n = vring_used_pending(&v->rx);
+	if (n < 0) {
+		v->stats.broken_idx++;
+		v->broken = 1;
+		return 0;
+	}
+	while (n-- > 0) {
+		struct vring_used_elem e = vring_next_used(&v->rx);
+
+		if (e.id >= VSER_RX_BUFS || !v->rx_posted[e.id]) {
+			v->stats.bad_used++;
+			continue;
+		}
+		v->rx_posted[e.id] = 0;
+		if (e.len > VSER_RX_BUF_SIZE || e.len == 0) {
+			if (e.len)
+				v->stats.bad_used++;
+			vser_rx_release(v, (uint16_t)e.id);
+			continue;
+		}
+		v->stats.rx_buffers++;
+		v->stats.rx_bytes += e.len;
+		*data = v->rx_buf[e.id];
+		*len = e.len;
+		*id = (uint16_t)e.id;
+		return 1;
+	}
+	return 0;
+}
+
+void vser_rx_release(struct vser *v, uint16_t id)
+{
+	uint16_t before;
+
+	if (id >= VSER_RX_BUFS || v->rx_posted[id] || !v->port_found)
+		return;
+	before = v->rx.avail_idx;
+	rx_post(v, id);
+	/* If the device had used every buffer posted before this one, it may have found the
+	 * ring empty and stopped reading the chardev until a kick (P6). Barrier first, so
+	 * the device either sees the new index or we see its last used entry. */
+	vring_mb();
+	if (vring_used_idx(&v->rx) == before) {
+		v->io.notifies++;
+		v->stats.rx_kicks++;
+		reg_w16(v, VSER_REG_QUEUE_NOTIFY, v->rx.queue);
+	}
+}
+
+static void tx_reclaim(struct vser *v)
+{
+	int n = vring_used_pending(&v->tx);
+
+	if (n < 0) {
+		v->stats.broken_idx++;
+		v->broken = 1;
+		return;
+	}
+	while (n-- > 0) {
+		/* used.len is always 0 for TX (platform.md A4): only the id matters. */
+		struct vring_used_elem e = vring_next_used(&v->tx);
+
+		if (e.id < VSER_TX_SLOTS && v->tx_busy[e.id])
+			v->tx_busy[e.id] = 0;
+		else
+			v->stats.bad_used++;
+	}
+}
+
+int vser_tx_acquire(struct vser *v, uint8_t **buf, uint32_t *cap, uint16_t *slot)
+{
+	if (!v->port_live || v->broken)
+		return -1;
+	tx_reclaim(v);
+	for (uint16_t i = 0; i < VSER_TX_SLOTS; i++) {
+		if (v->tx_busy[i])
+			continue;
+		*buf = v->tx_buf[i];
+		*cap = VSER_TX_BUF_SIZE;
+		*slot = i;
+		return 0;
+	}
+	return -1;
+}
+
+void vser_tx_submit(struct vser *v, uint16_t slot, uint32_t len)
+{
+	if (slot >= VSER_TX_SLOTS || v->tx_busy[slot] || len > VSER_TX_BUF_SIZE)
+		return;
+	v->tx_busy[slot] = 1;
+	vring_set_desc(&v->tx, slot, v->tx_phys[slot], len, 0);
+	vring_publish(&v->tx, slot);
+	notify(v, v->tx.queue);
+	v->stats.tx_buffers++;
+	v->stats.tx_bytes += len;
+}
+
+int vser_tx_done(struct vser *v, uint16_t slot)
+{
+	tx_reclaim(v);
+	return slot < VSER_TX_SLOTS && !v->tx_busy[slot];
+}
+
+/* ---- setup --------------------------------------------------------------------------- */
+
+void vser_shutdown(struct vser *v)
+{
+	if (v->iobase)
+		reg_w8(v, VSER_REG_STATUS, 0);
+	v->state = VSER_FAILED;
+	v->port_live = 0;
+	v->host_open = 0;
+}
+
+static void reset_device(struct vser *v)
+{
+	reg_w8(v, VSER_REG_STATUS, 0);
+	/* Legacy reset completes when status reads back 0; QEMU does it synchronously. */
+	for (int i = 0; i < 1000 && reg_r8(v, VSER_REG_STATUS); i++)
+		;
+}
+
+static void clear_port_state(struct vser *v)
+{
+	v->port_found = 0;
+	v->port_live = 0;
+	v->host_open = 0;
+	v->broken = 0;
+	for (unsigned i = 0; i < sizeof(v->host_open_bits) / sizeof(v->host_open_bits[0]); i++)
+		v->host_open_bits[i] = 0;
+	for (unsigned i = 0; i < VSER_CTRL_TX_SLOTS; i++)
+		v->ctx_busy[i] = 0;
+	for (unsigned i = 0; i < VSER_RX_BUFS; i++)
+		v->rx_posted[i] = 0;
+	for (unsigned i = 0; i < VSER_TX_SLOTS; i++)
+		v->tx_busy[i] = 0;
+}
+
+static int wait_handshake(struct vser *v)
+{
+	struct guest_deadline d;
+	uint32_t saved = guest_io_poll_begin(&v->io);
+
+	guest_deadline_start(&d, v->io.plat, v->handshake_timeout_ms);
+	while (!v->port_live && !v->broken && !guest_deadline_expired(&d))
+		vser_poll_control(v);
+	/* QEMU sends the host's PORT_OPEN right behind PORT_NAME when a client is already
+	 * connected: catch it now, so the first packet is not dropped as "no relay". */
+	if (v->port_live) {
+		guest_deadline_start(&d, v->io.plat, v->open_grace_ms);
+		while (!v->host_open && !v->broken && !guest_deadline_expired(&d))
+			vser_poll_control(v);
+	}
+	guest_io_poll_end(&v->io, saved);
+	if (v->broken)
+		return VSER_ERR_BROKEN;
+	return v->port_live ? VSER_OK : VSER_ERR_NO_PORT;
+}
+
+static int try_device(struct vser *v, struct pci_addr a)
+{
+	uint32_t bar = pci_read32(&v->io, a, PCI_BAR0);
+	uint16_t cmd;
+	int err;
+
+	v->pci = a;
+	v->iobase = 0;
+	/* An I/O BAR, assigned, with its 0x20-byte legacy block inside the 16-bit port space. */
+	if (!(bar & 1u) || !(bar & 0xFFFCu) || (bar & 0xFFFCu) > 0xFFE0u || (bar >> 16))
+		return VSER_ERR_NO_IO_BAR;
+	v->iobase = (uint16_t)(bar & 0xFFFCu);
+	cmd = pci_read16(&v->io, a, PCI_COMMAND);
+	pci_write16(&v->io, a, PCI_COMMAND,
+		    (uint16_t)(cmd | PCI_COMMAND_IO | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE));
+
+	clear_port_state(v);
+	reset_device(v);
+	reg_w8(v, VSER_REG_STATUS, VSER_STATUS_ACK);
+	reg_w8(v, VSER_REG_STATUS, VSER_STATUS_ACK | VSER_STATUS_DRIVER);
+	v->host_features = reg_r32(v, VSER_REG_HOST_FEATURES);
+	if (!(v->host_features & VSER_F_MULTIPORT)) {
+		reg_w8(v, VSER_REG_STATUS, VSER_STATUS_FAILED);
+		return VSER_ERR_NO_MULTIPORT;
+	}
+	reg_w32(v, VSER_REG_GUEST_FEATURES, VSER_F_MULTIPORT);
+
+	if ((err = setup_queue(v, &v->crx, RING_CRX, VSER_CTRL_QUEUE_RX, 1)) ||
+	    (err = setup_queue(v, &v->ctx, RING_CTX, VSER_CTRL_QUEUE_TX, 1))) {
+		reg_w8(v, VSER_REG_STATUS, VSER_STATUS_FAILED);
+		return err;
+	}
+	v->crx_count = v->crx.num < VSER_CTRL_RX_BUFS ? v->crx.num : VSER_CTRL_RX_BUFS;
+	for (uint16_t i = 0; i < v->crx_count; i++)
+		ctrl_rx_post(v, i);
+
+	reg_w8(v, VSER_REG_STATUS, VSER_STATUS_ACK | VSER_STATUS_DRIVER | VSER_STATUS_DRIVER_OK);
+	v->state = VSER_HANDSHAKE;
+	ctrl_send(v, 0, VSER_CTRL_DEVICE_READY, 1);
+	return wait_handshake(v);
+}
+
+int vser_init(struct vser *v, const struct guest_platform *plat, void *mem, size_t mem_len,
+	      const struct vser_config *cfg)
+{
+	struct pci_addr found[VSER_MAX_DEVICES];
+	const char *name = cfg && cfg->port_name ? cfg->port_name : DEFAULT_PORT_NAME;
+	unsigned n, i;
+	int err = VSER_ERR_NO_DEVICE;
+
+	{
+		uint8_t *p = (uint8_t *)v;
+
+		for (size_t k = 0; k < sizeof(*v); k++)
+			p[k] = 0;
+	}
+	v->state = VSER_OFF;
+	v->io.plat = plat;
+	if (!plat || !mem || !name[0])
+		return VSER_ERR_PARAM;
+	for (i = 0; name[i] && i < VSER_NAME_MAX - 1; i++)
+		v->name[i] = name[i];
+	if (name[i])
+		return VSER_ERR_PARAM;
+	v->handshake_timeout_ms = cfg && cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms
+								   : DEFAULT_HANDSHAKE_MS;
+	v->open_grace_ms = cfg && cfg->open_grace_ms ? cfg->open_grace_ms : DEFAULT_OPEN_GRACE_MS;
+
+	n = pci_find(&v->io, VSER_PCI_VENDOR, VSER_PCI_DEVICE, found, VSER_MAX_DEVICES);
+	if (!n) {
+		v->state = VSER_FAILED;
+		return VSER_ERR_NO_DEVICE;
+	}
+	if ((err = carve_memory(v, mem, mem_len))) {
+		v->state = VSER_FAILED;
+		return err;
+	}
+	for (i = 0; i < n; i++) {
+		err = try_device(v, found[i]);
+		if (err == VSER_OK)
+			return VSER_OK;
+		/* Not ours (or unusable): leave it reset for its real driver. */
+		if (v->iobase)
+			reset_device(v);
+		v->state = VSER_OFF;
+	}
+	v->state = VSER_FAILED;
+	return err;
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# fastpath-session.sh - the scripted KD session of serial-session.sh, run again through
+# vmkd attach -> vmkd relay -> QEMU virtio-serial -> kdvm.dll (loaded by the test kernel's
+# PE loader, byte for byte the file users install) -> the kernel's KD core, with the same
+# results asserted. Then what crosses the VM boundary (the DLL's own counters: at most one
+# notification per packet sent, no port I/O while polling), and the relay surviving a
+# debugger that leaves and comes back and a guest reset under an attached debugger.
+# Full run under TCG; the session as a smoke run under KVM when /dev/kvm works.
+# Ends with "N passed, N failed".
+set -uo pipefail
+trap "" PIPE # a client that already quit must not kill the script
+cd "$(dirname "$0")/../.." || exit 1
+export BUILD=${BUILD:-build}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-fastpath.XXXXXX")
+# shellcheck source=tests/integration/lib/session.sh
+. tests/integration/lib/session.sh
+relay_pid=
+cleanup() {
+	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
+	[[ -n ${target_pid:-} ]] && target_kill
+	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
+	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
+	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+# virtio_args NAME: QEMU arguments for the vmkd port, connecting to the relay listening on
+# $tmp/NAME.vm.sock. The relay listens and QEMU connects, so the port is open before the
+# guest runs: with QEMU listening instead, a guest that boots faster than the relay
+# connects finds no host on the port and boots on without a debugger, as kdcom does.
+virtio_args() {
+	echo "-device virtio-serial-pci,id=vser0" \
+		"-chardev socket,id=vmkd0,path=$tmp/$1.vm.sock,server=off" \
+		"-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0"
+}
+
+# relay_start NAME: the relay for VM NAME, debugger side on $tmp/NAME.dbg.sock.
+relay_start() {
+	relay_log=$tmp/$1.relay.log
+	"$BUILD/vmkd" relay --name "$1" --guest "listen:unix:$tmp/$1.vm.sock" \
+		--listen "unix:$tmp/$1.dbg.sock" >"$relay_log" 2>&1 &
+	relay_pid=$!
+	wait_for "$relay_log" "listening|debugger" 10 || true
+	for _ in $(seq 50); do [[ -S $tmp/$1.dbg.sock && -S $tmp/$1.vm.sock ]] && break; sleep 0.1; done
+}
+
+relay_stop() {
+	kill "$relay_pid" 2>/dev/null
+	wait "$relay_pid" 2>/dev/null
+	relay_pid=
+}
+
+# booted_vm NAME ACCEL LIMIT APPEND: the test kernel on kdvm.dll, started in the background.
+booted_vm() {
+	local name=$1 accel=$2 limit=$3 append=$4
+	# shellcheck disable=SC2046
+	target_start "$name" "$accel" "$limit" "debugport=vm $append" -- $(virtio_args "$name")
+}
+
+# The session, through the relay.
+fast_session() {
+	local accel=$1 limit=$2 name="$1-fast" line sent notes polling
+	echo "== $name (accel $accel)"
+	relay_start "$name"
+	booted_vm "$name" "$accel" "$limit" "workload=loop build=19041"
+	# While the guest runs: ask the relay for the DLL's counters.
+	while_running() {
+		kill -USR1 "$relay_pid"
+		wait_for "$relay_log" "guest stats: " 10
+	}
+	scripted_session "$name" "$accel" "$limit" "unix:$tmp/$name.dbg.sock"
+	unset -f while_running
+	check "$name: the kernel ran KD through kdvm.dll" \
+		grep -q "KD on vm (kdvm.dll as kdcom.dll)" "$tmp/$name.console"
+	check "$name: lm-visible module list has the transport as kdcom.dll" \
+		grep -q "kdvm.dll loaded at" "$tmp/$name.console"
+	line=$(grep -o "guest stats: .*" "$relay_log" | tail -n 1)
+	echo "    $line"
+	sent=$(sed -nE 's/.*packets sent ([0-9]+).*/\1/p' <<<"$line")
+	notes=$(sed -nE 's/.*notifications ([0-9]+).*/\1/p' <<<"$line")
+	polling=$(sed -nE 's/.*\(([0-9]+) while polling\).*/\1/p' <<<"$line")
+	check "$name: the DLL reported its counters (packets sent $sent)" test -n "$sent" -a "${sent:-0}" -gt 0
+	# Each frame the DLL sends is one notification; set-up adds a few control messages.
+	check "$name: at most one notification per packet sent ($notes for $sent, set-up included)" \
+		test -n "$notes" -a "${notes:-999999}" -le $((${sent:-0} + 8))
+	check "$name: no port I/O while polling (got $polling)" test "${polling:-1}" -eq 0
+	relay_stop
+}
+
+# A debugger leaves a halted guest, another one picks the session up.
+reconnect() {
+	local name=tcg-reconnect flag
+	echo "== $name"
+	relay_start "$name"
+	booted_vm "$name" tcg 90 "workload=loop"
+	client_start "$name-a" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 60
+	if wait_for "$client_out" '\(first chance\)' 60; then
+		cmd_wait version 30
+		flag=$(field stop-flag)
+		cmd q
+		client_finish 10
+		check "$name: first debugger saw the stop and left" \
+			grep -q "Windows Kernel Version" "$client_out"
+		client_start "$name-b" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 60
+		wait_for "$client_out" '\(first chance\)' 60
+		check "$name: a second debugger gets the halted guest's state again" \
+			grep -q "(first chance)" "$client_out"
+		cmd_wait "r rip" 30
+		check "$name: ... and can read its registers" grep -q "rip=" "$client_out"
+		cmd "ed $flag 1"
+		cmd qd
+		client_finish 20
+		target_wait
+		check "$name: the guest ran to completion (exit $target_rc)" test "$target_rc" -eq 0
+	else
+		fail "$name: no stop for the first debugger"
+		show "$client_out" "$tmp/$name.console" "$relay_log"
+		client_finish 5
+		target_kill
+	fi
+	target_pid=
+	relay_stop
+}
+
+# The guest resets (QMP system_reset) while a debugger is attached and the guest runs.
+guest_reset() {
+	local name=tcg-reset flag
+	echo "== $name"
+	relay_start "$name"
+	# shellcheck disable=SC2046
+	target_start "$name" tcg 90 "debugport=vm workload=loop" -- \
+		$(virtio_args "$name") -action reboot=reset \
+		-qmp "unix:$tmp/$name.qmp,server=on,wait=off"
+	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 60
+	if ! wait_for "$client_out" '\(first chance\)' 60; then
+		fail "$name: no initial stop"
+		show "$client_out" "$tmp/$name.console" "$relay_log"
+		client_finish 5
+		target_kill
+		relay_stop
+		return
+	fi
+	cmd g
+	sleep 1
+	printf '{"execute":"qmp_capabilities"}\n{"execute":"system_reset"}\n' |
+		socat -t 2 - "unix-connect:$tmp/$name.qmp" >/dev/null 2>&1
+	# The rebooted kernel reports its boot again and stops at its initial breakpoint.
+	local i
+	for ((i = 0; i < 600; i++)); do
+		(($(grep -c '(first chance)' "$client_out") >= 2)) && break
+		sleep 0.1
+	done
+	check "$name: after the guest reset the same debugger sees the new boot's stop" \
+		test "$(grep -c '(first chance)' "$client_out")" -ge 2
+	check "$name: the console shows two boots" \
+		test "$(grep -c 'vmkd-target: booted' "$tmp/$name.console")" -ge 2
+	cmd_wait version 30
+	check "$name: the new boot answers requests" \
+		test "$(grep -c 'Windows Kernel Version' "$client_out")" -ge 1
+	flag=$(field stop-flag)
+	cmd "ed $flag 1"
+	cmd qd
+	client_finish 20
+	target_wait
+	check "$name: the rebooted guest ran to completion (exit $target_rc)" test "$target_rc" -eq 0
+	target_pid=
+	relay_stop
+}
+
+fast_session tcg 90
+reconnect
+guest_reset
+if kvm_usable; then
+	fast_session kvm 240
+else
+	echo "== KVM: /dev/kvm is not usable here, skipped"
+fi
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
