@@ -140,14 +140,16 @@ run() {
 	out=$(lines_since "$mark")
 }
 
-# scripted_session NAME ACCEL LIMIT ENDPOINT: with the target booted by target_start
-# (command line "workload=loop build=19041"), runs the whole scripted session through
-# ENDPOINT and checks every result; the KVM run skips software breakpoints (this host's
-# KVM cannot run int3 in ring 0).
+# scripted_session NAME ACCEL LIMIT ENDPOINT [attach options]: with the target booted by
+# target_start (command line "workload=loop build=19041"), runs the whole scripted session
+# through ENDPOINT and checks every result; the KVM run skips software breakpoints (this
+# host's KVM cannot run int3 in ring 0). If a function while_running is defined, it is
+# called while the guest runs between the last two stops.
 scripted_session() {
 	local name=$1 accel=$2 limit=$3 endpoint=$4 fn flag calls pat phys guard
 	local next rip breakin_wait
-	client_start "$name" "$endpoint" --connect-timeout 30 --wait "$limit" --timeout 30
+	shift 4
+	client_start "$name" "$endpoint" --connect-timeout 30 --wait "$limit" --timeout 30 "$@"
 	if ! wait_for "$client_out" '\(first chance\)' "$limit"; then
 		fail "$name: no initial breakpoint within $limit s"
 		show "$client_out" "$tmp/$name.console" "$tmp/$name.qemu.out"
@@ -207,6 +209,7 @@ scripted_session() {
 	mark=$(wc -l <"$client_out")
 	cmd "g"
 	sleep "$breakin_wait"
+	declare -F while_running >/dev/null && while_running
 	kill -INT "$client_pid"
 	wait_for "$client_out" 'Break instruction exception' 60
 	sleep 0.5
