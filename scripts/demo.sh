@@ -6,6 +6,10 @@
 # prompt (type `help`; `q` quits and stops the VM); without one it finishes the session
 # and exits 0.
 #
+# VMKD_TRANSPORT=vmkd (default): the fast path. The kernel loads kdvm.dll (debugport=vm),
+# which talks to `vmkd relay` over a virtio-serial port; vmkd attach talks KDCOM to the
+# relay. VMKD_TRANSPORT=serial: the baseline, KDCOM over the kernel's emulated COM1.
+#
 # VMKD_ACCEL=kvm|tcg|auto picks the accelerator. The default is tcg: the demo sets a
 # software breakpoint, and the software KVM of the machines this project is built on cannot
 # execute int3 in guest ring 0 (the VM stops with "KVM internal error"). On a real VT-x/SVM
@@ -23,6 +27,7 @@ cleanup() {
 	qpid=$(cat "$qemu_pidfile" 2>/dev/null || true)
 	[[ $qpid =~ ^[0-9]+$ ]] && kill "$qpid" 2>/dev/null
 	[[ -n $target_pid ]] && wait "$target_pid" 2>/dev/null
+	[[ -n ${relay_pid:-} ]] && kill "$relay_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -34,11 +39,42 @@ symbol() {
 fn=$(symbol vmkd_workload_function)
 flag=$(symbol vmkd_stop_request)
 accel=$(scripts/qemu-target.sh --accel "${VMKD_ACCEL:-tcg}" --probe-accel)
-echo "vmkd demo: booting the test kernel under $accel; its COM1 carries KD (KDCOM) on $tmp/kd.sock"
-echo "vmkd demo: console log: $tmp/console.log"
-scripts/qemu-target.sh --accel "$accel" --firmware qboot --timeout 600 \
-	--append "workload=loop" --kd-serial "unix:$tmp/kd.sock" \
-	--console "file:$tmp/console.log" --pidfile "$qemu_pidfile" >"$tmp/qemu.out" 2>&1 &
+transport=${VMKD_TRANSPORT:-vmkd}
+relay_pid=
+case $transport in
+vmkd)
+	# The relay listens for QEMU's chardev and for the debugger; QEMU connects at start,
+	# so the port is open before the guest runs.
+	"$BUILD/vmkd" relay --name demo --guest "listen:unix:$tmp/vm.sock" \
+		--listen "unix:$tmp/kd.sock" >"$tmp/relay.out" 2>"$tmp/relay.log" &
+	relay_pid=$!
+	for _ in $(seq 50); do [[ -S $tmp/vm.sock && -S $tmp/kd.sock ]] && break; sleep 0.1; done
+	append="debugport=vm workload=loop"
+	firmware=seabios # qboot assigns no PCI BARs, virtio needs them
+	qemu_extra=(-- -device virtio-serial-pci,id=vser0
+		-chardev "socket,id=vmkd0,path=$tmp/vm.sock,server=off"
+		-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0)
+	kd_serial=null
+	echo "vmkd demo: transport vmkd: kdvm.dll in the guest -> virtio-serial -> vmkd relay -> KDCOM on $tmp/kd.sock"
+	echo "vmkd demo: relay log: $tmp/relay.log"
+	;;
+serial)
+	append="workload=loop"
+	firmware=qboot
+	qemu_extra=()
+	kd_serial="unix:$tmp/kd.sock"
+	echo "vmkd demo: transport serial: KDCOM over the kernel's emulated COM1 on $tmp/kd.sock"
+	;;
+*)
+	echo "vmkd demo: VMKD_TRANSPORT must be vmkd or serial" >&2
+	exit 2
+	;;
+esac
+echo "vmkd demo: booting the test kernel under $accel; console log: $tmp/console.log"
+scripts/qemu-target.sh --accel "$accel" --firmware "$firmware" --timeout 600 \
+	--append "$append" --kd-serial "$kd_serial" \
+	--console "file:$tmp/console.log" --pidfile "$qemu_pidfile" "${qemu_extra[@]}" \
+	>"$tmp/qemu.out" 2>&1 &
 target_pid=$!
 
 session="version; lm; r; u @rip L3; bp $fn; g; r rip; u @rip L3; t; bc *"
