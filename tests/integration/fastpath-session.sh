@@ -78,7 +78,7 @@ fast_session() {
 	unset -f while_running
 	check "$name: the kernel ran KD through kdvm.dll" \
 		grep -q "KD on vm (kdvm.dll as kdcom.dll)" "$tmp/$name.console"
-	check "$name: lm-visible module list has the transport as kdcom.dll" \
+	check "$name: the kernel loaded kdvm.dll with its PE loader" \
 		grep -q "kdvm.dll loaded at" "$tmp/$name.console"
 	line=$(grep -o "guest stats: .*" "$relay_log" | tail -n 1)
 	echo "    $line"
