@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kd_kdvm.h"
+#include "echo.h"
 #include "kd_kernel.h"
 #include "kd_machine.h"
 #include "kd_serial.h"
@@ -303,6 +304,7 @@ static void workload_dbgprint(void)
 struct workload {
 	const char *name;
 	void (*run)(void);
+	bool without_kd; /* owns the virtio port itself: KD stays off */
 };
 
 static void workload_idle(void)
@@ -320,11 +322,12 @@ static void workload_none(void)
 }
 
 static const struct workload workloads[] = {
-	{ "none", workload_none },
-	{ "idle", workload_idle },
-	{ "loop", workload_loop },
-	{ "dbgprint", workload_dbgprint },
-	{ "pattern", workload_idle }, /* the pattern is always there; this one just waits */
+	{ "none", workload_none, false },
+	{ "idle", workload_idle, false },
+	{ "loop", workload_loop, false },
+	{ "dbgprint", workload_dbgprint, false },
+	{ "pattern", workload_idle, false }, /* the pattern is always there; this one just waits */
+	{ "echo", workload_echo, true }, /* the channel floor for the benchmark */
 };
 
 static const struct workload *choose_workload(void)
@@ -408,6 +411,10 @@ void kd_main(void)
 	uint16_t build = (uint16_t)cmdline_get_u64("build", DEFAULT_BUILD);
 
 	fill_pattern();
+	if (w->without_kd) {
+		w->run();
+		return;
+	}
 	if (cmdline_has("nokd")) {
 		kprintf("vmkd-target: KD disabled (nokd)\n");
 		return;

@@ -27,7 +27,7 @@ TARGET_CFLAGS := -std=c11 -O2 -g -ffreestanding -nostdlib -fno-builtin \
 	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fcf-protection=none \
 	-fpie -fno-plt -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
 	-fno-tree-loop-distribute-patterns \
-	$(WARNINGS) -Itarget/include -Iinclude -Itarget/kd
+	$(WARNINGS) -Itarget/include -Iinclude -Itarget/kd -Iguest -Ilib/kd
 TARGET_ASFLAGS := -fpie -g -Wall -Werror -Itarget/include -Iinclude
 TARGET_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,target/kernel.ld -Wl,--build-id=none \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--fatal-warnings \
@@ -38,7 +38,12 @@ TARGET_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,target/kernel.ld -Wl,--build-
 # the host by target/kd/kd_core.mk) is compiled in too.
 TARGET_KD_SRCS := lib/kd/kd_packet.c lib/kd/kd_parser.c \
 	$(wildcard lib/kd/kd_link.c lib/kd/kd_api.c)
-TARGET_SRCS := $(wildcard target/*.c target/*.S target/kd/*.c) $(TARGET_KD_SRCS)
+# workload=echo runs kdvm.dll's channel core directly (no KD on top): the benchmark's
+# channel floor. Same sources as the DLL, built with the kernel's flags.
+TARGET_GUEST_SRCS := lib/kd/vmkd_frame.c guest/guest_mem.c guest/pci_cf8.c guest/vring.c \
+	guest/virtio_serial.c guest/kdvm_channel.c
+TARGET_SRCS := $(wildcard target/*.c target/*.S target/kd/*.c) $(TARGET_KD_SRCS) \
+	$(TARGET_GUEST_SRCS)
 TARGET_OBJS := $(patsubst %,$(TARGET_OBJDIR)/%.o,$(basename $(TARGET_SRCS)))
 
 $(TARGET_OBJDIR)/%.o: %.c
