@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../host/bench/bench.h"
 #include "../host/client/attach.h"
 #include "../host/relay/relay.h"
 
@@ -20,6 +21,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "attach", attach_main, "KD debugger in the terminal, on a KDCOM stream (unix/tcp)" },
 	{ "relay", relay_main, "KD packets between VMs (kdvm.dll, virtio-serial) and KD debuggers" },
+	{ "bench", bench_main, "serial vs vmkd: KD round trips, throughput, DbgPrint rate" },
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))

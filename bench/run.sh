@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# run.sh - the vmkd benchmark: the serial baseline and the vmkd fast path side by side,
+# under every usable accelerator, through `vmkd bench` (the session engine of `vmkd attach`).
+#
+# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--out DIR] [--keep]
+#   --smoke     tiny sizes (keeps the harness from rotting; numbers mean nothing)
+#   --accel     auto/all (default): tcg, plus kvm when /dev/kvm works; or just one
+#   --out DIR   results directory (default bench/results): latest.csv, latest.png,
+#               latest.txt (the table), latest.notes
+#   --keep      keep the per-run logs (QEMU, relay, console) and say where they are
+#
+# Each run boots the test kernel once (`workload=dbgprint lines=N`, console port absent so
+# DbgPrint costs only the transport) and `vmkd bench` measures it while it sits at the
+# initial breakpoint, then lets it print. serial: KDCOM over an emulated 16550 on a unix
+# socket. vmkd: kdvm.dll (debugport=vm) over virtio-serial to `vmkd relay`, the debugger on
+# the relay. channel: the kernel's `workload=echo` over the same virtio-serial port, timed
+# by `vmkd bench --echo` on the chardev itself. Every QEMU is bounded (--timeout) and
+# stopped by pid, never by name. Sizes per run are printed with the table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+VMKD=$BUILD/vmkd
+KERNEL=$BUILD/target/vmkd-target.bin
+QEMU=${QEMU:-qemu-system-x86_64}
+
+smoke=0 accel_opt=auto out=bench/results keep=0
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--smoke) smoke=1; shift ;;
+	--accel) accel_opt=${2?}; shift 2 ;;
+	--out) out=${2?}; shift 2 ;;
+	--keep) keep=1; shift ;;
+	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
+	esac
+done
+
+[[ -x $VMKD && -r $KERNEL ]] || { echo "run.sh: build first ($VMKD, $KERNEL)" >&2; exit 2; }
+mkdir -p "$out"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-bench.XXXXXX")
+raw=$tmp/raw.csv
+: >"$raw"
+
+# ---- process bookkeeping: everything we start is stopped by its pid -------------------
+
+target_pid="" qemu_pidfile="" relay_pid=""
+
+stop_target() {
+	local qpid
+	if [[ -n $target_pid ]]; then
+		kill "$target_pid" 2>/dev/null || true # qemu-target.sh stops its QEMU by pid
+		qpid=$(cat "$qemu_pidfile" 2>/dev/null || true)
+		if [[ $qpid =~ ^[0-9]+$ ]]; then kill "$qpid" 2>/dev/null || true; fi
+		wait "$target_pid" 2>/dev/null || true
+	fi
+	target_pid=""
+}
+
+stop_relay() {
+	if [[ -n $relay_pid ]]; then
+		kill "$relay_pid" 2>/dev/null || true
+		wait "$relay_pid" 2>/dev/null || true
+	fi
+	relay_pid=""
+}
+
+cleanup() {
+	stop_target
+	stop_relay
+	if [[ $keep == 1 ]]; then
+		echo "run.sh: logs kept in $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_target SECONDS: the kernel exits by itself after its workload; bounded.
+wait_target() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		kill -0 "$target_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	stop_target
+}
+
+# ---- what can run here ----------------------------------------------------------------
+
+accels=(tcg)
+kvm_note=""
+if [[ $accel_opt == kvm || $accel_opt == tcg ]]; then
+	accels=("$accel_opt")
+elif [[ $(scripts/qemu-target.sh --accel auto --probe-accel 2>/dev/null) == kvm ]]; then
+	accels=(tcg kvm)
+else
+	kvm_note="KVM: /dev/kvm is not usable here; TCG only"
+fi
+
+have_vmkd=1 vmkd_why=""
+if [[ ! -r $BUILD/guest/kdvm.dll ]]; then
+	have_vmkd=0 vmkd_why="$BUILD/guest/kdvm.dll is not built"
+elif ! "$VMKD" relay --help >/dev/null 2>&1; then
+	have_vmkd=0 vmkd_why="this vmkd has no relay"
+fi
+qemu_version=$("$QEMU" --version | head -n 1)
+
+# sizes ACCEL TRANSPORT: "small read4k bulk lines echo_small echo_large" for one run.
+# Serial is sized down (it runs at ~10-70 KB/s here); the table states every size.
+sizes() {
+	if [[ $smoke == 1 ]]; then
+		echo "20 3 32K 10 20 3"
+		return
+	fi
+	case $1/$2 in
+	tcg/serial) echo "300 40 2M 500 0 0" ;;
+	tcg/vmkd) echo "5000 1000 16M 5000 5000 1000" ;;
+	kvm/serial) echo "100 10 128K 200 0 0" ;;
+	kvm/vmkd) echo "500 100 2M 1000 1000 200" ;;
+	esac
+}
+
+# na_rows ACCEL TRANSPORT WHY METRIC:UNIT...: n/a rows with a reason.
+na_rows() {
+	local accel=$1 transport=$2 why=$3 m
+	shift 3
+	for m in "$@"; do
+		echo "$accel,$transport,${m%%:*},n/a,${m#*:}" >>"$raw"
+		echo "# note $accel $transport ${m%%:*}: n/a: $why" >>"$raw"
+	done
+}
+
+KD_METRICS=(rtt_small_us:us rtt_small_us_p99:us requests_per_s:req/s rtt_read4k_us:us
+	rtt_read4k_us_p99:us read_mb_s:MB/s read_bytes:bytes vm_exits_per_packet:exits/pkt
+	vm_exits_per_packet_net:exits/pkt idle_exits_per_s:exits/s
+	notifications_per_packet:notify/pkt portio_per_packet:portio/pkt portio_while_polling:portio
+	dbgprint_lines_s:lines/s dbgprint_lines_lost:lines)
+ECHO_METRICS=(channel_rtt_us:us channel_rtt_us_p99:us channel_rtt4k_us:us
+	channel_rtt4k_us_p99:us)
+
+# Generous bounds: a run that needs more is broken, not slow.
+qemu_limit() { [[ $1 == kvm ]] && echo 300 || echo 240; }
+
+# ---- one KD run -----------------------------------------------------------------------
+
+# bench_kd ACCEL TRANSPORT: boots, measures, appends rows to $raw.
+bench_kd() {
+	local accel=$1 transport=$2 name="$1-$2" small read4k bulk lines
+	local dir=$tmp/$name limit firmware endpoint rc=0 console append
+	local qemu_extra=() bench_extra=() kd=()
+	read -r small read4k bulk lines _ <<<"$(sizes "$accel" "$transport")"
+	limit=$(qemu_limit "$accel")
+	mkdir -p "$dir"
+	append="workload=dbgprint lines=$lines build=19041"
+	console=qemu:none
+	[[ ${VMKD_BENCH_CONSOLE:-0} == 1 ]] && console=file:$dir/console
+	echo "== $accel / $transport: $small small reads, $read4k 4k reads, $bulk bulk, $lines DbgPrint lines" >&2
+
+	if [[ $transport == serial ]]; then
+		# qboot boots in ~0.1 s under KVM and the 16550 needs no PCI.
+		firmware=$([[ $accel == kvm ]] && echo qboot || echo seabios)
+		kd=(--kd-serial "unix-wait:$dir/kd.sock")
+		endpoint=unix:$dir/kd.sock
+	else
+		# virtio-serial needs PCI BARs: SeaBIOS assigns them, qboot does not.
+		firmware=seabios
+		append="$append debugport=vm"
+		kd=(--kd-serial null)
+		"$VMKD" relay --guest "listen:unix:$dir/vser.sock" --listen "unix:$dir/dbg.sock" -q \
+			2>"$dir/relay.log" &
+		relay_pid=$!
+		for _ in {1..50}; do [[ -S $dir/vser.sock ]] && break; sleep 0.1; done
+		# shellcheck disable=SC2054 # the commas belong to -device's option string
+		qemu_extra=(-device virtio-serial-pci,id=vser0
+			-chardev "socket,id=vmkd0,path=$dir/vser.sock,server=off,reconnect=1"
+			-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0)
+		bench_extra=(--relay-pid "$relay_pid" --relay-log "$dir/relay.log")
+		endpoint=unix:$dir/dbg.sock
+	fi
+	qemu_pidfile=$dir/qemu.pid
+	scripts/qemu-target.sh --accel "$accel" --firmware "$firmware" --timeout "$limit" \
+		--append "$append" --console "$console" "${kd[@]}" --pidfile "$qemu_pidfile" \
+		-- -qmp "unix:$dir/qmp.sock,server=on,wait=off" "${qemu_extra[@]}" \
+		>"$dir/qemu.out" 2>&1 &
+	target_pid=$!
+
+	timeout -k 5 "$limit" "$VMKD" bench --accel "$accel" --transport "$transport" \
+		--small "$small" --read4k "$read4k" --bulk "$bulk" --lines "$lines" \
+		--idle-ms "$([[ $smoke == 1 ]] && echo 200 || echo 1000)" --wait 90 \
+		--qmp "unix:$dir/qmp.sock" "${bench_extra[@]}" --csv "$dir/rows.csv" \
+		"$endpoint" 2>"$dir/bench.err" || rc=$?
+	sed 's/^/    /' "$dir/bench.err" >&2
+	wait_target 30
+	stop_relay
+	if [[ $rc -ne 0 ]]; then
+		echo "    run failed (status $rc); QEMU said: $(tail -n 1 "$dir/qemu.out")" >&2
+	fi
+	# Progress lines read "vmkd bench: [phase] ..."; the last other line is the error.
+	fill_missing "$accel" "$transport" "$dir/rows.csv" \
+		"the $transport run failed (status $rc): $(grep -v '^vmkd bench: \[' "$dir/bench.err" |
+			tail -n 1 | sed 's/^vmkd bench: //')"
+}
+
+# fill_missing ACCEL TRANSPORT ROWS WHY: appends ROWS, then n/a rows for metrics it lacks.
+fill_missing() {
+	local accel=$1 transport=$2 rows=$3 why=$4 m
+	[[ -r $rows ]] && cat "$rows" >>"$raw"
+	for m in "${KD_METRICS[@]}"; do
+		grep -q "^$accel,$transport,${m%%:*}," "$raw" || na_rows "$accel" "$transport" "$why" "$m"
+	done
+}
+
+# ---- the raw channel: guest echo over virtio-serial, no KD ----------------------------
+
+bench_echo() {
+	local accel=$1 dir=$tmp/$1-echo small large rc=0 why limit
+	read -r _ _ _ _ small large <<<"$(sizes "$accel" vmkd)"
+	limit=$(qemu_limit "$accel")
+	mkdir -p "$dir"
+	echo "== $accel / channel echo: $small small, $large 4k frames" >&2
+	qemu_pidfile=$dir/qemu.pid
+	# The console stays on here: it tells a kernel without the echo workload apart.
+	scripts/qemu-target.sh --accel "$accel" --firmware seabios --timeout "$limit" \
+		--append "workload=echo nobreak" --console "file:$dir/console" --kd-serial null \
+		--pidfile "$qemu_pidfile" -- -qmp "unix:$dir/qmp.sock,server=on,wait=off" \
+		-device virtio-serial-pci,id=vser0 \
+		-chardev "socket,id=vmkd0,path=$dir/vser.sock,server=on,wait=on" \
+		-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0 \
+		>"$dir/qemu.out" 2>&1 &
+	target_pid=$!
+	timeout -k 5 "$limit" "$VMKD" bench --echo --accel "$accel" --transport vmkd \
+		--small "$small" --read4k "$large" --wait 60 --qmp "unix:$dir/qmp.sock" \
+		--csv "$dir/rows.csv" \
+		"unix:$dir/vser.sock" 2>"$dir/bench.err" || rc=$?
+	sed 's/^/    /' "$dir/bench.err" >&2
+	wait_target 20
+	[[ -r $dir/rows.csv ]] && cat "$dir/rows.csv" >>"$raw"
+	if [[ $rc -ne 0 ]]; then
+		if grep -q 'unknown workload "echo"' "$dir/console" 2>/dev/null; then
+			why="the test kernel has no workload=echo yet (the guest channel core echoing frames; see bench/README.md)"
+		elif [[ $rc -eq 3 ]]; then
+			why="no guest echo answered on the virtio-serial port"
+		else
+			why="the echo run failed (status $rc): $(tail -n 1 "$dir/bench.err")"
+		fi
+		local m
+		for m in "${ECHO_METRICS[@]}"; do
+			grep -q "^$accel,vmkd,${m%%:*}," "$raw" || na_rows "$accel" vmkd "$why" "$m"
+		done
+	fi
+}
+
+# ---- run everything -------------------------------------------------------------------
+
+start=$SECONDS
+for accel in "${accels[@]}"; do
+	bench_kd "$accel" serial
+	if [[ $have_vmkd == 1 ]]; then
+		bench_kd "$accel" vmkd
+		bench_echo "$accel"
+	else
+		na_rows "$accel" vmkd "$vmkd_why" "${KD_METRICS[@]}" "${ECHO_METRICS[@]}"
+	fi
+	na_rows "$accel" serial "channel_rtt is the floor of the virtio-serial channel; the serial baseline has none" \
+		"${ECHO_METRICS[@]}"
+done
+
+# ---- results --------------------------------------------------------------------------
+
+{
+	echo "accel,transport,metric,value,unit"
+	grep -v '^#' "$raw"
+} >"$out/latest.csv"
+sed -n 's/^# note //p' "$raw" >"$out/latest.notes"
+{
+	echo "# vmkd bench, $(date -u +%Y-%m-%dT%H:%M:%SZ), $qemu_version$([[ $smoke == 1 ]] && echo ', SMOKE sizes')"
+	for accel in "${accels[@]}"; do
+		echo "# sizes $accel serial: $(sizes "$accel" serial)"
+		echo "# sizes $accel vmkd: $(sizes "$accel" vmkd)"
+	done
+	[[ -n $kvm_note ]] && echo "# $kvm_note"
+	cat "$out/latest.csv"
+} >"$tmp/table-input"
+bench/table.sh "$tmp/table-input" "$out/latest.notes" | tee "$out/latest.txt"
+if command -v gnuplot >/dev/null; then
+	bench/plot.sh "$out/latest.csv" "$out/latest.png" "$qemu_version" &&
+		echo "plot: $out/latest.png"
+else
+	echo "plot: gnuplot is not installed (apt-get install gnuplot-nox); no PNG"
+fi
+echo "csv: $out/latest.csv ($((SECONDS - start)) s)"
