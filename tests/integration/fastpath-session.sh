@@ -68,6 +68,12 @@ fast_session() {
 	local accel=$1 limit=$2 name="$1-fast" line sent notes polling
 	echo "== $name (accel $accel)"
 	relay_start "$name"
+	# The debugger first, then the guest: its boot reports and initial breakpoint then
+	# find a debugger attached (the relay answers "no debugger" otherwise).
+	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait "$limit" \
+		--timeout 30
+	wait_for "$relay_log" "debugger connected" 30
+	client_early=1
 	booted_vm "$name" "$accel" "$limit" "workload=loop build=19041"
 	# While the guest runs: ask the relay for the DLL's counters.
 	while_running() {
@@ -76,6 +82,7 @@ fast_session() {
 	}
 	scripted_session "$name" "$accel" "$limit" "unix:$tmp/$name.dbg.sock"
 	unset -f while_running
+	client_early=
 	check "$name: the kernel ran KD through kdvm.dll" \
 		grep -q "KD on vm (kdvm.dll as kdcom.dll)" "$tmp/$name.console"
 	check "$name: the kernel loaded kdvm.dll with its PE loader" \
@@ -98,8 +105,9 @@ reconnect() {
 	local name=tcg-reconnect flag
 	echo "== $name"
 	relay_start "$name"
-	booted_vm "$name" tcg 90 "workload=loop"
 	client_start "$name-a" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 60
+	wait_for "$relay_log" "debugger connected" 30
+	booted_vm "$name" tcg 90 "workload=loop"
 	if wait_for "$client_out" '\(first chance\)' 60; then
 		cmd_wait version 30
 		flag=$(field stop-flag)
@@ -133,11 +141,12 @@ guest_reset() {
 	local name=tcg-reset flag
 	echo "== $name"
 	relay_start "$name"
+	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 60
+	wait_for "$relay_log" "debugger connected" 30
 	# shellcheck disable=SC2046
 	target_start "$name" tcg 90 "debugport=vm workload=loop" -- \
 		$(virtio_args "$name") -action reboot=reset \
 		-qmp "unix:$tmp/$name.qmp,server=on,wait=off"
-	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 60
 	if ! wait_for "$client_out" '\(first chance\)' 60; then
 		fail "$name: no initial stop"
 		show "$client_out" "$tmp/$name.console" "$relay_log"

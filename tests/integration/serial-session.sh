@@ -31,8 +31,10 @@ fi
 session() {
 	local accel=$1 limit=$2 firmware=$3 name="$1-session"
 	echo "== $name (accel $accel, firmware $firmware)"
+	# unix-wait: QEMU starts the guest only once the debugger is connected, so the boot
+	# reports and the initial breakpoint never race the client's connect.
 	target_start "$name" "$accel" "$limit" "workload=loop build=19041" \
-		--firmware "$firmware" --kd-serial "unix:$tmp/$name.kd.sock"
+		--firmware "$firmware" --kd-serial "unix-wait:$tmp/$name.kd.sock"
 	scripted_session "$name" "$accel" "$limit" "unix:$tmp/$name.kd.sock"
 }
 

@@ -149,7 +149,9 @@ scripted_session() {
 	local name=$1 accel=$2 limit=$3 endpoint=$4 fn flag calls pat phys guard
 	local next rip breakin_wait
 	shift 4
-	client_start "$name" "$endpoint" --connect-timeout 30 --wait "$limit" --timeout 30 "$@"
+	# A caller that had to connect before the guest started (client_early) did it already.
+	[[ -n ${client_early:-} ]] ||
+		client_start "$name" "$endpoint" --connect-timeout 30 --wait "$limit" --timeout 30 "$@"
 	if ! wait_for "$client_out" '\(first chance\)' "$limit"; then
 		fail "$name: no initial breakpoint within $limit s"
 		show "$client_out" "$tmp/$name.console" "$tmp/$name.qemu.out"
