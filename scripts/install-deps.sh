@@ -10,7 +10,7 @@ packages=(
 	qemu-system-x86                     # boots the test target
 	gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64   # kdvm.dll
 	libedit-dev libcapstone-dev         # vmkd attach: line editing, disassembly
-	gnuplot-nox                         # make bench plot
+	gnuplot-nox fonts-liberation        # make bench plot (and a font for its PNG)
 	socat procps iproute2 python3       # test plumbing (python3: the kdvm.dll checks)
 )
 
