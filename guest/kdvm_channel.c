@@ -171,7 +171,9 @@ static void handle_frame(struct kdvm_channel *ch, const struct vmkd_frame *fr)
 		ch->held_after_event = ch->breakin || ch->resync;
 		ch->held_type = kd_type;
 		ch->held_len = (uint32_t)kd_len;
-		kd_memcpy(ch->held_buf, kd, kd_len);
+		/* Not copied: it stays in the RX buffer (or the parser) it was parsed from,
+		 * as nothing is fed and no RX buffer goes back while a packet is held. */
+		ch->held_data = kd;
 		break;
 	case VMKD_FRAME_BREAKIN:
 		ch->breakin = 1;
@@ -234,16 +236,21 @@ static void pump(struct kdvm_channel *ch)
 			ch->rx_have = 1;
 			ch->rx_off = 0;
 		}
-		used = vmkd_frame_parser_feed(&ch->parser, ch->rx_data + ch->rx_off,
-					      ch->rx_len - ch->rx_off, &fr);
-		ch->rx_off += (uint32_t)used;
-		/* The parser copied what it needs: the buffer can go back at once. */
-		if (ch->rx_off >= ch->rx_len) {
-			ch->rx_have = 0;
-			vser_rx_release(&ch->vser, ch->rx_id);
+		fr.complete = 0;
+		if (ch->rx_off < ch->rx_len) {
+			used = vmkd_frame_parser_feed_in_place(&ch->parser,
+							       ch->rx_data + ch->rx_off,
+							       ch->rx_len - ch->rx_off, &fr);
+			ch->rx_off += (uint32_t)used;
 		}
 		if (fr.complete)
 			handle_frame(ch, &fr);
+		/* A frame may point into the buffer: it goes back once it is used up and no
+		 * packet held from it remains (else on a later pass, with 0 bytes left). */
+		if (ch->rx_off >= ch->rx_len && !ch->held) {
+			ch->rx_have = 0;
+			vser_rx_release(&ch->vser, ch->rx_id);
+		}
 	}
 }
 
@@ -376,9 +383,9 @@ static int take_held(struct kdvm_channel *ch, void *hdr, size_t hdr_max, size_t 
 		return 0;
 	}
 	if (hl)
-		kd_memcpy(hdr, ch->held_buf, hl);
+		kd_memcpy(hdr, ch->held_data, hl);
 	if (dl)
-		kd_memcpy(data, ch->held_buf + hl, dl);
+		kd_memcpy(data, ch->held_data + hl, dl);
 	*hdr_len = hl;
 	*data_len = dl;
 	ch->stats.packets_received++;

@@ -100,7 +100,7 @@ struct kdvm_channel {
 	uint8_t held_after_event;   /* arrived after a BREAKIN/RESYNC not yet consumed */
 	uint16_t held_type;
 	uint32_t held_len;
-	uint8_t held_buf[KD_MAX_PAYLOAD];
+	const uint8_t *held_data;   /* in an RX buffer or the parser, both kept while held */
 
 	struct kdvm_channel_stats stats;
 };

@@ -45,6 +45,10 @@ struct vmkd_frame {
 void vmkd_frame_parser_init(struct vmkd_frame_parser *p);
 size_t vmkd_frame_parser_feed(struct vmkd_frame_parser *p, const uint8_t *buf, size_t len,
 			      struct vmkd_frame *out);
+/* The same, except that a frame lying whole in buf is not copied: out->payload then points
+ * into buf, so it is valid only while buf is unchanged (and until the next feed). */
+size_t vmkd_frame_parser_feed_in_place(struct vmkd_frame_parser *p, const uint8_t *buf,
+				       size_t len, struct vmkd_frame *out);
 
 /* Writes header + payload (payload may be split in two parts) into out. Returns the bytes
  * written, or 0 if the payload is too large or out_cap too small. */
