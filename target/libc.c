@@ -10,13 +10,17 @@
 #undef memcmp
 #undef strlen
 
-/* rep movsb / rep stosb are one instruction each: short code, fast on modern CPUs, and gcc
- * cannot turn them back into calls to the very functions being defined. */
+/* String instructions: short code, and gcc cannot turn them back into calls to the very
+ * functions being defined. Quadwords first, then the byte tail: this host's software KVM
+ * emulates a rep instruction iteration by iteration, so movsq does an eighth of the work
+ * (measured: a maximal KD read through kdvm.dll 12.8 -> 4.9 ms). */
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
 	void *d = dst;
+	size_t quads = n / 8, tail = n % 8;
 
-	__asm__ __volatile__("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ __volatile__("rep movsq" : "+D"(d), "+S"(src), "+c"(quads) : : "memory");
+	__asm__ __volatile__("rep movsb" : "+D"(d), "+S"(src), "+c"(tail) : : "memory");
 	return dst;
 }
 
@@ -39,8 +43,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
+	uint64_t pattern = 0x0101010101010101ull * (uint8_t)c;
+	size_t quads = n / 8, tail = n % 8;
 
-	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ __volatile__("rep stosq" : "+D"(d), "+c"(quads) : "a"(pattern) : "memory");
+	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(tail) : "a"(pattern) : "memory");
 	return dst;
 }
 
