@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "echo.h"
+#include "guest_x86_io.h"
 #include "kdvm_channel.h"
 #include "platform.h"
 
@@ -20,42 +21,6 @@ static struct {
 	uint8_t hdr[KD_MAX_PAYLOAD];
 	uint8_t dma[ECHO_DMA_BYTES] __attribute__((aligned(4096)));
 } echo;
-
-static uint8_t e_inb(void *ctx, uint16_t port)
-{
-	(void)ctx;
-	return inb(port);
-}
-
-static uint16_t e_inw(void *ctx, uint16_t port)
-{
-	(void)ctx;
-	return inw(port);
-}
-
-static uint32_t e_inl(void *ctx, uint16_t port)
-{
-	(void)ctx;
-	return inl(port);
-}
-
-static void e_outb(void *ctx, uint16_t port, uint8_t v)
-{
-	(void)ctx;
-	outb(port, v);
-}
-
-static void e_outw(void *ctx, uint16_t port, uint16_t v)
-{
-	(void)ctx;
-	outw(port, v);
-}
-
-static void e_outl(void *ctx, uint16_t port, uint32_t v)
-{
-	(void)ctx;
-	outl(port, v);
-}
 
 static int e_virt_to_phys(void *ctx, const void *va, uint64_t *pa)
 {
@@ -75,10 +40,9 @@ void workload_echo(void)
 	int err;
 
 	echo.plat = (struct guest_platform){
-		.inb = e_inb, .inw = e_inw, .inl = e_inl,
-		.outb = e_outb, .outw = e_outw, .outl = e_outl,
 		.virt_to_phys = e_virt_to_phys, .now = e_now, .ticks_per_sec = tsc_hz(),
 	};
+	guest_platform_use_x86_io(&echo.plat);
 	err = kdvm_channel_init(&echo.ch, &echo.plat, echo.dma, sizeof(echo.dma), NULL, NULL);
 	if (err) {
 		kprintf("vmkd-target: echo: no virtio-serial port org.vmkd.0 (error %d)\n", err);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest_x86_io.h"
 #include "kdvm_channel.h"
 #include "kdvm_options.h"
 #include "kdvm_transport.h"
@@ -98,51 +99,6 @@ static uint8_t kdvm_dma[KDVM_DMA_BYTES] __attribute__((aligned(4096)));
 
 /* ---- platform ------------------------------------------------------------------------ */
 
-static uint8_t io_inb(void *ctx, uint16_t port)
-{
-	uint8_t v;
-
-	(void)ctx;
-	__asm__ __volatile__("inb %w1, %b0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static uint16_t io_inw(void *ctx, uint16_t port)
-{
-	uint16_t v;
-
-	(void)ctx;
-	__asm__ __volatile__("inw %w1, %w0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static uint32_t io_inl(void *ctx, uint16_t port)
-{
-	uint32_t v;
-
-	(void)ctx;
-	__asm__ __volatile__("inl %w1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void io_outb(void *ctx, uint16_t port, uint8_t v)
-{
-	(void)ctx;
-	__asm__ __volatile__("outb %b0, %w1" : : "a"(v), "Nd"(port));
-}
-
-static void io_outw(void *ctx, uint16_t port, uint16_t v)
-{
-	(void)ctx;
-	__asm__ __volatile__("outw %w0, %w1" : : "a"(v), "Nd"(port));
-}
-
-static void io_outl(void *ctx, uint16_t port, uint32_t v)
-{
-	(void)ctx;
-	__asm__ __volatile__("outl %0, %w1" : : "a"(v), "Nd"(port));
-}
-
 static int virt_to_phys(void *ctx, const void *va, uint64_t *pa)
 {
 	PHYSICAL_ADDRESS p = MmGetPhysicalAddress((void *)(uintptr_t)va);
@@ -168,12 +124,7 @@ static void platform_setup(void)
 	freq.QuadPart = 0;
 	KeQueryPerformanceCounter(&freq);
 	kdvm_plat.ctx = NULL;
-	kdvm_plat.inb = io_inb;
-	kdvm_plat.inw = io_inw;
-	kdvm_plat.inl = io_inl;
-	kdvm_plat.outb = io_outb;
-	kdvm_plat.outw = io_outw;
-	kdvm_plat.outl = io_outl;
+	guest_platform_use_x86_io(&kdvm_plat);
 	kdvm_plat.virt_to_phys = virt_to_phys;
 	kdvm_plat.now = clock_now;
 	/* Early in boot the HAL may not have a counter yet: waits then count polls. */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest_x86_io.h"
 #include "kdvm_channel.h"
 
 #define COM1       0x3F8u
@@ -83,52 +84,6 @@ int64_t __divdi3(int64_t n, int64_t d)
 
 /* ---- port I/O, console, clock -------------------------------------------------------- */
 
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ __volatile__("inb %w1, %b0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static uint16_t inw(uint16_t port)
-{
-	uint16_t v;
-
-	__asm__ __volatile__("inw %w1, %w0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static uint32_t inl(uint16_t port)
-{
-	uint32_t v;
-
-	__asm__ __volatile__("inl %w1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-	__asm__ __volatile__("outb %b0, %w1" : : "a"(v), "Nd"(port));
-}
-
-static void outw(uint16_t port, uint16_t v)
-{
-	__asm__ __volatile__("outw %w0, %w1" : : "a"(v), "Nd"(port));
-}
-
-static void outl(uint16_t port, uint32_t v)
-{
-	__asm__ __volatile__("outl %0, %w1" : : "a"(v), "Nd"(port));
-}
-
-static uint8_t p_inb(void *c, uint16_t p) { (void)c; return inb(p); }
-static uint16_t p_inw(void *c, uint16_t p) { (void)c; return inw(p); }
-static uint32_t p_inl(void *c, uint16_t p) { (void)c; return inl(p); }
-static void p_outb(void *c, uint16_t p, uint8_t v) { (void)c; outb(p, v); }
-static void p_outw(void *c, uint16_t p, uint16_t v) { (void)c; outw(p, v); }
-static void p_outl(void *c, uint16_t p, uint32_t v) { (void)c; outl(p, v); }
-
 static int p_v2p(void *c, const void *va, uint64_t *pa)
 {
 	(void)c;
@@ -155,12 +110,12 @@ static uint64_t tsc_hz(void)
 {
 	uint64_t t0, t1;
 
-	outb(0x61, (uint8_t)((inb(0x61) & ~0x02u) | 0x01u));
-	outb(0x43, 0xB0);
-	outb(0x42, 11932 & 0xFF);
-	outb(0x42, 11932 >> 8);
+	guest_x86_outb(NULL, 0x61, (uint8_t)((guest_x86_inb(NULL, 0x61) & ~0x02u) | 0x01u));
+	guest_x86_outb(NULL, 0x43, 0xB0);
+	guest_x86_outb(NULL, 0x42, 11932 & 0xFF);
+	guest_x86_outb(NULL, 0x42, 11932 >> 8);
 	t0 = rdtsc();
-	while (!(inb(0x61) & 0x20))
+	while (!(guest_x86_inb(NULL, 0x61) & 0x20))
 		;
 	t1 = rdtsc();
 	return (t1 - t0) * 100u;
@@ -169,7 +124,7 @@ static uint64_t tsc_hz(void)
 static void puts_(const char *s)
 {
 	while (*s)
-		outb(COM1, (uint8_t)*s++);
+		guest_x86_outb(NULL, COM1, (uint8_t)*s++);
 }
 
 static void put_u64(uint64_t v)
@@ -196,7 +151,7 @@ static void kv(const char *k, uint64_t v)
 static void finish(int code)
 {
 	puts_(code ? "vm: FAILED\n" : "vm: ok\n");
-	outb(DEBUG_EXIT, (uint8_t)code);
+	guest_x86_outb(NULL, DEBUG_EXIT, (uint8_t)code);
 	for (;;)
 		__asm__ __volatile__("hlt");
 }
@@ -244,12 +199,7 @@ void vm_main(void)
 	int err, brk = 0;
 
 	puts_("vm: start\n");
-	plat.inb = p_inb;
-	plat.inw = p_inw;
-	plat.inl = p_inl;
-	plat.outb = p_outb;
-	plat.outw = p_outw;
-	plat.outl = p_outl;
+	guest_platform_use_x86_io(&plat);
 	plat.virt_to_phys = p_v2p;
 	plat.now = p_now;
 	plat.ticks_per_sec = tsc_hz();
