@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Little-endian loads/stores and tiny mem helpers for the protocol core. Private to lib/kd:
- * the core also builds freestanding, where libc may be absent, so it carries its own. */
+/* Little-endian loads/stores and tiny mem helpers for the protocol core and the other
+ * freestanding layers (target/kd, guest/): where libc may be absent they carry their own. */
 #ifndef VMKD_KD_BYTES_H
 #define VMKD_KD_BYTES_H
 

@@ -8,6 +8,6 @@ $(LIBKD_CORE): $(KD_CORE_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-EXTRA_CFLAGS_target_kd_ := -Itarget/kd
+EXTRA_CFLAGS_target_kd_ := -Itarget/kd -Ilib/kd
 EXTRA_CFLAGS_tests_unit_ += -Itarget/kd
 TEST_EXTRA_LIBS += $(LIBKD_CORE)

@@ -2,6 +2,8 @@
 /* KDCOM transport: KdSendPacket / KdReceivePacket semantics over the target-role link. */
 #include "kd_serial.h"
 
+#include "kd_bytes.h"
+
 #define PUMP_CHUNK 256
 
 static void on_write(void *opaque, const uint8_t *buf, size_t len)
@@ -19,8 +21,7 @@ static void on_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *
 	(void)id;
 	if (s->have_packet)
 		s->stats.overruns++;
-	for (size_t i = 0; i < len; i++)
-		s->rx_payload[i] = payload[i];
+	kd_memcpy(s->rx_payload, payload, len);
 	s->rx_type = type;
 	s->rx_len = len;
 	s->have_packet = 1;
@@ -132,10 +133,8 @@ static int take_packet(struct kd_serial *s, struct kd_string64 *hdr, struct kd_s
 		s->stats.dropped_too_big++;
 		return 0;
 	}
-	for (size_t i = 0; i < hlen; i++)
-		hbuf[i] = s->rx_payload[i];
-	for (size_t i = 0; i < dlen; i++)
-		dbuf[i] = s->rx_payload[hlen + i];
+	kd_memcpy(hbuf, s->rx_payload, hlen);
+	kd_memcpy(dbuf, s->rx_payload + hlen, dlen);
 	hdr->length = (uint16_t)hlen;
 	if (data)
 		data->length = (uint16_t)dlen;

@@ -2,16 +2,8 @@
 /* The kernel side of KD: state changes, the manipulate-state loop, DbgPrint, break-in. */
 #include "kd_target.h"
 
+#include "kd_bytes.h"
 #include "vmkd/kd_api.h"
-
-static void copy_bytes(void *dst, const void *src, size_t n)
-{
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-
-	while (n--)
-		*d++ = *s++;
-}
 
 static struct kd_string64 kd_string(const void *buf, size_t len, size_t cap)
 {
@@ -27,10 +19,7 @@ void kd_target_init(struct kd_target *t, const struct kd_platform_ops *plat, voi
 		    const struct kd_transport_ops *tr, void *tr_ctx,
 		    volatile uint8_t *debugger_not_present, const struct kd_target_info *info)
 {
-	uint8_t *raw = (uint8_t *)t;
-
-	for (size_t i = 0; i < sizeof(*t); i++)
-		raw[i] = 0;
+	kd_memset(t, 0, sizeof(*t));
 	t->plat = plat;
 	t->plat_ctx = plat_ctx;
 	t->tr = tr;
@@ -141,8 +130,8 @@ static void describe_cpu(struct kd_target *t, struct kd_api_cpu *cpu, uint8_t *s
 /* Keeps a copy of the state change: it is sent again after RESET or a break-in byte. */
 static void save_state_change(struct kd_target *t, const struct kd_api_msg *msg)
 {
-	copy_bytes(t->sc_buf, &msg->u, msg->hdr_len);
-	copy_bytes(t->sc_buf + msg->hdr_len, msg->data, msg->data_len);
+	kd_memcpy(t->sc_buf, &msg->u, msg->hdr_len);
+	kd_memcpy(t->sc_buf + msg->hdr_len, msg->data, msg->data_len);
 	t->sc_len = (uint16_t)(msg->hdr_len + msg->data_len);
 }
 
@@ -258,7 +247,7 @@ static void apply_context(struct kd_context_amd64 *dst, const struct kd_context_
 {
 	uint32_t flags = dst->context_flags;
 
-	copy_bytes(dst, src, sizeof(*dst));
+	kd_memcpy(dst, src, sizeof(*dst));
 	dst->context_flags = flags;
 }
 
@@ -276,7 +265,7 @@ static enum dispatch_result api_set_context(struct kd_target *t,
 		kd_api_reply_init(reply, req, KD_STATUS_UNSUCCESSFUL);
 		return DISPATCH_STAY;
 	}
-	copy_bytes(&ctx, data, sizeof(ctx));
+	kd_memcpy(&ctx, data, sizeof(ctx));
 	apply_context(t->ctx, &ctx);
 	kd_api_reply_init(reply, req, KD_STATUS_SUCCESS);
 	return DISPATCH_STAY;
@@ -310,8 +299,8 @@ static enum dispatch_result api_set_context_ex(struct kd_target *t,
 		return DISPATCH_STAY;
 	}
 	/* kd_api_check_request put [off, off + data_len) inside the CONTEXT. */
-	copy_bytes(&ctx, t->ctx, sizeof(ctx));
-	copy_bytes((uint8_t *)&ctx + off, data, data_len);
+	kd_memcpy(&ctx, t->ctx, sizeof(ctx));
+	kd_memcpy((uint8_t *)&ctx + off, data, data_len);
 	apply_context(t->ctx, &ctx);
 	kd_api_reply_init(reply, req, KD_STATUS_SUCCESS);
 	reply->u.m.u.context_ex.bytes_copied = (uint32_t)data_len;
@@ -356,7 +345,7 @@ static enum dispatch_result api_read_control(struct kd_target *t,
 	}
 	if (want > have)
 		want = (uint32_t)have;
-	copy_bytes(t->tx_data, src, want);
+	kd_memcpy(t->tx_data, src, want);
 	kd_api_reply_read(reply, req, t->tx_data, want);
 	return DISPATCH_STAY;
 }
@@ -377,7 +366,7 @@ static enum dispatch_result api_write_control(struct kd_target *t,
 	t->plat->read_special(t->plat_ctx, &sr);
 	if (n > sizeof(sr))
 		n = sizeof(sr);
-	copy_bytes(&sr, data, n);
+	kd_memcpy(&sr, data, n);
 	t->plat->write_special(t->plat_ctx, &sr);
 	kd_api_reply_write(reply, req, (uint32_t)n);
 	return DISPATCH_STAY;
