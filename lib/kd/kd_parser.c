@@ -4,6 +4,8 @@
 
 #include "vmkd/kd_packet.h"
 
+#include "kd_bytes.h"
+
 void kd_parser_reset(struct kd_parser *p)
 {
 	p->state = KD_PARSE_LEADER;
@@ -133,8 +135,7 @@ size_t kd_parser_feed(struct kd_parser *p, const uint8_t *buf, size_t len, struc
 
 			if (take > len - i)
 				take = len - i;
-			for (size_t k = 0; k < take; k++)
-				p->header[p->got + k] = buf[i + k];
+			kd_memcpy(p->header + p->got, buf + i, take);
 			p->got += take;
 			i += take;
 			if (p->got == KD_HEADER_SIZE)
@@ -146,8 +147,7 @@ size_t kd_parser_feed(struct kd_parser *p, const uint8_t *buf, size_t len, struc
 
 			if (take > len - i)
 				take = len - i;
-			for (size_t k = 0; k < take; k++)
-				p->payload[p->got + k] = buf[i + k];
+			kd_memcpy(p->payload + p->got, buf + i, take);
 			p->got += take;
 			i += take;
 			if (p->got == p->hdr.byte_count)
