@@ -10,7 +10,7 @@
 GUEST_CORE_SRCS := guest/vring.c guest/guest_mem.c guest/pci_cf8.c guest/virtio_serial.c \
 	guest/kdvm_channel.c guest/kdvm_transport.c guest/kdvm_options.c
 GUEST_CORE_HDRS := $(wildcard guest/*.h) include/vmkd/vmkd_frame.h \
-	include/vmkd/vmkd_frame_parser.h include/vmkd/kd_wire.h lib/kd/kd_bytes.h
+	include/vmkd/vmkd_frame_parser.h include/vmkd/kd_wire.h include/vmkd/kd_bytes.h
 
 # ---- kdvm.dll ---------------------------------------------------------------------------
 

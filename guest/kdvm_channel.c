@@ -3,7 +3,7 @@
 #include "kdvm_channel.h"
 
 #include "guest_clock.h"
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 #define DEFAULT_RECEIVE_MS  100u
 #define DEFAULT_TX_MS       100u

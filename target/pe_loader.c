@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "vmkd/kd_bytes.h"
+
 /* ---- the PE32+ format, as offsets (never structs over untrusted bytes) --------------- */
 
 #define DOS_MAGIC            0x5a4du /* "MZ" */
@@ -71,36 +73,7 @@
 
 #define PAGE_ALIGN_MASK      0xfffull
 
-/* ---- bounded reads ----------------------------------------------------------------- */
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
+/* ---- bounded reads (little-endian loads: vmkd/kd_bytes.h) --------------------------- */
 
 /* [off, off + len) lies within [0, size), without overflow. */
 static int fits(uint64_t off, uint64_t len, uint64_t size)
@@ -196,32 +169,32 @@ static enum pe_status parse_nt_headers(const uint8_t *f, size_t n, struct pe_lay
 		return PE_E_TRUNCATED;
 	if (n > UINT32_MAX)
 		return PE_E_BAD_IMAGE_SIZE; /* every offset below is 32-bit */
-	if (rd16(f) != DOS_MAGIC)
+	if (kd_get_le16(f) != DOS_MAGIC)
 		return PE_E_NOT_MZ;
-	l->nt = rd32(f + DOS_LFANEW);
+	l->nt = kd_get_le32(f + DOS_LFANEW);
 	if (!fits(l->nt, 4, n))
 		return PE_E_BAD_LFANEW;
-	if (rd32(f + l->nt) != NT_SIGNATURE)
+	if (kd_get_le32(f + l->nt) != NT_SIGNATURE)
 		return PE_E_NOT_PE;
 	if (!fits(l->nt, OH_OFFSET, n))
 		return PE_E_TRUNCATED;
-	if (rd16(f + l->nt + FH_OFFSET + FH_MACHINE) != MACHINE_AMD64)
+	if (kd_get_le16(f + l->nt + FH_OFFSET + FH_MACHINE) != MACHINE_AMD64)
 		return PE_E_BAD_MACHINE;
-	l->info.nsections = rd16(f + l->nt + FH_OFFSET + FH_NSECTIONS);
-	l->info.characteristics = rd16(f + l->nt + FH_OFFSET + FH_CHARACTERISTICS);
+	l->info.nsections = kd_get_le16(f + l->nt + FH_OFFSET + FH_NSECTIONS);
+	l->info.characteristics = kd_get_le16(f + l->nt + FH_OFFSET + FH_CHARACTERISTICS);
 	if (!(l->info.characteristics & FILE_EXECUTABLE))
 		return PE_E_NOT_EXECUTABLE;
-	opt_size = rd16(f + l->nt + FH_OFFSET + FH_OPT_SIZE);
+	opt_size = kd_get_le16(f + l->nt + FH_OFFSET + FH_OPT_SIZE);
 	l->opt = l->nt + OH_OFFSET;
 	if (!fits(l->opt, 2, n))
 		return PE_E_TRUNCATED;
-	if (rd16(f + l->opt + OH_MAGIC) != OH_MAGIC_PE32PLUS)
+	if (kd_get_le16(f + l->opt + OH_MAGIC) != OH_MAGIC_PE32PLUS)
 		return PE_E_NOT_PE32PLUS;
 	if (opt_size < OH_DIRS)
 		return PE_E_BAD_OPT_HEADER;
 	if (!fits(l->opt, opt_size, n))
 		return PE_E_TRUNCATED;
-	l->ndirs = rd32(f + l->opt + OH_NUM_DIRS);
+	l->ndirs = kd_get_le32(f + l->opt + OH_NUM_DIRS);
 	if (l->ndirs > DIR_COUNT)
 		l->ndirs = DIR_COUNT; /* the format says so: extra entries are ignored */
 	if (OH_DIRS + 8ull * l->ndirs > opt_size)
@@ -238,15 +211,15 @@ static enum pe_status parse_optional(const uint8_t *f, size_t n, struct pe_layou
 {
 	const uint8_t *o = f + l->opt;
 	struct pe_info *i = &l->info;
-	uint32_t salign = rd32(o + OH_SECTION_ALIGN), falign = rd32(o + OH_FILE_ALIGN);
+	uint32_t salign = kd_get_le32(o + OH_SECTION_ALIGN), falign = kd_get_le32(o + OH_FILE_ALIGN);
 
-	i->image_base = rd64(o + OH_IMAGE_BASE);
-	i->entry_rva = rd32(o + OH_ENTRY);
-	i->size_of_image = rd32(o + OH_SIZE_OF_IMAGE);
-	i->size_of_headers = rd32(o + OH_SIZE_OF_HEADERS);
-	i->checksum = rd32(o + OH_CHECKSUM);
-	i->subsystem = rd16(o + OH_SUBSYSTEM);
-	i->dll_characteristics = rd16(o + OH_DLL_CHAR);
+	i->image_base = kd_get_le64(o + OH_IMAGE_BASE);
+	i->entry_rva = kd_get_le32(o + OH_ENTRY);
+	i->size_of_image = kd_get_le32(o + OH_SIZE_OF_IMAGE);
+	i->size_of_headers = kd_get_le32(o + OH_SIZE_OF_HEADERS);
+	i->checksum = kd_get_le32(o + OH_CHECKSUM);
+	i->subsystem = kd_get_le16(o + OH_SUBSYSTEM);
+	i->dll_characteristics = kd_get_le16(o + OH_DLL_CHAR);
 
 	if (!is_pow2(salign) || !is_pow2(falign) || falign > salign ||
 	    (i->image_base & PAGE_ALIGN_MASK))
@@ -263,8 +236,8 @@ static enum pe_status parse_optional(const uint8_t *f, size_t n, struct pe_layou
 		return PE_E_BAD_IMAGE_SIZE;
 
 	for (uint32_t d = 0; d < DIR_COUNT; d++) {
-		l->dir_rva[d] = d < l->ndirs ? rd32(o + OH_DIRS + 8 * d) : 0;
-		l->dir_size[d] = d < l->ndirs ? rd32(o + OH_DIRS + 8 * d + 4) : 0;
+		l->dir_rva[d] = d < l->ndirs ? kd_get_le32(o + OH_DIRS + 8 * d) : 0;
+		l->dir_size[d] = d < l->ndirs ? kd_get_le32(o + OH_DIRS + 8 * d + 4) : 0;
 		if (d == DIR_SECURITY || l->dir_size[d] == 0)
 			continue;
 		if (!fits(l->dir_rva[d], l->dir_size[d], i->size_of_image))
@@ -284,8 +257,8 @@ static enum pe_status check_sections(const uint8_t *f, size_t n, const struct pe
 
 	for (uint32_t s = 0; s < l->info.nsections; s++) {
 		const uint8_t *sh = f + l->sections + s * SH_SIZE;
-		uint32_t va = rd32(sh + SH_VADDR), raw = rd32(sh + SH_RAW_SIZE);
-		uint32_t ptr = rd32(sh + SH_RAW_PTR), vsize = rd32(sh + SH_VSIZE);
+		uint32_t va = kd_get_le32(sh + SH_VADDR), raw = kd_get_le32(sh + SH_RAW_SIZE);
+		uint32_t ptr = kd_get_le32(sh + SH_RAW_PTR), vsize = kd_get_le32(sh + SH_VSIZE);
 
 		if (vsize == 0)
 			vsize = raw; /* some linkers leave VirtualSize 0: the raw size is meant */
@@ -334,12 +307,12 @@ static void map_sections(const uint8_t *f, const struct pe_layout *l, uint8_t *i
 	memcpy(img, f, l->info.size_of_headers);
 	for (uint32_t s = 0; s < l->info.nsections; s++) {
 		const uint8_t *sh = f + l->sections + s * SH_SIZE;
-		uint32_t raw = rd32(sh + SH_RAW_SIZE), vsize = rd32(sh + SH_VSIZE);
+		uint32_t raw = kd_get_le32(sh + SH_RAW_SIZE), vsize = kd_get_le32(sh + SH_VSIZE);
 		uint32_t copy = vsize && vsize < raw ? vsize : raw;
 
 		/* The rest up to VirtualSize (.bss, raw padding) stays zero from the memset. */
 		if (copy)
-			memcpy(img + rd32(sh + SH_VADDR), f + rd32(sh + SH_RAW_PTR), copy);
+			memcpy(img + kd_get_le32(sh + SH_VADDR), f + kd_get_le32(sh + SH_RAW_PTR), copy);
 	}
 }
 
@@ -358,12 +331,12 @@ static enum pe_status relocate(uint8_t *img, const struct pe_layout *l, uint64_t
 	if (delta && (l->info.characteristics & FILE_RELOCS_STRIPPED))
 		return PE_E_RELOCS_STRIPPED;
 	while (end - off >= RELOC_BLOCK_HDR) {
-		uint32_t page = rd32(img + off), block = rd32(img + off + 4);
+		uint32_t page = kd_get_le32(img + off), block = kd_get_le32(img + off + 4);
 
 		if (block < RELOC_BLOCK_HDR || (block & 1) || block > end - off)
 			return PE_E_BAD_RELOC;
 		for (uint32_t e = RELOC_BLOCK_HDR; e < block; e += 2) {
-			uint16_t entry = rd16(img + off + e);
+			uint16_t entry = kd_get_le16(img + off + e);
 			uint64_t at = (uint64_t)page + (entry & 0xfffu);
 
 			switch (entry >> 12) {
@@ -372,7 +345,7 @@ static enum pe_status relocate(uint8_t *img, const struct pe_layout *l, uint64_t
 			case RELOC_DIR64:
 				if (!fits(at, 8, size))
 					return PE_E_BAD_RELOC;
-				wr64(img + at, rd64(img + at) + delta);
+				kd_put_le64(img + at, kd_get_le64(img + at) + delta);
 				(*count)++;
 				break;
 			default:
@@ -411,7 +384,7 @@ static enum pe_status bind_descriptor(uint8_t *img, uint32_t size, const char *d
 
 		if (!fits(at_ilt, 8, size) || !fits(at_iat, 8, size))
 			return PE_E_BAD_IMPORT;
-		thunk = rd64(img + at_ilt);
+		thunk = kd_get_le64(img + at_ilt);
 		if (thunk == 0)
 			return PE_OK;
 		if (thunk & THUNK_ORDINAL)
@@ -428,7 +401,7 @@ static enum pe_status bind_descriptor(uint8_t *img, uint32_t size, const char *d
 			(*missing)++;
 			continue;
 		}
-		wr64(img + at_iat, sym->address);
+		kd_put_le64(img + at_iat, sym->address);
 		(*bound)++;
 	}
 }
@@ -449,9 +422,9 @@ static enum pe_status bind_imports(uint8_t *img, const struct pe_layout *l,
 
 		if (!fits(off, IMP_DESC_SIZE, size))
 			return PE_E_BAD_IMPORT;
-		oft = rd32(img + off + IMP_OFT);
-		name_rva = rd32(img + off + IMP_NAME);
-		first = rd32(img + off + IMP_FIRST_THUNK);
+		oft = kd_get_le32(img + off + IMP_OFT);
+		name_rva = kd_get_le32(img + off + IMP_NAME);
+		first = kd_get_le32(img + off + IMP_FIRST_THUNK);
 		if (name_rva == 0 && first == 0)
 			break;
 		if (name_rva == 0 || first == 0)
@@ -479,11 +452,11 @@ static enum pe_status export_view(const uint8_t *img, uint32_t size, uint32_t rv
 {
 	if (dir_size < EXP_DIR_SIZE || !fits(rva, dir_size, size))
 		return PE_E_BAD_EXPORT;
-	v->nfunctions = rd32(img + rva + EXP_NFUNCTIONS);
-	v->nnames = rd32(img + rva + EXP_NNAMES);
-	v->functions = rd32(img + rva + EXP_FUNCTIONS);
-	v->names = rd32(img + rva + EXP_NAMES);
-	v->ordinals = rd32(img + rva + EXP_ORDINALS);
+	v->nfunctions = kd_get_le32(img + rva + EXP_NFUNCTIONS);
+	v->nnames = kd_get_le32(img + rva + EXP_NNAMES);
+	v->functions = kd_get_le32(img + rva + EXP_FUNCTIONS);
+	v->names = kd_get_le32(img + rva + EXP_NAMES);
+	v->ordinals = kd_get_le32(img + rva + EXP_ORDINALS);
 	if (!fits(v->functions, 4ull * v->nfunctions, size) ||
 	    !fits(v->names, 4ull * v->nnames, size) ||
 	    !fits(v->ordinals, 2ull * v->nnames, size))
@@ -495,12 +468,12 @@ static enum pe_status export_view(const uint8_t *img, uint32_t size, uint32_t rv
 static enum pe_status export_entry(const uint8_t *img, uint32_t size, const struct export_view *v,
 				   uint32_t i, const char **name, uint32_t *target)
 {
-	uint16_t ordinal = rd16(img + v->ordinals + 2ull * i);
+	uint16_t ordinal = kd_get_le16(img + v->ordinals + 2ull * i);
 
-	*name = image_str(img, size, rd32(img + v->names + 4ull * i));
+	*name = image_str(img, size, kd_get_le32(img + v->names + 4ull * i));
 	if (!*name || ordinal >= v->nfunctions)
 		return PE_E_BAD_EXPORT;
-	*target = rd32(img + v->functions + 4ull * ordinal);
+	*target = kd_get_le32(img + v->functions + 4ull * ordinal);
 	if (*target == 0 || *target >= size)
 		return PE_E_BAD_EXPORT;
 	return PE_OK;
@@ -603,7 +576,7 @@ uint32_t pe_checksum(const void *file, size_t file_size)
 	int has_field = 0;
 
 	if (file_size >= DOS_HEADER_SIZE) {
-		field = (uint64_t)rd32(f + DOS_LFANEW) + OH_OFFSET + OH_CHECKSUM;
+		field = (uint64_t)kd_get_le32(f + DOS_LFANEW) + OH_OFFSET + OH_CHECKSUM;
 		has_field = fits(field, 4, file_size);
 	}
 	for (size_t i = 0; i < file_size; i += 2) {

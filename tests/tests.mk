@@ -36,6 +36,6 @@ fuzz: fuzz-build
 
 .PHONY: tests fuzz fuzz-build
 
-# Tests may reach the protocol core's private helpers (kd_bytes.h).
+# Tests may reach the protocol core's private headers.
 EXTRA_CFLAGS_tests_unit_ += -Ilib/kd
 .SECONDARY:

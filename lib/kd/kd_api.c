@@ -4,7 +4,7 @@
 
 #include "vmkd/kd_packet.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 #define MANIP_SIZE   ((uint32_t)sizeof(struct kd_manipulate_state64))
 #define STATE_SIZE   ((uint32_t)sizeof(struct kd_wait_state_change64))

@@ -4,7 +4,7 @@
 
 #include "vmkd/kd_packet.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 void kd_link_default_config(struct kd_link_config *cfg)
 {

@@ -2,7 +2,7 @@
 /* KD packet codec: checksum and packet construction. */
 #include "vmkd/kd_packet.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 uint32_t kd_checksum_update(uint32_t sum, const void *buf, size_t len)
 {

@@ -4,7 +4,7 @@
 
 #include "vmkd/kd_packet.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 void kd_parser_reset(struct kd_parser *p)
 {

@@ -11,7 +11,7 @@
 #include "vmkd/kd_api.h"
 #include "vmkd/kd_packet.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 #define TEXT_SHOWN 96u  /* peer text bytes shown before "..." */
 #define PATH_SHOWN 160u

@@ -2,7 +2,7 @@
 /* Guest<->relay frames: push parser with magic resynchronisation, and builders. */
 #include "vmkd/vmkd_frame_parser.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 #define HDR_SIZE sizeof(struct vmkd_frame_header)
 

@@ -2,7 +2,7 @@
 /* KDCOM transport: KdSendPacket / KdReceivePacket semantics over the target-role link. */
 #include "kd_serial.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 #define PUMP_CHUNK 256
 

@@ -2,7 +2,7 @@
 /* The kernel side of KD: state changes, the manipulate-state loop, DbgPrint, break-in. */
 #include "kd_target.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 #include "vmkd/kd_api.h"
 
 static struct kd_string64 kd_string(const void *buf, size_t len, size_t cap)

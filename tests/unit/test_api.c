@@ -11,7 +11,7 @@
 #include "vmkd/kd_api.h"
 #include "vmkd/kd_packet.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 #define MANIP 0x38u
 #define OFF_STATUS 0x08u

@@ -14,7 +14,7 @@
 #include "vmkd/kd_packet.h"
 #include "vmkd/kd_trace.h"
 
-#include "kd_bytes.h"
+#include "vmkd/kd_bytes.h"
 
 #define TO KD_TRACE_TO_TARGET
 #define FROM KD_TRACE_FROM_TARGET
