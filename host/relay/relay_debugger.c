@@ -341,29 +341,72 @@ static void trace_input(struct relay_vm *vm, const uint8_t *buf, size_t len)
 	}
 }
 
-void relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t len, uint64_t now)
+/*
+ * Back-pressure by the worst case, as QEMU's chardev front-ends do with can_read: a
+ * 16-byte control packet can make the link write a whole packet (a RESEND: the
+ * retransmission; a RESET: its answer and the renumbered retransmission; an ACK: the next
+ * queued packet), and a debugger packet can make one whole frame for the guest plus a
+ * DEBUGGER or BREAKIN/RESYNC frame. Input is taken in steps of as many minimal packets as
+ * both outputs have room for, so neither grows past RELAY_OUT_SOFT_CAP.
+ */
+#define DBG_WORST_ANSWER   (KD_HEADER_SIZE + KD_MAX_PACKET_BYTES)
+#define GUEST_WORST_ANSWER (2u * VMKD_FRAME_MAX_BYTES)
+#define DBG_MIN_PACKET     KD_HEADER_SIZE
+
+static size_t answers_fit(const struct relay_buf *b, size_t worst)
 {
+	size_t pending = relay_buf_pending(b);
+
+	return pending >= RELAY_OUT_SOFT_CAP ? 0 : (RELAY_OUT_SOFT_CAP - pending) / worst;
+}
+
+size_t relay_vm_debugger_budget(const struct relay_vm *vm)
+{
+	size_t to_dbg = answers_fit(&vm->to_debugger, DBG_WORST_ANSWER);
+	size_t to_guest = answers_fit(&vm->to_guest, GUEST_WORST_ANSWER);
+
+	if (vm->dbg == RELAY_DBG_NONE)
+		return 0;
+	return (to_dbg < to_guest ? to_dbg : to_guest) * DBG_MIN_PACKET;
+}
+
+size_t relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t len,
+			       uint64_t now)
+{
+	size_t done = 0;
 	uint64_t n;
 
 	vm->now = now;
-	if (vm->dbg == RELAY_DBG_NONE || !len)
-		return;
-	vm->st.debugger_rx_bytes += len;
-	if (vm->trace)
-		trace_input(vm, buf, len);
-	kd_link_input(&vm->link, buf, len, now);
+	if (vm->dbg == RELAY_DBG_NONE)
+		return len; /* nobody to answer: discarded */
+	while (done < len) {
+		size_t step = relay_vm_debugger_budget(vm);
+
+		if (!step)
+			break;
+		if (step > len - done)
+			step = len - done;
+		if (vm->trace)
+			trace_input(vm, buf + done, step);
+		kd_link_input(&vm->link, buf + done, step, now);
+		done += step;
+	}
+	if (done < len) {
+		vm->st.debugger_held++;
+		vm->st.debugger_held_bytes += len - done;
+	}
+	vm->st.debugger_rx_bytes += done;
 	n = heard_count(vm);
 	if (n != vm->dbg_heard) {
 		vm->dbg_heard = n;
 		heard(vm);
 	}
+	return done;
 }
 
 int relay_vm_debugger_can_read(const struct relay_vm *vm)
 {
-	return vm->dbg != RELAY_DBG_NONE &&
-	       relay_buf_pending(&vm->to_guest) < RELAY_OUT_SOFT_CAP &&
-	       relay_buf_pending(&vm->to_debugger) < RELAY_OUT_SOFT_CAP;
+	return relay_vm_debugger_budget(vm) > 0;
 }
 
 void relay_vm_poll(struct relay_vm *vm, uint64_t now)

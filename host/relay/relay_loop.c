@@ -40,6 +40,8 @@ struct relay_slot {
 	int guest_waiting;      /* "waiting for QEMU" logged since the last connection */
 	uint8_t *grx;           /* guest bytes read, not yet taken by the core */
 	size_t grx_off, grx_len;
+	uint8_t *drx;           /* debugger bytes read, not yet taken by the core */
+	size_t drx_off, drx_len;
 	char unlink_dbg[sizeof(((struct endpoint *)0)->path)];
 	char unlink_guest[sizeof(((struct endpoint *)0)->path)];
 };
@@ -56,7 +58,6 @@ struct relay {
 	struct pollfd *pfds;
 	uint8_t *pfd_kind;
 	size_t *pfd_slot;
-	uint8_t rx[READ_CHUNK]; /* debugger reads: the core takes all of it at once */
 };
 
 uint64_t relay_clock_us(void)
@@ -119,6 +120,7 @@ static void slot_release(struct relay_slot *s)
 		unlink(s->unlink_guest);
 	relay_vm_free(s->vm);
 	free(s->grx);
+	free(s->drx);
 }
 
 void relay_free(struct relay *r)
@@ -207,6 +209,7 @@ static void dbg_detach(struct relay *r, struct relay_slot *s, uint64_t now, cons
 	if (s->dbg_fd < 0)
 		return;
 	close_fd(&s->dbg_fd);
+	s->drx_off = s->drx_len = 0;
 	relay_logf(&r->log, now, s->cfg.name, "debugger connection closed: %s", why);
 	relay_vm_debugger_disconnected(s->vm, now);
 }
@@ -265,9 +268,28 @@ static void guest_read(struct relay *r, struct relay_slot *s, uint64_t now)
 	guest_feed(s, now);
 }
 
+/* Same for the debugger: the core takes bytes only while its answers fit. */
+static void dbg_feed(struct relay_slot *s, uint64_t now)
+{
+	while (s->drx_off < s->drx_len && relay_vm_debugger_can_read(s->vm)) {
+		size_t used = relay_vm_debugger_input(s->vm, s->drx + s->drx_off,
+						      s->drx_len - s->drx_off, now);
+
+		if (!used)
+			break;
+		s->drx_off += used;
+	}
+	if (s->drx_off == s->drx_len)
+		s->drx_off = s->drx_len = 0;
+}
+
 static void dbg_read(struct relay *r, struct relay_slot *s, uint64_t now)
 {
-	ssize_t n = recv(s->dbg_fd, r->rx, sizeof(r->rx), 0);
+	ssize_t n;
+
+	if (s->drx_len)
+		return; /* the core has not taken the last read yet */
+	n = recv(s->dbg_fd, s->drx, READ_CHUNK, 0);
 
 	if (n == 0) {
 		dbg_detach(r, s, now, "the debugger closed it");
@@ -278,7 +300,9 @@ static void dbg_read(struct relay *r, struct relay_slot *s, uint64_t now)
 			dbg_detach(r, s, now, strerror(errno));
 		return;
 	}
-	relay_vm_debugger_input(s->vm, r->rx, (size_t)n, now);
+	s->drx_off = 0;
+	s->drx_len = (size_t)n;
+	dbg_feed(s, now);
 }
 
 /* Writes what the socket takes now. Returns 0, or -1 on a broken connection. */
@@ -367,7 +391,8 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 	s->dbg_port = -1;
 	s->vm = relay_vm_new(cfg->name, r->opt.link_config, &r->log);
 	s->grx = malloc(READ_CHUNK);
-	if (!s->vm || !s->grx) {
+	s->drx = malloc(READ_CHUNK);
+	if (!s->vm || !s->grx || !s->drx) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -470,6 +495,8 @@ static uint64_t service(struct relay *r, uint64_t now)
 		relay_vm_poll(s->vm, now);
 		if (s->guest_fd >= 0)
 			guest_feed(s, now);
+		if (s->dbg_fd >= 0)
+			dbg_feed(s, now);
 		flush_slot(r, s, now);
 		deadline = earliest(deadline, relay_vm_deadline(s->vm));
 	}
@@ -510,7 +537,7 @@ static size_t build_pollset(struct relay *r)
 		add_pfd(r, &n, s->dbg_listen_fd, POLLIN, PFD_DBG_LISTEN, i);
 		if (s->dbg_fd >= 0) {
 			ev = 0;
-			if (relay_vm_debugger_can_read(s->vm))
+			if (!s->drx_len && relay_vm_debugger_can_read(s->vm))
 				ev |= POLLIN;
 			if (relay_buf_pending(&s->vm->to_debugger))
 				ev |= POLLOUT;

@@ -97,6 +97,9 @@ struct relay_vm_stats {
 	/* raw bytes */
 	uint64_t guest_rx_bytes, guest_tx_bytes, guest_frames_rx, guest_frames_tx;
 	uint64_t debugger_rx_bytes, debugger_tx_bytes;
+	uint64_t debugger_held;        /* times debugger input was held back: no room for the
+					  worst-case answer (RESEND amplification) */
+	uint64_t debugger_held_bytes;  /* bytes left untaken then (offered again later) */
 	/* guest frames refused (the parser's own counts are in vm->parser.stats) */
 	uint64_t frames_rejected;      /* all refusals below */
 	uint64_t bad_kd_length;
@@ -189,9 +192,19 @@ void relay_vm_request_stats(struct relay_vm *vm, uint64_t now);
  * counted as debugger_refused). */
 int relay_vm_debugger_connected(struct relay_vm *vm, uint64_t now);
 void relay_vm_debugger_disconnected(struct relay_vm *vm, uint64_t now);
-void relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t len, uint64_t now);
+/* Feeds bytes from the debugger. Returns how many were taken: fewer than len when an output
+ * buffer has no room for the worst-case answer to one more packet (a RESEND answered with a
+ * whole retransmission); keep the rest and offer it again once relay_vm_debugger_can_read()
+ * says so. */
+size_t relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t len,
+			       uint64_t now);
 
-/* 1 if the core takes debugger bytes now (both output buffers below the soft cap). */
+/* How many debugger bytes the core takes now: as many minimal (16-byte) packets as the
+ * output buffers have room for worst-case answers to. 0 while none or nobody is connected.
+ * relay_vm_debugger_input takes at least min(len, this) bytes. */
+size_t relay_vm_debugger_budget(const struct relay_vm *vm);
+
+/* 1 if the core takes debugger bytes now (relay_vm_debugger_budget() > 0). */
 int relay_vm_debugger_can_read(const struct relay_vm *vm);
 
 /* 1 while a debugger is connected and answering. */

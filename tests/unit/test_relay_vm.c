@@ -156,9 +156,9 @@ static void exchange(struct fx *fx)
 		}
 		if (relay_buf_pending(&fx->dbg_out)) {
 			n = relay_buf_pending(&fx->dbg_out);
-			relay_vm_debugger_input(fx->vm, relay_buf_peek(&fx->dbg_out), n, fx->now);
+			n = relay_vm_debugger_input(fx->vm, relay_buf_peek(&fx->dbg_out), n, fx->now);
 			relay_buf_consume(&fx->dbg_out, n);
-			moved = 1;
+			moved |= n > 0;
 		}
 		guest_take(fx);
 		if (!moved)
@@ -815,9 +815,9 @@ static void relay_backpressure_keeps_everything(void **state)
 			relay_buf_consume(&fx->vm->to_debugger, n);
 		}
 		if (relay_buf_pending(&fx->dbg_out)) {
-			relay_vm_debugger_input(fx->vm, relay_buf_peek(&fx->dbg_out),
-						relay_buf_pending(&fx->dbg_out), fx->now);
-			relay_buf_consume(&fx->dbg_out, relay_buf_pending(&fx->dbg_out));
+			relay_buf_consume(&fx->dbg_out, relay_vm_debugger_input(fx->vm,
+					  relay_buf_peek(&fx->dbg_out), relay_buf_pending(&fx->dbg_out),
+					  fx->now));
 		}
 		fx->now += 10;
 	}
@@ -830,6 +830,51 @@ static void relay_backpressure_keeps_everything(void **state)
 	assert_int_equal(fx->vm->st.kd_acked, NPRINTS);
 	assert_int_equal(fx->vm->st.dropped_queue_full + fx->vm->st.dropped_prints +
 			 fx->vm->st.gave_up + fx->vm->st.dropped_flushed, 0);
+}
+
+/* Issue #10 item 2: each RESEND makes the link retransmit its packet in flight (4 KiB for 16
+ * bytes). One 64 KiB read of RESENDs must not queue megabytes for the debugger: the core
+ * takes input only while the output has room for the worst-case answer, and counts what
+ * it held back. */
+static void relay_resend_flood_bounded(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t flood[64 * 1024];
+	uint8_t kd[KD_MAX_PAYLOAD];
+	size_t off = 0, taken, most = 0;
+	int rounds = 0;
+
+	fx->vm->trace = 0;
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	memset(kd, 0x5a, sizeof(kd));
+	guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, sizeof(kd)); /* 4 KiB in flight */
+	assert_true(kd_link_busy(&fx->vm->link));
+	dbg_lose_output(fx);
+	for (size_t i = 0; i < sizeof(flood); i += KD_HEADER_SIZE)
+		kd_control_build(flood + i, KD_PACKET_TYPE_RESEND, 0);
+
+	taken = relay_vm_debugger_input(fx->vm, flood, sizeof(flood), fx->now);
+	assert_true(taken < sizeof(flood));
+	assert_true(relay_buf_pending(&fx->vm->to_debugger) <= RELAY_OUT_SOFT_CAP);
+	assert_false(relay_vm_debugger_can_read(fx->vm));
+	assert_true(fx->vm->st.debugger_held > 0);
+	assert_int_equal(fx->vm->st.debugger_held_bytes, sizeof(flood) - taken);
+
+	/* The debugger reads its output; the rest of the flood goes in, never above the cap. */
+	off = taken;
+	while (off < sizeof(flood) && rounds++ < 10000) {
+		dbg_lose_output(fx);
+		assert_true(relay_vm_debugger_can_read(fx->vm));
+		off += relay_vm_debugger_input(fx->vm, flood + off, sizeof(flood) - off, fx->now);
+		if (relay_buf_pending(&fx->vm->to_debugger) > most)
+			most = relay_buf_pending(&fx->vm->to_debugger);
+	}
+	assert_int_equal(off, sizeof(flood));
+	assert_true(most <= RELAY_OUT_SOFT_CAP);
+	assert_int_equal(fx->vm->link.stats.resends_received, sizeof(flood) / KD_HEADER_SIZE);
+	assert_int_equal(fx->vm->st.out_overflow, 0);
 }
 
 static void relay_guest_stats(void **state)
@@ -961,6 +1006,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(relay_random_input_never_crashes, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_backpressure_keeps_everything, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(relay_resend_flood_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_comes_and_goes, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_debugger_odd_packets, setup, teardown),
