@@ -158,6 +158,42 @@ static void link_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t
 	relay_guest_send_kd(vm, type, payload, len);
 }
 
+/*
+ * Asked before the link ACKs a new packet: an ACK tells the debugger the kernel has it, so
+ * a packet with nowhere to go is left unacknowledged and the debugger sends it again after
+ * its timeout (by then QEMU may be back). Packets of a non-data type are taken: they are a
+ * debugger's error, dropped and counted by link_deliver.
+ */
+static int link_accept(void *opaque, uint16_t type, const uint8_t *payload, size_t len)
+{
+	struct relay_vm *vm = opaque;
+	size_t inner = sizeof(struct vmkd_kd_packet) + len;
+	const char *why = NULL;
+
+	(void)payload;
+	if (!relay_kd_data_type(type))
+		return 1;
+	if (!vm->guest_connected) {
+		vm->st.unacked_no_guest++;
+		why = "no guest connected";
+	} else if (inner > vm->guest_max_payload) {
+		vm->st.unacked_too_big++;
+		why = "larger than the guest takes";
+	} else if (relay_buf_pending(&vm->to_guest) + sizeof(struct vmkd_frame_header) + inner >
+		   RELAY_BUF_MAX) {
+		vm->st.unacked_full++;
+		why = "the guest's output buffer is full";
+	}
+	if (!why)
+		return 1;
+	if (!vm->unacked_logged || vm->trace)
+		relay_logf(vm->log, vm->now, vm->name,
+			   "debugger packet (type %u, %zu bytes) not acknowledged: %s; the "
+			   "debugger will send it again", type, len, why);
+	vm->unacked_logged = 1;
+	return 0;
+}
+
 static void link_send_done(void *opaque, enum kd_send_result result)
 {
 	struct relay_vm *vm = opaque;
@@ -203,6 +239,7 @@ static const struct kd_link_ops link_ops = {
 	.send_done = link_send_done,
 	.breakin = link_breakin,
 	.reset = link_reset,
+	.accept = link_accept,
 };
 
 /* Starts the link afresh (next packet SYNC-flagged), keeping its counters and, for the

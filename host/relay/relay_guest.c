@@ -154,8 +154,15 @@ static void on_hello(struct relay_vm *vm, const struct vmkd_frame *f)
 	}
 	memcpy(&h, f->payload, sizeof(h));
 	vm->guest_caps = h.capabilities;
-	vm->guest_max_payload = h.max_payload && h.max_payload < VMKD_FRAME_MAX_PAYLOAD ?
-				h.max_payload : VMKD_FRAME_MAX_PAYLOAD;
+	/* The relay never sends more than one KD packet a frame, so only a floor matters: a
+	 * guest that cannot take a whole KD packet could not be debugged at all. */
+	vm->guest_max_payload = VMKD_FRAME_MAX_PAYLOAD;
+	if (h.max_payload < RELAY_MIN_GUEST_PAYLOAD) {
+		vm->st.bad_max_payload++;
+		relay_logf(vm->log, vm->now, vm->name,
+			   "guest HELLO max payload %u is below one KD packet (%zu bytes): using %u",
+			   h.max_payload, (size_t)RELAY_MIN_GUEST_PAYLOAD, vm->guest_max_payload);
+	}
 	copy_agent(vm->guest_agent, h.agent, sizeof(h.agent));
 	vm->st.hellos++;
 	vm->breakin_sent = 0;
@@ -274,6 +281,7 @@ void relay_vm_guest_connected(struct relay_vm *vm, uint64_t now)
 	vm->breakin_sent = 0;
 	vm->resync_sent = 0;
 	vm->guest_max_payload = VMKD_FRAME_MAX_PAYLOAD;
+	vm->unacked_logged = 0;
 	vm->st.guest_connects++;
 	relay_logf(vm->log, now, vm->name, "guest chardev connected; guest told DEBUGGER(%d)",
 		   relay_vm_debugger_attached(vm));

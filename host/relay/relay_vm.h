@@ -65,6 +65,8 @@
 #define RELAY_NAME_MAX      32u
 #define RELAY_SPEC_MAX      256u
 #define RELAY_AGENT         "vmkd relay 0.1"
+/* A guest must take one whole KD packet in a frame: a smaller HELLO max_payload is raised. */
+#define RELAY_MIN_GUEST_PAYLOAD VMKD_FRAME_MAX_PAYLOAD
 
 /* One VM as configured: what the relay connects to and listens on. */
 struct relay_vm_config {
@@ -121,6 +123,10 @@ struct relay_vm_stats {
 	uint64_t gave_up;              /* packets the link gave up on */
 	uint64_t dropped_no_guest;     /* frames for a guest that is not connected */
 	uint64_t dropped_too_big;      /* larger than the guest's max_payload */
+	uint64_t unacked_no_guest;     /* debugger packets not ACKed: no guest to take them */
+	uint64_t unacked_too_big;      /* ... larger than the guest's max_payload */
+	uint64_t unacked_full;         /* ... no room in the guest's output buffer */
+	uint64_t bad_max_payload;      /* HELLOs whose max_payload was below one KD packet */
 	uint64_t out_overflow;         /* output buffer refused bytes (never expected) */
 	/* connections */
 	uint64_t debugger_connects, debugger_refused, debugger_disconnects, debugger_silences;
@@ -146,6 +152,8 @@ struct relay_vm {
 	int breakin_sent;                  /* BREAKIN out, the guest silent since */
 	int resync_sent;                   /* RESYNC out, the guest silent since */
 	uint64_t breakin_at, resync_at;    /* when they went out */
+	int unacked_logged;                /* a debugger packet was left unACKed: logged once
+					      until the guest is back */
 	int have_guest_stats;
 	struct vmkd_guest_stats guest_stats; /* the last STATS frame */
 	struct relay_buf to_guest;

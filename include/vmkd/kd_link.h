@@ -15,6 +15,9 @@
  *   ops->send_done  the outstanding send was acknowledged or given up
  *   ops->breakin    the peer sent a break-in byte (0x62)
  *   ops->reset      the link was resynchronised by a RESET from the peer
+ *   ops->accept     may a new data packet be taken now? If not it is neither ACKed nor
+ *                   delivered: the peer keeps it and sends it again after its ACK timeout
+ *                   (a relay with nowhere to pass the packet must not acknowledge it)
  *
  * Every packet goes out in one ops->write call. Callbacks may call kd_link_send,
  * kd_link_cancel, kd_link_start_reset and kd_link_send_breakin, never kd_link_input. For an
@@ -96,6 +99,7 @@ struct kd_link_ops {
 	void (*send_done)(void *opaque, enum kd_send_result result);                /* optional */
 	void (*breakin)(void *opaque);                                              /* optional */
 	void (*reset)(void *opaque);                                                /* optional */
+	int (*accept)(void *opaque, uint16_t type, const uint8_t *payload, size_t len); /* optional */
 };
 
 struct kd_link_config {
@@ -129,6 +133,7 @@ struct kd_link_stats {
 	uint64_t sync_packets;     /* debugger: SYNC-flagged data packets (not delivered) */
 	uint64_t dropped_resetting; /* data ignored while our RESET is unanswered */
 	uint64_t resets_repeated;  /* target: RESETs not answered, repeats of one just answered */
+	uint64_t refused;          /* new data packets ops->accept declined: not ACKed */
 };
 
 struct kd_link {

@@ -305,6 +305,16 @@ static void accept_data(struct kd_link *l, const struct kd_packet_header *hdr,
 		l->ops->deliver(l->opaque, hdr->type, hdr->id, payload, len);
 }
 
+/* The owner cannot take the packet now: no ACK, so the peer sends it again. */
+static int refused(struct kd_link *l, const struct kd_packet_header *hdr,
+		   const uint8_t *payload, size_t len)
+{
+	if (!l->ops->accept || l->ops->accept(l->opaque, hdr->type, payload, len))
+		return 0;
+	l->stats.refused++;
+	return 1;
+}
+
 /* Target (kdcom): ACK whatever id came, act only on the expected one (3.1). */
 static void target_data(struct kd_link *l, const struct kd_packet_header *hdr,
 			const uint8_t *payload, size_t len)
@@ -315,6 +325,8 @@ static void target_data(struct kd_link *l, const struct kd_packet_header *hdr,
 		l->stats.dropped_resetting++;
 		return;
 	}
+	if (hdr->id == l->expected_id && refused(l, hdr, payload, len))
+		return;
 	send_ack(l, hdr->id);
 	if (hdr->id != l->expected_id) {
 		l->stats.duplicates++;
@@ -345,6 +357,8 @@ static void debugger_data(struct kd_link *l, const struct kd_packet_header *hdr,
 		l->stats.dropped_resetting++;
 		return;
 	}
+	if (hdr->id != l->last_rx_id && refused(l, hdr, payload, len))
+		return;
 	send_ack(l, hdr->id & ~KD_SYNC_PACKET_ID);
 	if (hdr->id == l->last_rx_id) {
 		l->stats.duplicates++;

@@ -877,6 +877,74 @@ static void relay_resend_flood_bounded(void **state)
 	assert_int_equal(fx->vm->st.out_overflow, 0);
 }
 
+/* Sends a debugger request: GetVersion, or a WriteVirtualMemory of len bytes. */
+static void dbg_request(struct fx *fx, size_t write_len)
+{
+	static uint8_t data[KD_MANIPULATE_MAX_DATA];
+	struct kd_api_msg req;
+
+	if (write_len)
+		assert_int_equal(kd_api_req_write_virtual(&req, PC, data, (uint32_t)write_len),
+				 KD_API_OK);
+	else
+		kd_api_req_get_version(&req);
+	assert_int_equal(kd_link_send(&fx->dbg, req.type, &req.u, req.hdr_len, req.data,
+				      req.data_len, fx->now), 0);
+	exchange(fx);
+}
+
+/* Issue #10 item 4: a debugger packet the relay cannot pass on (no guest) is not ACKed, so
+ * the debugger keeps it and sends it again; once the guest is back it goes through. */
+static void relay_no_ack_without_guest(void **state)
+{
+	struct fx *fx = *state;
+
+	dbg_connect(fx, 1);
+	dbg_request(fx, 0);
+	assert_true(kd_link_busy(&fx->dbg));          /* not acknowledged */
+	assert_int_equal(fx->vm->st.unacked_no_guest, 1);
+	assert_int_equal(fx->vm->st.kd_to_guest, 0);
+
+	guest_connect(fx);
+	tr_view_clear(&fx->gv);
+	fx->now += SECOND;                             /* the debugger's ACK timeout */
+	kd_link_poll(&fx->dbg, fx->now);
+	exchange(fx);
+	assert_false(kd_link_busy(&fx->dbg));
+	assert_int_equal(fx->vm->st.kd_to_guest, 1);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 1);
+	assert_int_equal(fx->vm->link.stats.refused, 1);
+	assert_int_equal(fx->vm->link.stats.duplicates, 0);
+}
+
+/* A guest HELLO with a max_payload below one whole KD packet is raised to it (and counted):
+ * a maximal WriteVirtualMemory still reaches the guest, ACKed only then. */
+static void relay_max_payload_floor(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t frame[128];
+	struct vmkd_hello h;
+	size_t n;
+
+	guest_connect(fx);
+	memset(&h, 0, sizeof(h));
+	h.capabilities = VMKD_CAP_KD_PACKETS;
+	h.max_payload = 1;
+	n = tr_frame(frame, sizeof(frame), VMKD_FRAME_HELLO, fx->gseq++, &h, sizeof(h));
+	guest_input(fx, frame, n);
+	assert_int_equal(fx->vm->guest_max_payload, VMKD_FRAME_MAX_PAYLOAD);
+	assert_int_equal(fx->vm->st.bad_max_payload, 1);
+
+	dbg_connect(fx, 1);
+	tr_view_clear(&fx->gv);
+	dbg_request(fx, KD_MANIPULATE_MAX_DATA);
+	assert_false(kd_link_busy(&fx->dbg));
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 1);
+	assert_int_equal(fx->gv.frames[tr_view_find(&fx->gv, VMKD_FRAME_KD_PACKET, 0)].len,
+			 VMKD_FRAME_MAX_PAYLOAD);
+	assert_int_equal(fx->vm->st.dropped_too_big + fx->vm->st.unacked_too_big, 0);
+}
+
 static void relay_guest_stats(void **state)
 {
 	struct fx *fx = *state;
@@ -926,12 +994,13 @@ static void relay_guest_comes_and_goes(void **state)
 	relay_vm_guest_disconnected(fx->vm, fx->now);
 	assert_false(fx->vm->guest_connected);
 
-	/* The debugger is still there; what it sends has nowhere to go. */
+	/* The debugger is still there; what it sends has nowhere to go and is not ACKed. */
 	kd_api_req_get_version(&req);
 	kd_link_send(&fx->dbg, req.type, &req.u, req.hdr_len, NULL, 0, fx->now);
 	exchange(fx);
 	assert_int_equal(fx->gv.count, 0);
-	assert_int_equal(fx->vm->st.dropped_no_guest, 1);
+	assert_int_equal(fx->vm->st.unacked_no_guest, 1);
+	assert_true(kd_link_busy(&fx->dbg));
 	assert_int_equal(relay_vm_guest_input(fx->vm, frame, 4, fx->now), 4); /* ignored */
 
 	/* QEMU is back: the guest learns a debugger is attached; the old half frame is gone. */
@@ -1007,6 +1076,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(relay_backpressure_keeps_everything, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(relay_resend_flood_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_no_ack_without_guest, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_max_payload_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_comes_and_goes, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_debugger_odd_packets, setup, teardown),
