@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The debugger link: a target-role kd_link per VM, its callbacks, the stop-and-wait pump
  * over the guest packet queue, and the kdcom rules for when no debugger takes a packet. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "vmkd/kd_api.h"
 #include "vmkd/kd_wire.h"
+
+#include "../common/relay_notice.h"
 
 #include "relay_vm_int.h"
 
@@ -323,6 +328,37 @@ void relay_debugger_apply(struct relay_vm *vm, enum relay_fate fate, uint16_t ty
 	}
 }
 
+/* ---- the relay's own notices ------------------------------------------------------------ */
+
+/* A DbgPrint of the relay's own, queued behind what the guest already sent: KD has no
+ * other way to tell every debugger that the VM went away (relay_notice.h). */
+void relay_debugger_notice(struct relay_vm *vm, const char *event, const char *fmt, ...)
+{
+	char text[256];
+	uint8_t payload[KD_MAX_PAYLOAD];
+	struct kd_api_msg m;
+	va_list ap;
+	int n;
+	size_t len;
+
+	if (vm->dbg != RELAY_DBG_ATTACHED)
+		return;
+	n = snprintf(text, sizeof(text), RELAY_NOTICE_PREFIX "%s: ", event);
+	va_start(ap, fmt);
+	vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
+	va_end(ap);
+	kd_api_build_print(&m, 0, text, strlen(text));
+	memcpy(payload, &m.u, m.hdr_len);
+	memcpy(payload + m.hdr_len, m.data, m.data_len);
+	len = m.hdr_len + m.data_len;
+	if (relay_queue_push(&vm->queue, m.type, payload, len)) {
+		vm->st.notices_dropped++;
+		return;
+	}
+	vm->st.notices++;
+	pump(vm);
+}
+
 /* ---- connections and input ------------------------------------------------------------ */
 
 int relay_vm_debugger_connected(struct relay_vm *vm, uint64_t now)
@@ -337,6 +373,7 @@ int relay_vm_debugger_connected(struct relay_vm *vm, uint64_t now)
 	kd_parser_init(&vm->trace_rx);
 	relay_buf_clear(&vm->to_debugger);
 	vm->dbg = RELAY_DBG_ATTACHED;
+	vm->gone_notified = 0;
 	vm->dbg_heard = heard_count(vm);
 	vm->st.debugger_connects++;
 	relay_logf(vm->log, now, vm->name, "debugger connected; guest told DEBUGGER(1)");

@@ -2,6 +2,7 @@
 /* The guest link: frames from QEMU's chardev checked and dispatched, frames for it built. */
 #include <string.h>
 
+#include "../common/relay_notice.h"
 #include "relay_vm_int.h"
 
 /* Rejections are logged up to this many per VM (all of them with --trace), then counted. */
@@ -286,6 +287,10 @@ void relay_vm_guest_connected(struct relay_vm *vm, uint64_t now)
 	relay_logf(vm->log, now, vm->name, "guest chardev connected; guest told DEBUGGER(%d)",
 		   relay_vm_debugger_attached(vm));
 	relay_guest_send_debugger(vm, relay_vm_debugger_attached(vm));
+	if (vm->gone_notified)
+		relay_debugger_notice(vm, RELAY_NOTICE_GUEST_BACK, "VM '%s' is back on the relay "
+				      "(QEMU reconnected its chardev)\n", vm->name);
+	vm->gone_notified = 0;
 }
 
 void relay_vm_guest_disconnected(struct relay_vm *vm, uint64_t now)
@@ -298,12 +303,18 @@ void relay_vm_guest_disconnected(struct relay_vm *vm, uint64_t now)
 	relay_buf_clear(&vm->to_guest);
 	vm->guest_agent[0] = '\0';
 	vm->st.guest_disconnects++;
-	relay_logf(vm->log, now, vm->name, "guest chardev disconnected (QEMU stopped?)");
+	relay_logf(vm->log, now, vm->name, "guest chardev disconnected (QEMU stopped?)%s",
+		   relay_vm_debugger_attached(vm) ? "; debugger told" : "");
+	if (relay_vm_debugger_attached(vm)) {
+		relay_debugger_notice(vm, RELAY_NOTICE_GUEST_GONE, "VM '%s' left the relay (QEMU "
+				      "closed its chardev)\n", vm->name);
+		vm->gone_notified = 1;
+	}
 }
 
 int relay_vm_guest_can_read(const struct relay_vm *vm)
 {
-	return vm->guest_connected && !relay_queue_full(&vm->queue) &&
+	return vm->guest_connected && vm->queue.count < RELAY_QUEUE_MAX &&
 	       relay_buf_pending(&vm->to_guest) < RELAY_OUT_SOFT_CAP &&
 	       relay_buf_pending(&vm->to_debugger) < RELAY_OUT_SOFT_CAP;
 }

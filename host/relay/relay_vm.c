@@ -13,7 +13,7 @@ struct relay_vm *relay_vm_new(const char *name, const struct kd_link_config *lin
 
 	if (!vm)
 		return NULL;
-	if (relay_queue_init(&vm->queue, RELAY_QUEUE_MAX)) {
+	if (relay_queue_init(&vm->queue, RELAY_QUEUE_MAX + RELAY_NOTICE_SLOTS)) {
 		free(vm);
 		return NULL;
 	}

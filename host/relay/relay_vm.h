@@ -60,6 +60,7 @@
 #include "relay_queue.h"
 
 #define RELAY_QUEUE_MAX     64u                 /* guest packets waiting for the link */
+#define RELAY_NOTICE_SLOTS  4u                  /* queue room kept for the relay's notices */
 #define RELAY_OUT_SOFT_CAP  (256u * 1024u)      /* stop reading peers above this */
 #define RELAY_COALESCE_US   2000000u            /* a BREAKIN / RESYNC repeats after this */
 #define RELAY_NAME_MAX      32u
@@ -132,6 +133,9 @@ struct relay_vm_stats {
 	uint64_t debugger_connects, debugger_refused, debugger_disconnects, debugger_silences;
 	uint64_t guest_connects, guest_disconnects, hellos;
 	uint64_t guest_stats_frames, stats_requests;
+	/* the relay's own DbgPrints to the debugger (relay_notice.h) */
+	uint64_t notices;              /* sent or queued */
+	uint64_t notices_dropped;      /* the queue was full */
 };
 
 struct relay_vm {
@@ -152,6 +156,7 @@ struct relay_vm {
 	int breakin_sent;                  /* BREAKIN out, the guest silent since */
 	int resync_sent;                   /* RESYNC out, the guest silent since */
 	uint64_t breakin_at, resync_at;    /* when they went out */
+	int gone_notified;                 /* the debugger was told the guest left */
 	int unacked_logged;                /* a debugger packet was left unACKed: logged once
 					      until the guest is back */
 	int have_guest_stats;

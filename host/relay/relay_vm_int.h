@@ -44,6 +44,11 @@ void relay_debugger_init(struct relay_vm *vm);
  * next packet carries the SYNC id. */
 void relay_debugger_guest_restarted(struct relay_vm *vm);
 
+/* Sends the attached debugger a DbgPrint "RELAY_NOTICE_PREFIX event: text" (relay_notice.h)
+ * after the packets already queued; nothing without an answering debugger. */
+void relay_debugger_notice(struct relay_vm *vm, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* 1 for the KD packet types that travel as data packets (1-3, 7, 9-11). */
 int relay_kd_data_type(uint32_t type);
 

@@ -21,6 +21,7 @@
 #include "vmkd/kd_parser.h"
 #include "vmkd/vmkd_frame_parser.h"
 
+#include "../../host/common/relay_notice.h"
 #include "../../host/relay/relay_vm.h"
 #include "test_relay_fakes.h"
 
@@ -945,6 +946,60 @@ static void relay_max_payload_floor(void **state)
 	assert_int_equal(fx->vm->st.dropped_too_big + fx->vm->st.unacked_too_big, 0);
 }
 
+/* The text of the last DbgPrint the debugger got. */
+static void last_print(struct fx *fx, char *out, size_t cap)
+{
+	const uint8_t *text;
+	struct kd_debug_io io;
+	size_t len;
+
+	assert_int_equal(fx->last_type, KD_PACKET_TYPE_DEBUG_IO);
+	assert_int_equal(kd_api_parse_debug_io(fx->last_payload, fx->last_len, &io, &text, &len),
+			 KD_API_OK);
+	assert_true(len < cap);
+	memcpy(out, text, len);
+	out[len] = '\0';
+}
+
+/* Issue #10 item 7: when QEMU's chardev goes away under an attached debugger, the relay
+ * tells the debugger with a DbgPrint of its own, after what the guest had already sent;
+ * and again when it comes back. Without a debugger nothing is said. */
+static void relay_guest_gone_notice(void **state)
+{
+	struct fx *fx = *state;
+	char text[256];
+
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	fx->delivered = 0;
+
+	guest_state_change(fx);                 /* in flight when QEMU goes away */
+	relay_vm_guest_disconnected(fx->vm, fx->now);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 2);
+	last_print(fx, text, sizeof(text));
+	assert_string_equal(text, RELAY_NOTICE_PREFIX RELAY_NOTICE_GUEST_GONE
+			    ": VM 'vm0' left the relay (QEMU closed its chardev)\n");
+	assert_int_equal(fx->vm->st.notices, 1);
+	assert_false(kd_link_busy(&fx->vm->link));
+
+	relay_vm_guest_connected(fx->vm, fx->now);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 3);
+	last_print(fx, text, sizeof(text));
+	assert_string_equal(text, RELAY_NOTICE_PREFIX RELAY_NOTICE_GUEST_BACK
+			    ": VM 'vm0' is back on the relay (QEMU reconnected its chardev)\n");
+	assert_int_equal(fx->vm->st.notices, 2);
+
+	/* No debugger: QEMU coming and going is only logged. */
+	relay_vm_debugger_disconnected(fx->vm, fx->now);
+	relay_vm_guest_disconnected(fx->vm, fx->now);
+	relay_vm_guest_connected(fx->vm, fx->now);
+	assert_int_equal(fx->vm->st.notices, 2);
+	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
+}
+
 static void relay_guest_stats(void **state)
 {
 	struct fx *fx = *state;
@@ -1011,7 +1066,10 @@ static void relay_guest_comes_and_goes(void **state)
 	guest_hello(fx);
 	guest_state_change(fx);
 	exchange(fx);
-	assert_int_equal(fx->delivered, 1);
+	/* The notices "guest-disconnected" and "guest-connected", then the state change. */
+	assert_int_equal(fx->delivered, 3);
+	assert_int_equal(fx->vm->st.notices, 2);
+	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
 	assert_int_equal(fx->vm->parser.stats.skipped_bytes, 0);
 	assert_int_equal(fx->vm->st.guest_connects, 2);
 	assert_int_equal(fx->vm->st.guest_disconnects, 1);
@@ -1078,6 +1136,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(relay_resend_flood_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_no_ack_without_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_max_payload_floor, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_guest_gone_notice, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_comes_and_goes, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_debugger_odd_packets, setup, teardown),
