@@ -153,6 +153,19 @@ static void set_nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* Fails harmlessly (ENOPROTOOPT / EOPNOTSUPP) on unix sockets. */
+static void set_keepalive(int fd)
+{
+	int on = 1, idle = ENDPOINT_KEEPALIVE_IDLE_S, intvl = ENDPOINT_KEEPALIVE_INTERVAL_S;
+	int cnt = ENDPOINT_KEEPALIVE_COUNT;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 /* One non-blocking connect bounded by wait_ms. Returns the fd or -1 with errno. */
 static int try_connect(const struct sockaddr *sa, socklen_t salen, int wait_ms)
 {
@@ -234,6 +247,8 @@ static int connect_once(const struct endpoint *ep, int wait_ms, int *gai_error)
 		return -1;
 	}
 	set_nodelay(fd);
+	if (endpoint_local_port(fd) >= 0)
+		set_keepalive(fd);
 	return fd;
 }
 
@@ -405,5 +420,7 @@ int endpoint_accept(int listen_fd)
 		return -1;
 	}
 	set_nodelay(fd);
+	if (endpoint_local_port(fd) >= 0)
+		set_keepalive(fd);
 	return fd;
 }

@@ -11,7 +11,7 @@
  *   PATH               anything else is a unix socket path
  *
  * Returned descriptors are non-blocking and close-on-exec; TCP has Nagle disabled (KD
- * exchanges many tiny packets, each waiting for the previous one).
+ * exchanges many tiny packets, each waiting for the previous one) and keepalive on.
  */
 #ifndef VMKD_HOST_ENDPOINT_H
 #define VMKD_HOST_ENDPOINT_H
@@ -50,8 +50,14 @@ int endpoint_listen(const char *spec, char *err, size_t errlen);
 /* Port a TCP listener is bound to (after listening on port 0), or -1. */
 int endpoint_local_port(int fd);
 
-/* Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY). Returns the fd, or -1
- * with errno set (EAGAIN when nobody is waiting). */
+/* TCP keepalive of accepted and connected TCP sockets: a peer that vanished without a FIN (crashed host,
+ * pulled cable, NAT timeout) is found dead after IDLE + COUNT * INTERVAL seconds (25 s). */
+#define ENDPOINT_KEEPALIVE_IDLE_S     10
+#define ENDPOINT_KEEPALIVE_INTERVAL_S 5
+#define ENDPOINT_KEEPALIVE_COUNT      3
+
+/* Accepts one connection (non-blocking, close-on-exec; TCP: TCP_NODELAY and keepalive).
+ * Returns the fd, or -1 with errno set (EAGAIN when nobody is waiting). */
 int endpoint_accept(int listen_fd);
 
 #endif

@@ -14,5 +14,7 @@
 #define RELAY_NOTICE_PREFIX       "[vmkd relay] "
 #define RELAY_NOTICE_GUEST_GONE   "guest-disconnected"  /* QEMU's chardev closed */
 #define RELAY_NOTICE_GUEST_BACK   "guest-connected"     /* it is back (QEMU reconnected) */
+#define RELAY_NOTICE_REFUSED      "debugger-refused"    /* another debugger has the VM; the
+							   connection is closed after this */
 
 #endif

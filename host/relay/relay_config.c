@@ -3,6 +3,7 @@
 #include "relay_config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "../common/endpoint.h"
 
 #define LINE_MAX_LEN 1024u
-#define MAX_FIELDS   5u
+#define MAX_FIELDS   6u  /* NAME GUEST LISTEN and up to two options, one more to refuse */
 
 void relay_config_init(struct relay_config *c)
 {
@@ -142,6 +143,33 @@ static size_t split(char *s, char **fields, size_t max)
 	}
 }
 
+/* The words that may follow LISTEN on a line, each at most once. */
+static const struct {
+	const char *word;
+	size_t offset;
+} line_options[] = {
+	{ "trace", offsetof(struct relay_vm_config, trace) },
+	{ "takeover", offsetof(struct relay_vm_config, takeover) },
+};
+
+static int set_option(struct relay_vm_config *vm, const char *word, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(line_options) / sizeof(line_options[0]); i++) {
+		int *flag = (int *)(void *)((char *)vm + line_options[i].offset);
+
+		if (strcmp(word, line_options[i].word))
+			continue;
+		if (*flag) {
+			snprintf(err, errlen, "option '%s' given twice", word);
+			return -1;
+		}
+		*flag = 1;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown option '%s' (only 'trace', 'takeover')", word);
+	return -1;
+}
+
 int relay_config_parse_line(const char *line, struct relay_vm_config *vm, char *err,
 			    size_t errlen)
 {
@@ -153,21 +181,20 @@ int relay_config_parse_line(const char *line, struct relay_vm_config *vm, char *
 		return -1;
 	}
 	memcpy(buf, line, strlen(line) + 1);
-	n = split(buf, f, MAX_FIELDS);
+	n = split(buf, f, MAX_FIELDS - 1);
 	if (n == 0)
 		return 0;
-	if (n < 3 || n > 4) {
-		snprintf(err, errlen, "expected \"NAME GUEST LISTEN [trace]\", got %s field%s",
-			 n < 3 ? (n == 1 ? "one" : "two") : "too many", n == 1 ? "" : "s");
-		return -1;
-	}
-	if (n == 4 && strcmp(f[3], "trace")) {
-		snprintf(err, errlen, "unknown option '%s' (only 'trace')", f[3]);
+	if (n < 3 || n > MAX_FIELDS - 1) {
+		snprintf(err, errlen, "expected \"NAME GUEST LISTEN [trace] [takeover]\", got %s "
+			 "field%s", n < 3 ? (n == 1 ? "one" : "two") : "too many",
+			 n == 1 ? "" : "s");
 		return -1;
 	}
 	if (relay_vm_config_set(vm, f[0], f[1], f[2], err, errlen))
 		return -1;
-	vm->trace = n == 4;
+	for (size_t i = 3; i < n; i++)
+		if (set_option(vm, f[i], err, errlen))
+			return -1;
 	return 1;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmkd/kd_api.h"
+#include "vmkd/kd_packet.h"
 #include "vmkd/kd_wire.h"
 
 #include "../common/relay_notice.h"
@@ -357,6 +358,27 @@ void relay_debugger_notice(struct relay_vm *vm, const char *event, const char *f
 	}
 	vm->st.notices++;
 	pump(vm);
+}
+
+size_t relay_vm_refusal_notice(const struct relay_vm *vm, const char *listen, uint8_t *out,
+			       size_t cap)
+{
+	char text[512];
+	struct kd_api_msg m;
+	size_t n;
+
+	if (cap < 2 * KD_MAX_PACKET_BYTES)
+		return 0;
+	snprintf(text, sizeof(text), RELAY_NOTICE_PREFIX RELAY_NOTICE_REFUSED ": VM '%s' already "
+		 "has a debugger attached on %s; this connection is closed (a relay started "
+		 "with --takeover, or 'takeover' on the VM's config line, lets a new debugger "
+		 "replace it)\n", vm->name, listen);
+	kd_api_build_print(&m, 0, text, strlen(text));
+	/* A fresh debugger expects the initial id; a SYNC-flagged one it would not show. */
+	n = kd_control_build(out, KD_PACKET_TYPE_RESET, 0);
+	n += kd_packet_build(out + n, cap - n, m.type, KD_INITIAL_PACKET_ID, &m.u, m.hdr_len,
+			     m.data, m.data_len);
+	return n;
 }
 
 /* ---- connections and input ------------------------------------------------------------ */

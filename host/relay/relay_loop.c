@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmkd/kd_wire.h"
+
 #include "../common/endpoint.h"
 
 #define READ_CHUNK (64u * 1024u)
@@ -214,16 +216,41 @@ static void dbg_detach(struct relay *r, struct relay_slot *s, uint64_t now, cons
 	relay_vm_debugger_disconnected(s->vm, now);
 }
 
+/* Tells a refused debugger why before closing. Unread input is drained first: closing a
+ * TCP socket with unread data sends a RST, which may destroy the notice at the peer. */
+static void dbg_refuse(struct relay *r, struct relay_slot *s, int fd, uint64_t now)
+{
+	static uint8_t notice[2 * KD_MAX_PACKET_BYTES];
+	uint8_t sink[512];
+	size_t n = relay_vm_refusal_notice(s->vm, s->cfg.listen, notice, sizeof(notice));
+
+	relay_logf(&r->log, now, s->cfg.name,
+		   "debugger connection refused: one is already attached to %s (close it first, "
+		   "or run the relay with --takeover); told the newcomer so", s->cfg.listen);
+	while (recv(fd, sink, sizeof(sink), 0) > 0)
+		;
+	if (n && send(fd, notice, n, MSG_NOSIGNAL) < 0) {
+		/* best effort: the log line above says it anyway */
+	}
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
 static void dbg_accept(struct relay *r, struct relay_slot *s, uint64_t now)
 {
 	int fd;
 
 	while ((fd = accept_one(r, s, s->dbg_listen_fd, now)) >= 0) {
+		if (s->dbg_fd >= 0 && (s->cfg.takeover || r->opt.takeover)) {
+			s->vm->st.debugger_takeovers++;
+			dbg_detach(r, s, now, "replaced by a new debugger connection (takeover)");
+		} else if (s->dbg_fd >= 0 && s->vm->dbg == RELAY_DBG_SILENT) {
+			s->vm->st.debugger_takeovers++;
+			dbg_detach(r, s, now, "replaced by a new debugger connection (it had "
+					      "stopped acknowledging)");
+		}
 		if (relay_vm_debugger_connected(s->vm, now) < 0) {
-			relay_logf(&r->log, now, s->cfg.name,
-				   "debugger connection refused: one is already attached to %s "
-				   "(close it first)", s->cfg.listen);
-			close(fd);
+			dbg_refuse(r, s, fd, now);
 			continue;
 		}
 		s->dbg_fd = fd;

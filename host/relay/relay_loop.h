@@ -9,8 +9,10 @@
  *   guest     connect mode: connect to QEMU's listening chardev, retry every
  *             guest_retry_us until it appears and again after QEMU went away.
  *             listen mode: accept QEMU; a new connection replaces the old one (a new QEMU).
- *   debugger  one at a time: a second connection is accepted and closed at once, with a
- *             log line; the first stays.
+ *   debugger  one at a time. A second connection replaces the first if the VM takes over
+ *             (--takeover, or 'takeover' in its config line) or the first stopped
+ *             acknowledging (SILENT); otherwise it gets a refusal notice (a KD DbgPrint)
+ *             and is closed, with a log line, and the first stays.
  * The loop reads a peer only while the core takes its bytes (back-pressure: the guest's
  * queue is full, or an output buffer holds RELAY_OUT_SOFT_CAP bytes), writes without
  * blocking, and never closes the chardev because the debugger left.
@@ -34,6 +36,8 @@ struct relay_options {
 	int trace;                         /* trace every VM (a config line can ask per VM) */
 	uint64_t stats_interval_us;        /* print stats this often; 0: on request only */
 	uint64_t guest_retry_us;           /* 0: RELAY_GUEST_RETRY_US */
+	int takeover;                      /* every VM: a new debugger replaces the attached one
+					      (a config line can ask per VM) */
 	const struct kd_link_config *link_config; /* NULL: kdcom's defaults */
 	volatile sig_atomic_t *stop_flag;  /* a signal handler sets it: relay_run returns */
 	volatile sig_atomic_t *stats_flag; /* a signal handler sets it: stats now (cleared) */

@@ -69,19 +69,24 @@ static void usage(FILE *f)
 		"  -l, --listen LISTEN   where the debugger connects: tcp:[HOST:]PORT or unix:PATH\n"
 		"                        (default " RELAY_DEFAULT_LISTEN "; unix sockets get mode 0600)\n"
 		"  -n, --name NAME       the VM's name in logs (default " RELAY_DEFAULT_NAME ")\n"
-		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [trace]\n"
+		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [trace] [takeover]\n"
+		"      --takeover        a new debugger connection replaces the attached one\n"
+		"                        (default: it is refused with a notice, unless the\n"
+		"                        attached one stopped acknowledging)\n"
 		"  -t, --trace           log every packet on both sides, with timestamps\n"
 		"  -s, --stats SECONDS   log a stats line per VM this often (and on SIGUSR1)\n"
 		"  -q, --quiet           no start-up hints\n"
 		"  -h, --help\n\n"
-		"One debugger per VM at a time: a second connection is refused. Logs go to stderr,\n"
+		"One debugger per VM at a time (see --takeover). Logs go to stderr,\n"
 		"the start-up hints (QEMU, libvirt and debugger command lines) to stdout.\n"
 		"SIGUSR1 logs the stats and asks each guest for its transport counters.\n");
 }
 
+enum { OPT_TAKEOVER = 256 }; /* long-only options */
+
 struct relay_args {
 	const char *guest, *listen, *name, *config;
-	int trace, quiet;
+	int trace, quiet, takeover;
 	double stats_seconds;
 };
 
@@ -95,6 +100,7 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		{ "trace", no_argument, NULL, 't' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "takeover", no_argument, NULL, OPT_TAKEOVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,6 +136,9 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 			break;
 		case 'q':
 			a->quiet = 1;
+			break;
+		case OPT_TAKEOVER:
+			a->takeover = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -204,6 +213,7 @@ int relay_main(int argc, char **argv)
 	memset(&opt, 0, sizeof(opt));
 	opt.log = stderr;
 	opt.trace = a.trace;
+	opt.takeover = a.takeover;
 	opt.stats_interval_us = (uint64_t)(a.stats_seconds * 1e6);
 	opt.stop_flag = &stop_flag;
 	opt.stats_flag = &stats_flag;

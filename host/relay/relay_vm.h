@@ -76,6 +76,7 @@ struct relay_vm_config {
 	int guest_listen;             /* 1: the relay listens and QEMU connects (server=off) */
 	char listen[RELAY_SPEC_MAX];  /* endpoint spec the debugger connects to */
 	int trace;                    /* log every packet on both sides */
+	int takeover;                 /* a new debugger connection replaces the attached one */
 };
 
 enum relay_debugger_state {
@@ -131,6 +132,7 @@ struct relay_vm_stats {
 	uint64_t out_overflow;         /* output buffer refused bytes (never expected) */
 	/* connections */
 	uint64_t debugger_connects, debugger_refused, debugger_disconnects, debugger_silences;
+	uint64_t debugger_takeovers;   /* attached debuggers replaced by a new connection */
 	uint64_t guest_connects, guest_disconnects, hellos;
 	uint64_t guest_stats_frames, stats_requests;
 	/* the relay's own DbgPrints to the debugger (relay_notice.h) */
@@ -225,6 +227,13 @@ static inline int relay_vm_debugger_attached(const struct relay_vm *vm)
 {
 	return vm->dbg == RELAY_DBG_ATTACHED;
 }
+
+/* The notice a refused debugger gets before the relay closes its connection: a RESET (which
+ * also answers the RESET a debugger sends on connect) and a DbgPrint
+ * "RELAY_NOTICE_PREFIX RELAY_NOTICE_REFUSED: ..." (relay_notice.h) naming the VM and the
+ * way to take it over. Returns the bytes written to out (cap >= 2 * KD_MAX_PACKET_BYTES). */
+size_t relay_vm_refusal_notice(const struct relay_vm *vm, const char *listen, uint8_t *out,
+			       size_t cap);
 
 /* ---- time ----------------------------------------------------------------------------- */
 

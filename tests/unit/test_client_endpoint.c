@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -239,6 +242,39 @@ static void listen_tcp_loopback(void **state)
 	close(lfd);
 }
 
+/* Issue #10 item 6: a debugger that vanished without a FIN (host crash, cable, NAT) must
+ * not hold its VM for hours: accepted TCP connections probe the peer with keepalives. */
+static void accept_tcp_keepalive(void **state)
+{
+	char err[256], spec[64];
+	int lfd, fd, afd = -1, on = 0, idle = 0, intvl = 0, cnt = 0;
+	socklen_t len = sizeof(int);
+
+	(void)state;
+	lfd = endpoint_listen("tcp:0", err, sizeof(err));
+	assert_true(lfd >= 0);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", endpoint_local_port(lfd));
+	fd = endpoint_connect(spec, 1000, err, sizeof(err));
+	assert_true(fd >= 0);
+	for (int i = 0; i < 100 && afd < 0; i++) {
+		afd = endpoint_accept(lfd);
+		if (afd < 0)
+			usleep(5000);
+	}
+	assert_true(afd >= 0);
+	assert_int_equal(getsockopt(afd, SOL_SOCKET, SO_KEEPALIVE, &on, &len), 0);
+	assert_int_equal(on, 1);
+	assert_int_equal(getsockopt(afd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len), 0);
+	assert_int_equal(getsockopt(afd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, &len), 0);
+	assert_int_equal(getsockopt(afd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, &len), 0);
+	assert_int_equal(idle, ENDPOINT_KEEPALIVE_IDLE_S);
+	assert_int_equal(intvl, ENDPOINT_KEEPALIVE_INTERVAL_S);
+	assert_int_equal(cnt, ENDPOINT_KEEPALIVE_COUNT);
+	close(afd);
+	close(fd);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +285,7 @@ int main(void)
 		cmocka_unit_test(connect_retries_until_listener_appears),
 		cmocka_unit_test(listen_unix_mode_and_stale_socket),
 		cmocka_unit_test(listen_tcp_loopback),
+		cmocka_unit_test(accept_tcp_keepalive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,12 @@ static void config_good_lines(void **state)
 	assert_string_equal(vm.guest, "unix:/tmp/x.sock");
 	assert_string_equal(vm.listen, "tcp:127.0.0.1:5");
 
+	assert_false(vm.takeover);
+	assert_int_equal(relay_config_parse_line("t unix:/tmp/t.sock unix:/tmp/t-kd takeover trace",
+						 &vm, err, sizeof(err)), 1);
+	assert_true(vm.takeover);
+	assert_true(vm.trace);
+
 	assert_int_equal(relay_config_parse_line("", &vm, err, sizeof(err)), 0);
 	assert_int_equal(relay_config_parse_line("   \r\n", &vm, err, sizeof(err)), 0);
 	assert_int_equal(relay_config_parse_line("# NAME GUEST LISTEN", &vm, err, sizeof(err)), 0);
@@ -58,6 +64,8 @@ static void config_bad_lines(void **state)
 		{ "vm1", "one field" },
 		{ "a b c d e f g", "too many" },
 		{ "vm1 unix:/x tcp:1 bogus", "unknown option 'bogus'" },
+		{ "vm1 unix:/x tcp:1 trace trace", "option 'trace' given twice" },
+		{ "vm1 unix:/x tcp:1 trace takeover x", "too many" },
 		{ "bad/name unix:/x tcp:1", "bad VM name" },
 		{ "abcdefghijabcdefghijabcdefghij12 unix:/x tcp:1", "bad VM name" },
 		{ "vm1 tcp:h:port tcp:1", "guest endpoint" },

@@ -32,6 +32,7 @@
 
 #include "../../host/client/session.h"
 #include "../../host/common/endpoint.h"
+#include "../../host/common/relay_notice.h"
 #include "../../host/relay/relay_config.h"
 #include "../../host/relay/relay_loop.h"
 #include "test_relay_fakes.h"
@@ -348,6 +349,8 @@ struct fx {
 	char *logbuf;
 	size_t logsize;
 	volatile sig_atomic_t stats_flag;
+	int takeover;
+	const struct kd_link_config *link_cfg;
 	struct fake_guest g, g2;
 };
 
@@ -386,6 +389,8 @@ static void relay_start(struct fx *fx, const char *guest, int threaded, uint64_t
 	opt.guest_retry_us = 10 * MS;
 	opt.stats_interval_us = stats_us;
 	opt.stats_flag = &fx->stats_flag;
+	opt.takeover = fx->takeover;
+	opt.link_config = fx->link_cfg;
 	fx->r = relay_new(&opt);
 	assert_non_null(fx->r);
 	assert_int_equal(relay_vm_config_set(&cfg, "vm0", guest, fx->dbg_spec, err, sizeof(err)),
@@ -510,12 +515,61 @@ static void loop_session_through_relay(void **state)
 	assert_true(strstr(log_text(fx), "GetVersion") != NULL);
 }
 
+/* Reads what the relay wrote until it closed (2 s at most); returns the byte count. */
+static size_t read_until_eof(int fd, uint8_t *buf, size_t cap)
+{
+	size_t got = 0;
+	struct pollfd p;
+	ssize_t n;
+
+	p.fd = fd;
+	p.events = POLLIN;
+	while (got < cap && poll(&p, 1, 2000) == 1) {
+		n = recv(fd, buf + got, cap - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/* The text of the first DbgPrint in a KDCOM byte stream, or "" if there is none. */
+static void first_print(const uint8_t *buf, size_t len, char *out, size_t cap)
+{
+	struct kd_parser p;
+	struct kd_event ev;
+	struct kd_debug_io io;
+	const uint8_t *text;
+	size_t tlen;
+
+	out[0] = '\0';
+	kd_parser_init(&p);
+	while (len) {
+		size_t used = kd_parser_feed(&p, buf, len, &ev);
+
+		buf += used;
+		len -= used;
+		if (ev.kind == KD_EV_DATA && ev.hdr.type == KD_PACKET_TYPE_DEBUG_IO &&
+		    kd_api_parse_debug_io(ev.payload, ev.payload_len, &io, &text, &tlen) ==
+		    KD_API_OK) {
+			tlen = tlen < cap - 1 ? tlen : cap - 1;
+			memcpy(out, text, tlen);
+			out[tlen] = '\0';
+			return;
+		}
+		if (!used && ev.kind == KD_EV_NONE)
+			return;
+	}
+}
+
+/* Issue #10 item 6: a refused debugger is told why, in a DbgPrint it shows, then closed. */
 static void loop_second_debugger_refused(void **state)
 {
 	struct fx *fx = *state;
-	char err[256], c;
+	char err[256], c, text[512];
+	static uint8_t buf[8192];
+	size_t n;
 	int a, b;
-	struct pollfd p;
 
 	fg_start_server(&fx->g, fx->guest_path);
 	relay_start(fx, fx->guest_path, 1, 0);
@@ -526,11 +580,14 @@ static void loop_second_debugger_refused(void **state)
 	assert_true(wait_for(&fx->g.debugger_frames, 2)); /* DEBUGGER(0) at start, then 1 */
 	b = endpoint_connect(fx->dbg_spec, 2000, err, sizeof(err));
 	assert_true(b >= 0);
-	p.fd = b;
-	p.events = POLLIN;
-	assert_int_equal(poll(&p, 1, 2000), 1);
-	assert_int_equal(recv(b, &c, 1, 0), 0); /* closed by the relay */
+	n = read_until_eof(b, buf, sizeof(buf));        /* then closed by the relay */
 	close(b);
+	first_print(buf, n, text, sizeof(text));
+	assert_true(!strncmp(text, RELAY_NOTICE_PREFIX RELAY_NOTICE_REFUSED ": ",
+			     strlen(RELAY_NOTICE_PREFIX RELAY_NOTICE_REFUSED ": ")));
+	assert_non_null(strstr(text, "'vm0'"));
+	assert_non_null(strstr(text, "--takeover"));
+	assert_int_equal(text[strlen(text) - 1], '\n');
 
 	/* The first one still works: a break-in reaches the guest. */
 	c = KD_BREAKIN_BYTE;
@@ -542,6 +599,77 @@ static void loop_second_debugger_refused(void **state)
 	assert_int_equal(vm0(fx)->st.debugger_connects, 1);
 	assert_true(strstr(log_text(fx), "debugger connection refused: one is already attached")
 		    != NULL);
+}
+
+/* With --takeover a new debugger replaces the attached one (which may be dead). */
+static void loop_takeover(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t buf[8192];
+	char err[256], c;
+	int a, b;
+
+	fx->takeover = 1;
+	fg_start_server(&fx->g, fx->guest_path);
+	relay_start(fx, fx->guest_path, 1, 0);
+	assert_true(wait_for(&fx->g.hello_acks, 1));
+
+	a = endpoint_connect(fx->dbg_spec, 2000, err, sizeof(err));
+	assert_true(a >= 0);
+	assert_true(wait_for(&fx->g.debugger_frames, 2));
+	b = endpoint_connect(fx->dbg_spec, 2000, err, sizeof(err));
+	assert_true(b >= 0);
+	read_until_eof(a, buf, sizeof(buf));             /* the old one is closed */
+	close(a);
+
+	c = KD_BREAKIN_BYTE;                              /* the new one is served */
+	assert_int_equal(send(b, &c, 1, MSG_NOSIGNAL), 1);
+	assert_true(wait_for(&fx->g.breakins, 1));
+	close(b);
+	relay_halt(fx);
+	assert_int_equal(vm0(fx)->st.debugger_refused, 0);
+	assert_int_equal(vm0(fx)->st.debugger_connects, 2);
+	assert_int_equal(vm0(fx)->st.debugger_takeovers, 1);
+	assert_non_null(strstr(log_text(fx), "replaced by a new debugger connection"));
+}
+
+/* Without --takeover a debugger that stopped acknowledging (the link gave up on it: SILENT)
+ * is replaced by the next connection rather than holding the VM. */
+static void loop_silent_debugger_replaced(void **state)
+{
+	struct fx *fx = *state;
+	struct kd_link_config lc;
+	char err[256], c;
+	int a, b;
+
+	kd_link_default_config(&lc);
+	lc.ack_timeout = 20 * MS;
+	lc.max_retries = 2;
+	fx->link_cfg = &lc;
+	fg_start_server(&fx->g, fx->guest_path);
+	relay_start(fx, fx->guest_path, 1, 0);
+	assert_true(wait_for(&fx->g.hello_acks, 1));
+
+	a = endpoint_connect(fx->dbg_spec, 2000, err, sizeof(err));
+	assert_true(a >= 0);
+	c = KD_BREAKIN_BYTE;              /* the guest reports; a never ACKs */
+	assert_int_equal(send(a, &c, 1, MSG_NOSIGNAL), 1);
+	assert_true(wait_for(&fx->g.breakins, 1));
+	for (int i = 0; i < 200 && atomic_load(&fx->g.debugger_state) != 0; i++)
+		usleep(10 * MS);
+	assert_int_equal(atomic_load(&fx->g.debugger_state), 0); /* SILENT: DEBUGGER(0) */
+
+	b = endpoint_connect(fx->dbg_spec, 2000, err, sizeof(err));
+	assert_true(b >= 0);
+	for (int i = 0; i < 200 && atomic_load(&fx->g.debugger_state) != 1; i++)
+		usleep(10 * MS);
+	assert_int_equal(atomic_load(&fx->g.debugger_state), 1);
+	close(b);
+	close(a);
+	relay_halt(fx);
+	assert_int_equal(vm0(fx)->st.debugger_refused, 0);
+	assert_int_equal(vm0(fx)->st.debugger_takeovers, 1);
+	assert_non_null(strstr(log_text(fx), "it had stopped acknowledging"));
 }
 
 /* QEMU exits and starts again: the relay reconnects on its own; the debugger stays. */
@@ -777,6 +905,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(loop_session_through_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_second_debugger_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(loop_takeover, setup, teardown),
+		cmocka_unit_test_setup_teardown(loop_silent_debugger_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_qemu_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_guest_listen_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_backpressure, setup, teardown),
