@@ -286,6 +286,94 @@ int endpoint_connect(const char *spec, int timeout_ms, char *err, size_t errlen)
 	}
 }
 
+int endpoint_resolve(const char *spec, struct endpoint_addrs *out, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	struct endpoint ep;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (endpoint_parse(spec, &ep, err, errlen))
+		return -1;
+	endpoint_format(&ep, out->name, sizeof(out->name));
+	if (ep.kind == ENDPOINT_UNIX) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&out->addr[0];
+
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, ep.path, strlen(ep.path) + 1);
+		out->len[0] = sizeof(*sun);
+		out->count = 1;
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(ep.host, ep.port, &hints, &res);
+	if (rc) {
+		set_err(err, errlen, "cannot resolve %s: %s", out->name, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai && out->count < ENDPOINT_MAX_ADDRS; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(out->addr[0]))
+			continue;
+		memcpy(&out->addr[out->count], ai->ai_addr, ai->ai_addrlen);
+		out->len[out->count++] = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	if (!out->count) {
+		set_err(err, errlen, "cannot resolve %s: no usable address", out->name);
+		return -1;
+	}
+	return 0;
+}
+
+int endpoint_connect_start(const struct endpoint_addrs *a, size_t i, int *in_progress)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->addr[i];
+	int fd, e;
+
+	*in_progress = 0;
+	if (i >= a->count) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, sa, a->len[i]) == 0) {
+		if (sa->sa_family != AF_UNIX) {
+			set_nodelay(fd);
+			set_keepalive(fd);
+		}
+		return fd;
+	}
+	if (errno == EINPROGRESS) {
+		*in_progress = 1;
+		return fd;
+	}
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int endpoint_connect_finish(int fd)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return -1;
+	if (soerr) {
+		errno = soerr;
+		return -1;
+	}
+	set_nodelay(fd);
+	if (endpoint_local_port(fd) >= 0)
+		set_keepalive(fd);
+	return 0;
+}
+
 /* A socket file nobody accepts on is left over from a dead process: safe to replace. */
 static int unlink_stale_socket(const char *path)
 {

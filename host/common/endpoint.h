@@ -17,6 +17,7 @@
 #define VMKD_HOST_ENDPOINT_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 enum endpoint_kind {
 	ENDPOINT_UNIX,
@@ -42,6 +43,34 @@ void endpoint_format(const struct endpoint *ep, char *buf, size_t len);
  * "cannot connect to unix:/x: No such file or directory" in err.
  */
 int endpoint_connect(const char *spec, int timeout_ms, char *err, size_t errlen);
+
+/*
+ * For event loops, which must never block: the endpoint's addresses are resolved once (at
+ * start-up: the only name lookup), then each connect is started without waiting and
+ * completed when poll reports POLLOUT.
+ */
+#define ENDPOINT_MAX_ADDRS 4
+
+struct endpoint_addrs {
+	size_t count;
+	struct sockaddr_storage addr[ENDPOINT_MAX_ADDRS];
+	socklen_t len[ENDPOINT_MAX_ADDRS];
+	char name[400];  /* canonical spelling, for messages */
+};
+
+/* Parses spec and resolves a TCP host (getaddrinfo: may block; call it at start-up).
+ * Returns 0, or -1 with "cannot resolve HOST: ..." in err. */
+int endpoint_resolve(const char *spec, struct endpoint_addrs *out, char *err, size_t errlen);
+
+/* Starts a non-blocking connect to address i. Returns the fd (non-blocking, close-on-exec)
+ * with *in_progress 1 while the connect is still under way (wait for POLLOUT, then call
+ * endpoint_connect_finish), or -1 with errno (ENOENT, ECONNREFUSED, EAGAIN for a unix
+ * listener whose backlog is full, ...). */
+int endpoint_connect_start(const struct endpoint_addrs *a, size_t i, int *in_progress);
+
+/* After POLLOUT on a connect in progress: 0 when connected (TCP: Nagle off, keepalive on),
+ * or -1 with errno set to the connect's error. */
+int endpoint_connect_finish(int fd);
 
 /* Listens: a unix socket gets mode 0600 (a stale socket file nobody serves is replaced);
  * TCP binds 127.0.0.1 unless a host is given. Returns the listening fd or -1. */

@@ -22,12 +22,13 @@
 enum pfd_kind {
 	PFD_WAKE,
 	PFD_GUEST_LISTEN,
+	PFD_GUEST_CONNECT,
 	PFD_GUEST,
 	PFD_DBG_LISTEN,
 	PFD_DBG,
 };
 
-#define FDS_PER_VM 4u
+#define FDS_PER_VM 5u
 
 /* One VM's sockets around its core. */
 struct relay_slot {
@@ -35,6 +36,10 @@ struct relay_slot {
 	struct relay_vm *vm;
 	int guest_fd;           /* the chardev connection, or -1 */
 	int guest_listen_fd;    /* listen mode, or -1 */
+	struct endpoint_addrs guest_addrs; /* connect mode: resolved once, at start-up */
+	int guest_connecting_fd; /* connect in progress (non-blocking), or -1 */
+	size_t guest_addr;      /* the address being tried */
+	uint64_t guest_connect_deadline;
 	int dbg_listen_fd;
 	int dbg_fd;             /* the debugger, or -1 */
 	int dbg_port;           /* TCP port bound, or -1 */
@@ -114,6 +119,7 @@ static void slot_release(struct relay_slot *s)
 {
 	close_fd(&s->guest_fd);
 	close_fd(&s->guest_listen_fd);
+	close_fd(&s->guest_connecting_fd);
 	close_fd(&s->dbg_fd);
 	close_fd(&s->dbg_listen_fd);
 	if (s->unlink_dbg[0])
@@ -163,20 +169,54 @@ static void guest_detach(struct relay *r, struct relay_slot *s, uint64_t now, co
 	s->guest_retry_at = now; /* connect mode: QEMU may be back at once */
 }
 
-static void guest_try_connect(struct relay *r, struct relay_slot *s, uint64_t now)
+/* Nothing reached QEMU on any address: try again in retry_us, saying so once. */
+static void guest_connect_failed(struct relay *r, struct relay_slot *s, uint64_t now, int e)
 {
-	char err[512];
-	int fd = endpoint_connect(s->cfg.guest, 0, err, sizeof(err));
-
-	if (fd < 0) {
-		s->guest_retry_at = now + r->retry_us;
-		if (!s->guest_waiting)
-			relay_logf(&r->log, now, s->cfg.name,
-				   "waiting for QEMU's chardev (%s); retrying every %llu ms", err,
-				   (unsigned long long)(r->retry_us / 1000u));
-		s->guest_waiting = 1;
+	close_fd(&s->guest_connecting_fd);
+	if (++s->guest_addr < s->guest_addrs.count) {
+		s->guest_retry_at = now; /* the next address, at once */
 		return;
 	}
+	s->guest_addr = 0;
+	s->guest_retry_at = now + r->retry_us;
+	if (!s->guest_waiting)
+		relay_logf(&r->log, now, s->cfg.name,
+			   "waiting for QEMU's chardev (cannot connect to %s: %s); retrying every "
+			   "%llu ms", s->guest_addrs.name, strerror(e),
+			   (unsigned long long)(r->retry_us / 1000u));
+	s->guest_waiting = 1;
+}
+
+/* Starts a connect without waiting: it completes in the loop (POLLOUT), so a QEMU that is
+ * slow to accept (a full backlog) never stalls the other VMs. */
+static void guest_try_connect(struct relay *r, struct relay_slot *s, uint64_t now)
+{
+	int in_progress, fd = endpoint_connect_start(&s->guest_addrs, s->guest_addr, &in_progress);
+
+	if (fd < 0) {
+		guest_connect_failed(r, s, now, errno);
+		return;
+	}
+	if (in_progress) {
+		s->guest_connecting_fd = fd;
+		s->guest_connect_deadline = now + RELAY_CONNECT_TIMEOUT_US;
+		return;
+	}
+	s->guest_addr = 0;
+	guest_attach(s, fd, now);
+}
+
+/* POLLOUT (or an error) on the connect in progress. */
+static void guest_connect_done(struct relay *r, struct relay_slot *s, uint64_t now)
+{
+	int fd = s->guest_connecting_fd;
+
+	if (endpoint_connect_finish(fd) < 0) {
+		guest_connect_failed(r, s, now, errno);
+		return;
+	}
+	s->guest_connecting_fd = -1;
+	s->guest_addr = 0;
 	guest_attach(s, fd, now);
 }
 
@@ -415,6 +455,7 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->guest_fd = s->guest_listen_fd = s->dbg_fd = s->dbg_listen_fd = -1;
+	s->guest_connecting_fd = -1;
 	s->dbg_port = -1;
 	s->vm = relay_vm_new(cfg->name, r->opt.link_config, &r->log);
 	s->grx = malloc(READ_CHUNK);
@@ -443,6 +484,9 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 		if (s->guest_listen_fd < 0)
 			goto fail;
 	} else {
+		/* The only name lookup: the loop connects to these addresses. */
+		if (endpoint_resolve(cfg->guest, &s->guest_addrs, err, errlen))
+			goto fail;
 		s->guest_retry_at = now; /* the loop's first round connects */
 	}
 	r->count++;
@@ -465,6 +509,11 @@ struct relay_vm *relay_get_vm(struct relay *r, size_t i)
 const struct relay_vm_config *relay_get_config(const struct relay *r, size_t i)
 {
 	return i < r->count ? &r->slots[i].cfg : NULL;
+}
+
+int relay_guest_connecting(const struct relay *r, size_t i)
+{
+	return i < r->count && r->slots[i].guest_connecting_fd >= 0;
 }
 
 int relay_debugger_port(const struct relay *r, size_t i)
@@ -513,12 +562,15 @@ static uint64_t service(struct relay *r, uint64_t now)
 	for (size_t i = 0; i < r->count; i++) {
 		struct relay_slot *s = &r->slots[i];
 
-		if (!s->cfg.guest_listen && s->guest_fd < 0) {
-			if (now >= s->guest_retry_at)
-				guest_try_connect(r, s, now);
-			if (s->guest_fd < 0)
-				deadline = earliest(deadline, s->guest_retry_at);
-		}
+		if (s->guest_connecting_fd >= 0 && now >= s->guest_connect_deadline)
+			guest_connect_failed(r, s, now, ETIMEDOUT);
+		if (!s->cfg.guest_listen && s->guest_fd < 0 && s->guest_connecting_fd < 0 &&
+		    now >= s->guest_retry_at)
+			guest_try_connect(r, s, now);
+		if (s->guest_connecting_fd >= 0)
+			deadline = earliest(deadline, s->guest_connect_deadline);
+		else if (!s->cfg.guest_listen && s->guest_fd < 0)
+			deadline = earliest(deadline, s->guest_retry_at);
 		relay_vm_poll(s->vm, now);
 		if (s->guest_fd >= 0)
 			guest_feed(s, now);
@@ -553,6 +605,8 @@ static size_t build_pollset(struct relay *r)
 
 		if (s->guest_listen_fd >= 0)
 			add_pfd(r, &n, s->guest_listen_fd, POLLIN, PFD_GUEST_LISTEN, i);
+		if (s->guest_connecting_fd >= 0)
+			add_pfd(r, &n, s->guest_connecting_fd, POLLOUT, PFD_GUEST_CONNECT, i);
 		if (s->guest_fd >= 0) {
 			ev = 0;
 			if (!s->grx_len && relay_vm_guest_can_read(s->vm))
@@ -593,6 +647,10 @@ static void dispatch(struct relay *r, const struct pollfd *p, enum pfd_kind kind
 		break;
 	case PFD_GUEST_LISTEN:
 		guest_accept(r, s, now);
+		break;
+	case PFD_GUEST_CONNECT:
+		if (p->fd == s->guest_connecting_fd)
+			guest_connect_done(r, s, now);
 		break;
 	case PFD_DBG_LISTEN:
 		dbg_accept(r, s, now);

@@ -7,7 +7,10 @@
  *
  * Connections:
  *   guest     connect mode: connect to QEMU's listening chardev, retry every
- *             guest_retry_us until it appears and again after QEMU went away.
+ *             guest_retry_us until it appears and again after QEMU went away. Connects
+ *             never block: started non-blocking, completed on POLLOUT (SO_ERROR), given
+ *             up after RELAY_CONNECT_TIMEOUT_US; a host name is resolved once, by
+ *             relay_add_vm, never in the loop.
  *             listen mode: accept QEMU; a new connection replaces the old one (a new QEMU).
  *   debugger  one at a time. A second connection replaces the first if the VM takes over
  *             (--takeover, or 'takeover' in its config line) or the first stopped
@@ -30,6 +33,7 @@
 #include "relay_vm.h"
 
 #define RELAY_GUEST_RETRY_US 500000u  /* connect to QEMU's chardev this often */
+#define RELAY_CONNECT_TIMEOUT_US 5000000u /* a connect still in progress is abandoned */
 
 struct relay_options {
 	FILE *log;                         /* events, traces, stats lines; NULL: silent */
@@ -55,6 +59,9 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 size_t relay_vm_count(const struct relay *r);
 struct relay_vm *relay_get_vm(struct relay *r, size_t i);
 const struct relay_vm_config *relay_get_config(const struct relay *r, size_t i);
+/* 1 while the relay's connect to VM i's chardev is in progress (non-blocking). */
+int relay_guest_connecting(const struct relay *r, size_t i);
+
 /* TCP port of VM i's debugger listener (useful after listening on port 0), or -1. */
 int relay_debugger_port(const struct relay *r, size_t i);
 

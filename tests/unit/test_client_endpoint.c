@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -275,6 +277,49 @@ static void accept_tcp_keepalive(void **state)
 	close(lfd);
 }
 
+/* Resolved once, then connected without waiting: unix and numeric TCP addresses. */
+static void resolve_then_connect_nonblocking(void **state)
+{
+	struct endpoint_addrs a;
+	char err[256], spec[64];
+	int lfd, fd, in_progress = -1;
+	struct pollfd p;
+
+	(void)state;
+	assert_int_equal(endpoint_resolve("unix:/tmp/x.sock", &a, err, sizeof(err)), 0);
+	assert_int_equal(a.count, 1);
+	assert_string_equal(a.name, "unix:/tmp/x.sock");
+	assert_int_equal(endpoint_resolve("tcp:bad:port", &a, err, sizeof(err)), -1);
+
+	lfd = endpoint_listen("tcp:0", err, sizeof(err));
+	assert_true(lfd >= 0);
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%d", endpoint_local_port(lfd));
+	assert_int_equal(endpoint_resolve(spec, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.count, 1);
+	fd = endpoint_connect_start(&a, 0, &in_progress);
+	assert_true(fd >= 0);
+	assert_true(in_progress == 0 || in_progress == 1);
+	p.fd = fd;
+	p.events = POLLOUT;
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(endpoint_connect_finish(fd), 0);
+	close(fd);
+
+	/* Nobody listens any more: the error comes from SO_ERROR (or at once). */
+	close(lfd);
+	fd = endpoint_connect_start(&a, 0, &in_progress);
+	if (fd >= 0) {
+		assert_int_equal(in_progress, 1);
+		p.fd = fd;
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		assert_int_equal(endpoint_connect_finish(fd), -1);
+		assert_int_equal(errno, ECONNREFUSED);
+		close(fd);
+	} else {
+		assert_int_equal(errno, ECONNREFUSED);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +331,7 @@ int main(void)
 		cmocka_unit_test(listen_unix_mode_and_stale_socket),
 		cmocka_unit_test(listen_tcp_loopback),
 		cmocka_unit_test(accept_tcp_keepalive),
+		cmocka_unit_test(resolve_then_connect_nonblocking),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -723,6 +725,84 @@ static void loop_guest_listen_mode(void **state)
 	assert_int_equal(vm0(fx)->st.hellos, 2);
 }
 
+/* A TCP listener on 127.0.0.1 whose accept queue is full: a further connect stays in
+ * progress (the kernel drops its SYNs). Returns the listener; clients[] keeps the queue. */
+static int full_listener(int *port, int *clients, int *nclients)
+{
+	struct sockaddr_in sin;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(lfd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	*port = endpoint_local_port(lfd);
+	sin.sin_port = htons((uint16_t)*port);
+	for (*nclients = 0; *nclients < 16;) {
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct pollfd p = { .fd = c, .events = POLLOUT };
+
+		assert_true(c >= 0);
+		if (connect(c, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+			assert_int_equal(errno, EINPROGRESS);
+		if (poll(&p, 1, 300) == 0) {
+			close(c); /* stuck in SYN_SENT: the queue is full */
+			return lfd;
+		}
+		clients[(*nclients)++] = c;
+	}
+	fail_msg("the listener's accept queue never filled");
+	return -1;
+}
+
+/* Issue #10 item 3: connecting to QEMU's chardev never blocks the loop. Against a listener
+ * whose backlog is full the connect stays in progress across rounds (the loop keeps
+ * serving), and completes in the loop once the listener accepts again. */
+static void loop_guest_connect_nonblocking(void **state)
+{
+	struct fx *fx = *state;
+	int lfd, port, clients[16], n, afd = -1;
+	char spec[64];
+	uint8_t buf[256];
+	uint64_t t0, first_round;
+
+	lfd = full_listener(&port, clients, &n);
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%d", port);
+	relay_start(fx, spec, 0, 0);
+	t0 = now_us();
+	assert_int_equal(relay_run_once(fx->r, 0), 0);
+	first_round = now_us() - t0;
+	assert_int_equal(relay_run_once(fx->r, 0), 0);
+	assert_true(relay_guest_connecting(fx->r, 0));
+	assert_false(vm0(fx)->guest_connected);
+	print_message("first loop round with the connect pending: %llu us\n",
+		      (unsigned long long)first_round);
+
+	/* The listener drains its queue; the relay's SYN is retransmitted and goes through. */
+	for (int i = 0; i < n; i++)
+		close(clients[i]);
+	for (int i = 0; i < n; i++) {
+		int c = accept(lfd, NULL, NULL);
+
+		if (c >= 0)
+			close(c);
+	}
+	for (int i = 0; i < 1000 && !vm0(fx)->guest_connected; i++)
+		assert_int_equal(relay_run_once(fx->r, 10), 0);
+	assert_true(vm0(fx)->guest_connected);
+	assert_false(relay_guest_connecting(fx->r, 0));
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	for (int i = 0; i < 100 && relay_buf_pending(&vm0(fx)->to_guest); i++)
+		relay_run_once(fx->r, 10);
+	assert_true(recv(afd, buf, sizeof(buf), MSG_DONTWAIT) > 0); /* DEBUGGER(0) */
+	assert_int_equal(vm0(fx)->st.guest_connects, 1);
+	close(afd);
+	close(lfd);
+}
+
 /* The debugger side of the back-pressure test: a raw debugger-role link on a socket. */
 struct slow_dbg {
 	int fd;
@@ -909,6 +989,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(loop_silent_debugger_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_qemu_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_guest_listen_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(loop_guest_connect_nonblocking, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_backpressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_stats_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(loop_two_vms, setup, teardown),
