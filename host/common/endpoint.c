@@ -512,3 +512,73 @@ int endpoint_accept(int listen_fd)
 		set_keepalive(fd);
 	return fd;
 }
+
+/* A directory only its owner can change: exists (or, with create, is made 0700), is no
+ * symlink, belongs to the effective user and is not writable by group or others. */
+static int private_dir(const char *dir, int create, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0) {
+		if (errno != ENOENT)
+			goto fail;
+		if (!create)
+			return 0; /* the relay will make it */
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			goto fail;
+		if (lstat(dir, &st) < 0)
+			goto fail;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		set_err(err, errlen, "%s is not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		set_err(err, errlen, "%s is owned by uid %u, not by you (uid %u): refusing to "
+			"put a debugger socket there", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		set_err(err, errlen, "%s is writable by group or others (mode %03o): refusing to "
+			"put a debugger socket there", dir, (unsigned)(st.st_mode & 0777));
+		return -1;
+	}
+	return 0;
+fail:
+	set_err(err, errlen, "cannot use %s: %s", dir, strerror(errno));
+	return -1;
+}
+
+int endpoint_default_debugger(const char *name, int create, char *spec, size_t cap, char *err,
+			      size_t errlen)
+{
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
+	char dir[sizeof(((struct endpoint *)0)->path)];
+	int n;
+
+	if (!name || !*name || strchr(name, '/')) {
+		set_err(err, errlen, "bad VM name for a socket path: '%s'", name ? name : "");
+		return -1;
+	}
+	if (runtime && *runtime == '/') {
+		n = snprintf(dir, sizeof(dir), "%s/vmkd", runtime);
+	} else if (geteuid() == 0) {
+		n = snprintf(dir, sizeof(dir), "/run/vmkd");
+	} else {
+		set_err(err, errlen, "no $XDG_RUNTIME_DIR to put the debugger socket in: give "
+			"--listen unix:PATH (in a directory of your own) or tcp:127.0.0.1:PORT");
+		return -1;
+	}
+	if (n < 0 || (size_t)n >= sizeof(dir) ||
+	    strlen(dir) + 1 + strlen(name) + sizeof(".sock") > sizeof(dir)) {
+		set_err(err, errlen, "debugger socket path too long: %s/%s.sock", dir, name);
+		return -1;
+	}
+	if (private_dir(dir, create, err, errlen))
+		return -1;
+	if ((size_t)snprintf(spec, cap, "unix:%s/%s.sock", dir, name) >= cap) {
+		set_err(err, errlen, "debugger socket path too long");
+		return -1;
+	}
+	return 0;
+}

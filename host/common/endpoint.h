@@ -76,6 +76,17 @@ int endpoint_connect_finish(int fd);
  * TCP binds 127.0.0.1 unless a host is given. Returns the listening fd or -1. */
 int endpoint_listen(const char *spec, char *err, size_t errlen);
 
+/*
+ * The default debugger endpoint of VM name: "unix:$XDG_RUNTIME_DIR/vmkd/NAME.sock", or
+ * "unix:/run/vmkd/NAME.sock" for root without XDG_RUNTIME_DIR (anyone else must choose).
+ * KD has no authentication, so the socket (0600) lives in a directory of the user's own:
+ * with create the directory is made 0700 if missing; an existing one must be a real
+ * directory owned by the user and not writable by group or others. Returns 0, or -1 with
+ * a message in err.
+ */
+int endpoint_default_debugger(const char *name, int create, char *spec, size_t cap, char *err,
+			      size_t errlen);
+
 /* Port a TCP listener is bound to (after listening on port 0), or -1. */
 int endpoint_local_port(int fd);
 

@@ -38,6 +38,13 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+static int bad_name(const char *name, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "bad VM name '%s': 1-%u characters of A-Z a-z 0-9 . _ -", name,
+		 RELAY_NAME_MAX - 1);
+	return -1;
+}
+
 /* Parses spec and writes its canonical spelling to out. */
 static int canonical(const char *what, const char *spec, char *out, size_t cap, char *err,
 		     size_t errlen)
@@ -59,11 +66,8 @@ int relay_vm_config_set(struct relay_vm_config *vm, const char *name, const char
 	size_t plen = strlen(RELAY_GUEST_LISTEN_PREFIX);
 
 	memset(vm, 0, sizeof(*vm));
-	if (!valid_name(name)) {
-		snprintf(err, errlen, "bad VM name '%s': 1-%u characters of A-Z a-z 0-9 . _ -",
-			 name, RELAY_NAME_MAX - 1);
-		return -1;
-	}
+	if (!valid_name(name))
+		return bad_name(name, err, errlen);
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	if (!strncmp(guest, RELAY_GUEST_LISTEN_PREFIX, plen)) {
 		vm->guest_listen = 1;
@@ -116,6 +120,26 @@ int relay_config_add(struct relay_config *c, const struct relay_vm_config *vm, c
 	}
 	c->vms[c->count++] = *vm;
 	return 0;
+}
+
+int relay_config_single(struct relay_config *c, const char *name, const char *guest,
+			const char *listen, char *err, size_t errlen)
+{
+	struct relay_vm_config vm;
+	char def[RELAY_SPEC_MAX];
+
+	if (!name)
+		name = RELAY_DEFAULT_NAME;
+	if (!valid_name(name)) /* checked before it becomes part of a path */
+		return bad_name(name, err, errlen);
+	if (!listen) {
+		if (endpoint_default_debugger(name, 0, def, sizeof(def), err, errlen))
+			return -1;
+		listen = def;
+	}
+	if (relay_vm_config_set(&vm, name, guest, listen, err, errlen))
+		return -1;
+	return relay_config_add(c, &vm, err, errlen);
 }
 
 /* Splits s (modified) at blanks into at most max fields; returns the count, or max + 1

@@ -22,7 +22,6 @@
 
 #define RELAY_MAX_VMS       256u
 #define RELAY_DEFAULT_NAME  "vm0"
-#define RELAY_DEFAULT_LISTEN "tcp:127.0.0.1:50000"
 #define RELAY_GUEST_LISTEN_PREFIX "listen:"
 
 struct relay_config {
@@ -43,6 +42,12 @@ int relay_vm_config_set(struct relay_vm_config *vm, const char *name, const char
 /* Adds a VM, refusing a second one with the same name, guest or listen endpoint. */
 int relay_config_add(struct relay_config *c, const struct relay_vm_config *vm, char *err,
 		     size_t errlen);
+
+/* The one VM of the command line (--name, --guest, --listen). name NULL: RELAY_DEFAULT_NAME;
+ * listen NULL: the VM's default debugger socket (endpoint_default_debugger: a 0600 unix
+ * socket in the user's 0700 runtime directory; nothing is created here). */
+int relay_config_single(struct relay_config *c, const char *name, const char *guest,
+			const char *listen, char *err, size_t errlen);
 
 /* One line of a config file. Returns 1 with *vm filled, 0 for a blank or comment line,
  * -1 with a message in err. */

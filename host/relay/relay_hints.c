@@ -39,11 +39,24 @@ static void libvirt_channel(FILE *f, const struct endpoint *ep, int relay_listen
 	fprintf(f, "<target type='virtio' name='" VMKD_PORT_NAME "'/></channel>");
 }
 
+/* kdvm.dll is x64-only, so the guest's word size is 64 (radare2's winkd needs it right). */
+#define GUEST_BITS 64
+/* The local port suggested for forwarding a unix socket to WinDbg. */
+#define FORWARD_PORT 50000
+
 static void debugger_lines(FILE *f, const struct endpoint *ep, int port)
 {
 	if (ep->kind == ENDPOINT_UNIX) {
-		fprintf(f, "  radare2:  r2 -a x86 -b 32 -D winkd winkd://%s\n", ep->path);
 		fprintf(f, "  vmkd:     vmkd attach unix:%s\n", ep->path);
+		fprintf(f, "  radare2:  r2 -a x86 -b %d -D winkd winkd://%s   (x86-64 guest)\n",
+			GUEST_BITS, ep->path);
+		fprintf(f, "  WinDbg on another machine, through SSH (the socket stays private):\n"
+			   "            ssh -N -L %d:%s USER@THIS-HOST\n"
+			   "            windbg -k com:ipport=%d,port=127.0.0.1\n",
+			FORWARD_PORT, ep->path, FORWARD_PORT);
+		fprintf(f, "  WinDbg/kd on a TCP port of this host (any local user can reach it):\n"
+			   "            socat TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork "
+			   "UNIX-CONNECT:%s\n", FORWARD_PORT, ep->path);
 		return;
 	}
 	fprintf(f, "  WinDbg:   windbg -k com:ipport=%d,port=%s\n", port, ep->host);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/endpoint.h"
 #include "relay_config.h"
 #include "relay_hints.h"
 #include "relay_loop.h"
@@ -66,8 +67,11 @@ static void usage(FILE *f)
 		"  -g, --guest GUEST     QEMU's chardev: unix:PATH (QEMU server=on; the relay\n"
 		"                        connects and reconnects) or listen:unix:PATH (the relay\n"
 		"                        listens; QEMU server=off)\n"
-		"  -l, --listen LISTEN   where the debugger connects: tcp:[HOST:]PORT or unix:PATH\n"
-		"                        (default " RELAY_DEFAULT_LISTEN "; unix sockets get mode 0600)\n"
+		"  -l, --listen LISTEN   where the debugger connects: unix:PATH (mode 0600) or\n"
+		"                        tcp:[HOST:]PORT (any local user can connect; a warning\n"
+		"                        for non-loopback hosts). Default: the user's private\n"
+		"                        unix:$XDG_RUNTIME_DIR/vmkd/NAME.sock (root without it:\n"
+		"                        /run/vmkd/NAME.sock), in a 0700 directory\n"
 		"  -n, --name NAME       the VM's name in logs (default " RELAY_DEFAULT_NAME ")\n"
 		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [trace] [takeover]\n"
 		"      --takeover        a new debugger connection replaces the attached one\n"
@@ -168,17 +172,18 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 
 static int load_config(const struct relay_args *a, struct relay_config *cfg)
 {
-	struct relay_vm_config vm;
-	char err[512];
+	char err[512], spec[RELAY_SPEC_MAX];
 
 	if (a->config) {
 		if (relay_config_load(cfg, a->config, err, sizeof(err)))
 			goto fail;
 		return 0;
 	}
-	if (relay_vm_config_set(&vm, a->name ? a->name : RELAY_DEFAULT_NAME, a->guest,
-				a->listen ? a->listen : RELAY_DEFAULT_LISTEN, err, sizeof(err)) ||
-	    relay_config_add(cfg, &vm, err, sizeof(err)))
+	if (relay_config_single(cfg, a->name, a->guest, a->listen, err, sizeof(err)))
+		goto fail;
+	/* The default socket's directory is made (0700) only now that the rest is valid. */
+	if (!a->listen && endpoint_default_debugger(cfg->vms[0].name, 1, spec, sizeof(spec), err,
+						    sizeof(err)))
 		goto fail;
 	return 0;
 fail:

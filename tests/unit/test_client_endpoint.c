@@ -320,6 +320,77 @@ static void resolve_then_connect_nonblocking(void **state)
 	}
 }
 
+/* Issue #10 item 7: the default debugger endpoint is a socket only its user can reach:
+ * $XDG_RUNTIME_DIR/vmkd/NAME.sock in a 0700 directory created for it, else /run/vmkd for
+ * root; a directory owned by another user or writable by others is refused. */
+static void default_debugger_socket(void **state)
+{
+	char dir[64], vdir[128], spec[256], want[256], err[256];
+	const char *saved = getenv("XDG_RUNTIME_DIR");
+	char *old = saved ? strdup(saved) : NULL;
+	struct stat st;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/vmkd-xdg-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(vdir, sizeof(vdir), "%s/vmkd", dir);
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+
+	/* Looking it up (the client) creates nothing. */
+	assert_int_equal(endpoint_default_debugger("vm0", 0, spec, sizeof(spec), err,
+						   sizeof(err)), 0);
+	snprintf(want, sizeof(want), "unix:%s/vmkd/vm0.sock", dir);
+	assert_string_equal(spec, want);
+	assert_int_equal(stat(vdir, &st), -1);
+
+	/* The relay creates the directory 0700. */
+	assert_int_equal(endpoint_default_debugger("vm0", 1, spec, sizeof(spec), err,
+						   sizeof(err)), 0);
+	assert_string_equal(spec, want);
+	assert_int_equal(stat(vdir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(st.st_uid, geteuid());
+
+	/* Writable by others: refused. */
+	assert_int_equal(chmod(vdir, 0777), 0);
+	assert_int_equal(endpoint_default_debugger("vm0", 1, spec, sizeof(spec), err,
+						   sizeof(err)), -1);
+	assert_non_null(strstr(err, "writable"));
+	assert_int_equal(chmod(vdir, 0700), 0);
+
+	/* Someone else's: refused (needs root to set up). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(vdir, 65534, 65534), 0);
+		assert_int_equal(endpoint_default_debugger("vm0", 1, spec, sizeof(spec), err,
+							   sizeof(err)), -1);
+		assert_non_null(strstr(err, "owned by"));
+	}
+	rmdir(vdir);
+
+	/* A file where the directory should be: refused. */
+	close(open(vdir, O_CREAT | O_WRONLY, 0600));
+	assert_int_equal(endpoint_default_debugger("vm0", 1, spec, sizeof(spec), err,
+						   sizeof(err)), -1);
+	unlink(vdir);
+	rmdir(dir);
+
+	/* No runtime directory: root uses /run/vmkd, anyone else is told to choose. */
+	unsetenv("XDG_RUNTIME_DIR");
+	if (geteuid() == 0) {
+		assert_int_equal(endpoint_default_debugger("vm0", 0, spec, sizeof(spec), err,
+							   sizeof(err)), 0);
+		assert_string_equal(spec, "unix:/run/vmkd/vm0.sock");
+	} else {
+		assert_int_equal(endpoint_default_debugger("vm0", 0, spec, sizeof(spec), err,
+							   sizeof(err)), -1);
+		assert_non_null(strstr(err, "XDG_RUNTIME_DIR"));
+	}
+	if (old)
+		setenv("XDG_RUNTIME_DIR", old, 1);
+	free(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +403,7 @@ int main(void)
 		cmocka_unit_test(listen_tcp_loopback),
 		cmocka_unit_test(accept_tcp_keepalive),
 		cmocka_unit_test(resolve_then_connect_nonblocking),
+		cmocka_unit_test(default_debugger_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -194,9 +195,15 @@ static void hints_lines(void **state)
 	assert_has(t, "path=/run/vmkd/vm0.sock,server=off,reconnect=1 -device");
 	assert_has(t, "<source mode='connect' path='/run/vmkd/vm0.sock'><reconnect "
 		      "enabled='yes' timeout='1'/></source>");
-	assert_has(t, "winkd:///run/vmkd/kd0\n");
+	/* Issue #10: radare2 gets the guest's word size (x86-64), and a unix socket gets the
+	 * ways to reach it from WinDbg: SSH forwarding, or socat to a loopback port. */
+	assert_has(t, "r2 -a x86 -b 64 -D winkd winkd:///run/vmkd/kd0");
+	assert_null(strstr(t, "-b 32"));
 	assert_has(t, "vmkd attach unix:/run/vmkd/kd0\n");
-	assert_null(strstr(t, "windbg"));
+	assert_has(t, "ssh -N -L 50000:/run/vmkd/kd0 ");
+	assert_has(t, "windbg -k com:ipport=50000,port=127.0.0.1\n");
+	assert_has(t, "socat TCP-LISTEN:50000,bind=127.0.0.1,reuseaddr,fork "
+		      "UNIX-CONNECT:/run/vmkd/kd0\n");
 	free(t);
 
 	t = hints("tcp:127.0.0.1:4555", "tcp:4556", 4556);
@@ -204,6 +211,38 @@ static void hints_lines(void **state)
 	assert_has(t, "<channel type='tcp'><source mode='bind' host='127.0.0.1' service='4555'/>"
 		      "<protocol type='raw'/>");
 	free(t);
+}
+
+/* Issue #10 item 7: without --listen the debugger socket is the user's private unix
+ * socket, never a TCP port. */
+static void default_listen_is_private_socket(void **state)
+{
+	struct relay_config c;
+	char dir[64], want[160], err[256];
+	const char *saved = getenv("XDG_RUNTIME_DIR");
+	char *old = saved ? strdup(saved) : NULL;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/vmkd-xdg-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	relay_config_init(&c);
+	assert_int_equal(relay_config_single(&c, "win10", "unix:/g", NULL, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "unix:%s/vmkd/win10.sock", dir);
+	assert_string_equal(c.vms[0].listen, want);
+	relay_config_free(&c);
+
+	relay_config_init(&c);
+	assert_int_equal(relay_config_single(&c, NULL, "unix:/g", "tcp:5", err, sizeof(err)), 0);
+	assert_string_equal(c.vms[0].name, RELAY_DEFAULT_NAME);
+	assert_string_equal(c.vms[0].listen, "tcp:127.0.0.1:5");
+	relay_config_free(&c);
+	rmdir(dir);
+	if (old)
+		setenv("XDG_RUNTIME_DIR", old, 1);
+	else
+		unsetenv("XDG_RUNTIME_DIR");
+	free(old);
 }
 
 static int run_main(int argc, const char **argv)
@@ -236,6 +275,7 @@ int main(void)
 		cmocka_unit_test(config_bad_lines),
 		cmocka_unit_test(config_files),
 		cmocka_unit_test(hints_lines),
+		cmocka_unit_test(default_listen_is_private_socket),
 		cmocka_unit_test(main_rejects_bad_usage),
 	};
 
