@@ -2,6 +2,8 @@
 /* The guest link: frames from QEMU's chardev checked and dispatched, frames for it built. */
 #include <string.h>
 
+#include "vmkd/kd_api.h"
+
 #include "../common/relay_notice.h"
 #include "relay_vm_int.h"
 
@@ -166,6 +168,7 @@ static void on_hello(struct relay_vm *vm, const struct vmkd_frame *f)
 	}
 	copy_agent(vm->guest_agent, h.agent, sizeof(h.agent));
 	vm->st.hellos++;
+	vm->guest_machine = 0;
 	vm->breakin_sent = 0;
 	vm->resync_sent = 0;
 	relay_debugger_guest_restarted(vm);
@@ -174,6 +177,27 @@ static void on_hello(struct relay_vm *vm, const struct vmkd_frame *f)
 		   "renumbered, HELLO_ACK with debugger %s", vm->guest_agent, vm->guest_caps,
 		   vm->guest_max_payload, relay_vm_debugger_attached(vm) ? "attached" : "absent");
 	send_hello_ack(vm);
+}
+
+/* The start-up hints assume an x86-64 guest (kdvm.dll is x64-only); the first GetVersion
+ * reply of each boot says what the kernel really is, and the log says if that differs. */
+static void learn_machine(struct relay_vm *vm, uint16_t type, const uint8_t *kd, size_t len)
+{
+	struct kd_get_version64 ver;
+
+	if (type != KD_PACKET_TYPE_STATE_MANIPULATE || vm->guest_machine ||
+	    kd_api_parse_version(kd, len, &ver) != KD_API_OK || !ver.machine_type)
+		return;
+	vm->guest_machine = ver.machine_type;
+	if (ver.machine_type == KD_MACHINE_AMD64)
+		relay_logf(vm->log, vm->now, vm->name, "guest machine x86-64 (%#x)",
+			   ver.machine_type);
+	else if (ver.machine_type == KD_MACHINE_I386)
+		relay_logf(vm->log, vm->now, vm->name, "guest machine x86 (%#x): radare2 needs "
+			   "-b 32, not the -b 64 of the start-up hints", ver.machine_type);
+	else
+		relay_logf(vm->log, vm->now, vm->name, "guest machine type %#x: not x86-64, the "
+			   "start-up hints do not fit it", ver.machine_type);
 }
 
 static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
@@ -192,6 +216,7 @@ static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
 		return;
 	}
 	vm->st.kd_from_guest++;
+	learn_machine(vm, type, kd, len);
 	/* The guest spoke: a BREAKIN or RESYNC it had is being answered. */
 	vm->breakin_sent = 0;
 	vm->resync_sent = 0;

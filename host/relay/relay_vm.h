@@ -153,6 +153,7 @@ struct relay_vm {
 	uint32_t rx_seq_next;              /* the guest's next frame counter */
 	int rx_seq_known;
 	uint32_t guest_caps;               /* from HELLO */
+	uint16_t guest_machine;            /* from its GetVersion reply (0: not seen this boot) */
 	uint32_t guest_max_payload;        /* from HELLO (VMKD_FRAME_MAX_PAYLOAD until then) */
 	char guest_agent[sizeof(((struct vmkd_hello *)0)->agent) + 1];
 	int breakin_sent;                  /* BREAKIN out, the guest silent since */

@@ -1000,6 +1000,42 @@ static void relay_guest_gone_notice(void **state)
 	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
 }
 
+/* The guest's GetVersion reply with this machine type. */
+static void guest_version(struct fx *fx, uint16_t machine)
+{
+	struct kd_api_msg req, rep;
+	struct kd_get_version64 ver;
+	uint8_t kd[KD_MAX_PAYLOAD];
+
+	memset(&ver, 0, sizeof(ver));
+	ver.machine_type = machine;
+	kd_api_req_get_version(&req);
+	kd_api_reply_version(&rep, &req.u.m, &ver);
+	guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, tr_msg_payload(&rep, kd));
+	exchange(fx);
+}
+
+/* Issue #10: the start-up hints assume an x86-64 guest (radare2 -b 64); the relay learns the
+ * real machine type from the guest's GetVersion reply and says when the hint was wrong. */
+static void relay_learns_machine_type(void **state)
+{
+	struct fx *fx = *state;
+
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	guest_version(fx, KD_MACHINE_AMD64);
+	assert_int_equal(fx->vm->guest_machine, KD_MACHINE_AMD64);
+	assert_non_null(strstr(log_text(fx), "guest machine x86-64 (0x8664)"));
+	assert_null(strstr(log_text(fx), "-b 32"));
+
+	guest_hello(fx);                                   /* another boot, another kernel */
+	exchange(fx);
+	guest_version(fx, KD_MACHINE_I386);
+	assert_int_equal(fx->vm->guest_machine, KD_MACHINE_I386);
+	assert_non_null(strstr(log_text(fx), "guest machine x86 (0x14c): radare2 needs -b 32"));
+}
+
 static void relay_guest_stats(void **state)
 {
 	struct fx *fx = *state;
@@ -1137,6 +1173,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(relay_no_ack_without_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_max_payload_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_gone_notice, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_learns_machine_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_guest_comes_and_goes, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_debugger_odd_packets, setup, teardown),
