@@ -524,7 +524,7 @@ int relay_debugger_port(const struct relay *r, size_t i)
 void relay_log_stats(struct relay *r, int request_guest)
 {
 	uint64_t now = relay_clock_us();
-	char line[1024];
+	char line[2048];
 
 	for (size_t i = 0; i < r->count; i++) {
 		struct relay_slot *s = &r->slots[i];

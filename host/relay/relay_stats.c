@@ -20,16 +20,19 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 
 	snprintf(buf, cap,
 		 "stats: guest->dbg %llu pkts %llu B, dbg->guest %llu pkts %llu B | "
-		 "debugger %s, %llu connects, %llu refused | guest %s, %llu hellos | "
+		 "debugger %s, %llu connects, %llu refused, %llu taken over | guest %s, "
+		 "%llu hellos | "
 		 "resends %llu in %llu out, resets %llu in %llu out, retransmits %llu, "
 		 "timeouts %llu, gave up %llu | frames rejected %llu (skipped %llu B, "
 		 "bad version %llu, bad length %llu, bad type %llu, bad kd %llu) | "
 		 "queue %zu (max %llu, stalls %llu) | dropped: prints %llu, no debugger %llu, "
 		 "flushed %llu, no guest %llu; answered DEBUGGER(0) %llu | "
-		 "breakins %llu, resyncs %llu",
+		 "breakins %llu, resyncs %llu | not ACKed: no guest %llu, too big %llu, "
+		 "full %llu | dbg input held %llu (%llu B) | notices %llu (dropped %llu) | "
+		 "bad max_payload %llu",
 		 U(s->kd_to_debugger), U(s->kd_to_debugger_bytes), U(s->kd_to_guest),
 		 U(s->kd_to_guest_bytes), dbg_state_names[vm->dbg], U(s->debugger_connects),
-		 U(s->debugger_refused), vm->guest_connected ? "connected" : "disconnected",
+		 U(s->debugger_refused), U(s->debugger_takeovers), vm->guest_connected ? "connected" : "disconnected",
 		 U(s->hellos), U(l->resends_received), U(l->resends_sent), U(l->resets_received),
 		 U(l->resets_sent), U(l->retransmits), U(l->timeouts), U(l->gave_up),
 		 U(s->frames_rejected + p->bad_version + p->bad_length + p->bad_type),
@@ -37,7 +40,9 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 U(s->bad_kd_length + s->bad_kd_type), vm->queue.count, U(s->queue_max),
 		 U(s->guest_stalls), U(s->dropped_prints), U(s->dropped_no_debugger),
 		 U(s->dropped_flushed), U(s->dropped_no_guest), U(s->answered_no_debugger),
-		 U(s->breakins), U(s->resyncs));
+		 U(s->breakins), U(s->resyncs), U(s->unacked_no_guest), U(s->unacked_too_big),
+		 U(s->unacked_full), U(s->debugger_held), U(s->debugger_held_bytes),
+		 U(s->notices), U(s->notices_dropped), U(s->bad_max_payload));
 }
 
 void relay_vm_format_guest_stats(const struct relay_vm *vm, char *buf, size_t cap)

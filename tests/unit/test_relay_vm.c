@@ -876,6 +876,15 @@ static void relay_resend_flood_bounded(void **state)
 	assert_true(most <= RELAY_OUT_SOFT_CAP);
 	assert_int_equal(fx->vm->link.stats.resends_received, sizeof(flood) / KD_HEADER_SIZE);
 	assert_int_equal(fx->vm->st.out_overflow, 0);
+	{
+		char line[2048], want[64];
+
+		relay_vm_format_stats(fx->vm, line, sizeof(line));
+		snprintf(want, sizeof(want), "dbg input held %llu (",
+			 (unsigned long long)fx->vm->st.debugger_held);
+		assert_non_null(strstr(line, want));
+		assert_non_null(strstr(line, "| bad max_payload 0"));
+	}
 }
 
 /* Sends a debugger request: GetVersion, or a WriteVirtualMemory of len bytes. */
