@@ -28,8 +28,12 @@
  * change, DbgPrompt, file I/O, control request) is answered with DEBUGGER(0), the rest
  * (DbgPrint, manipulate replies, trace I/O) is dropped and counted.
  *
- * Debugger to guest: a data packet the link delivered (already ACKed) becomes a KD_PACKET
- * frame; a break-in byte a BREAKIN frame; a RESET while no packet is in flight a RESYNC
+ * Debugger to guest: a data packet the link delivered becomes a KD_PACKET frame. The link
+ * ACKs it only if it can be passed on (a guest is connected, the frame fits the guest's
+ * max_payload and the buffer): otherwise the debugger keeps it and sends it again. Debugger
+ * input is taken only while both outputs have room for its worst-case answers (a RESEND
+ * costs a whole retransmission), so a flood of RESENDs cannot grow the buffers; what is
+ * held back stays with the caller and is counted. A break-in byte becomes a BREAKIN frame; a RESET while no packet is in flight a RESYNC
  * frame (with a packet in flight the link resends it renumbered, which serves the same
  * purpose). BREAKIN and RESYNC are sent once until the guest sends a KD packet again (or
  * RELAY_COALESCE_US passed), and no RESYNC while a BREAKIN is pending: repeats (WinDbg
@@ -41,8 +45,11 @@
  * drops what was queued, and is answered with HELLO_ACK. Frames are untrusted: what the
  * frame parser rejects is counted and skipped; a KD_PACKET whose inner length disagrees
  * or whose packet type is not a data type (1-3, 7, 9-11), a short HELLO or STATS, and the
- * host-to-guest frame types are rejected and counted. The chardev connection is never
- * closed by the core: QEMU discards guest writes while nobody is connected.
+ * host-to-guest frame types are rejected and counted. A HELLO max_payload below one whole
+ * KD packet is raised to it (counted). The chardev connection is never closed by the core:
+ * QEMU discards guest writes while nobody is connected. When it goes away (or comes back)
+ * under an attached debugger, the debugger gets a DbgPrint of the relay's own
+ * (relay_notice.h), queued behind what the guest had sent.
  */
 #ifndef VMKD_RELAY_VM_H
 #define VMKD_RELAY_VM_H
