@@ -169,7 +169,8 @@ static void guest_detach(struct relay *r, struct relay_slot *s, uint64_t now, co
 	s->guest_retry_at = now; /* connect mode: QEMU may be back at once */
 }
 
-/* Nothing reached QEMU on any address: try again in retry_us, saying so once. */
+/* A connect failed: the next address of the name at once; after the last one, all again
+ * in retry_us (logged once per outage). */
 static void guest_connect_failed(struct relay *r, struct relay_slot *s, uint64_t now, int e)
 {
 	close_fd(&s->guest_connecting_fd);
@@ -267,8 +268,8 @@ static void dbg_refuse(struct relay *r, struct relay_slot *s, int fd, uint64_t n
 	relay_logf(&r->log, now, s->cfg.name,
 		   "debugger connection refused: one is already attached to %s (close it first, "
 		   "or run the relay with --takeover); told the newcomer so", s->cfg.listen);
-	while (recv(fd, sink, sizeof(sink), 0) > 0)
-		;
+	for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), 0) > 0; i++)
+		; /* bounded: a peer that keeps sending must not hold the loop */
 	if (n && send(fd, notice, n, MSG_NOSIGNAL) < 0) {
 		/* best effort: the log line above says it anyway */
 	}
