@@ -22,3 +22,8 @@ ALL_TARGETS += $(HOST_LIB) $(VMKD)
 # TEST_EXTRA_LIBS before libkd and LDLIBS_TEST last).
 TEST_EXTRA_LIBS += $(HOST_LIB)
 LDLIBS_TEST += $(HOST_LIBS) -lpthread
+
+# The relay core's fuzz harness (tests/fuzz/fuzz_relay.c): the per-VM core without sockets.
+FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
+	host/relay/relay_debugger.c host/relay/relay_queue.c host/relay/relay_buf.c \
+	host/relay/relay_log.c host/relay/relay_stats.c

@@ -30,7 +30,7 @@ static inline size_t relay_buf_pending(const struct relay_buf *b)
 
 static inline const uint8_t *relay_buf_peek(const struct relay_buf *b)
 {
-	return b->data + b->head;
+	return b->data ? b->data + b->head : b->data; /* NULL + 0 is undefined in C */
 }
 
 /* Drops n (<= pending) bytes from the front. */
