@@ -20,7 +20,7 @@ FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 -Iinclude -Ilib/kd \
 # A harness of host code names its extra sources: FUZZ_SRCS_fuzz_x := host/y/z.c (in the
 # fragment of the layer it tests); they are prerequisites and compiled in.
 .SECONDEXPANSION:
-build/fuzz/%: tests/fuzz/%.c $(KD_SRCS) $$(FUZZ_SRCS_$$*) $(wildcard include/vmkd/*.h lib/kd/*.h)
+build/fuzz/%: tests/fuzz/%.c $(KD_SRCS) $$(FUZZ_SRCS_$$*) $(wildcard include/vmkd/*.h lib/kd/*.h host/*/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) $(FUZZ_CFLAGS_$*) -o $@ $< $(KD_SRCS) $(FUZZ_SRCS_$*)
 
