@@ -325,6 +325,13 @@ enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
 	return r;
 }
 
+void kdvm_channel_power_down(struct kdvm_channel *ch)
+{
+	vser_shutdown(&ch->vser);
+	ch->rx_have = 0;
+	link_reset(ch, KDVM_LINK_DOWN);
+}
+
 /* ---- API ----------------------------------------------------------------------------- */
 
 int kdvm_channel_init(struct kdvm_channel *ch, const struct guest_platform *plat, void *mem,

@@ -149,6 +149,10 @@ int kdvm_channel_poll_breakin(struct kdvm_channel *ch);
  */
 enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force);
 
+/* Before sleep or hibernation: resets the device (no DMA while memory is saved) and
+ * takes the link down. The next check sets it up again. */
+void kdvm_channel_power_down(struct kdvm_channel *ch);
+
 /* 1 while a relay is connected and says a debugger is attached. */
 int kdvm_channel_debugger_present(const struct kdvm_channel *ch);
 

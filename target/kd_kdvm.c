@@ -50,6 +50,7 @@ enum kdvm_export {
 	EXP_SAVE,
 	EXP_RESTORE,
 	EXP_SET_HIBER,
+	EXP_POWER,
 	EXP_COUNT,
 };
 
@@ -63,6 +64,7 @@ static const char *const export_names[EXP_COUNT] = {
 	[EXP_SAVE] = "KdSave",
 	[EXP_RESTORE] = "KdRestore",
 	[EXP_SET_HIBER] = "KdSetHiberRange",
+	[EXP_POWER] = "KdPower", /* imported by newer kernels (docs/windows.md) */
 };
 
 static enum kd_kdvm_status resolve_exports(struct kd_kdvm *k)
@@ -94,6 +96,7 @@ static enum kd_kdvm_status resolve_exports(struct kd_kdvm *k)
 	k->save = (kdvm_save_fn)at[EXP_SAVE];
 	k->restore = (kdvm_save_fn)at[EXP_RESTORE];
 	k->set_hiber_range = (kdvm_hiber_fn)at[EXP_SET_HIBER];
+	k->power = (kdvm_kdpower_fn)at[EXP_POWER];
 	return KD_KDVM_OK;
 }
 
@@ -144,7 +147,10 @@ enum kd_kdvm_status kd_kdvm_start(struct kd_kdvm *k)
 {
 	int32_t st;
 
+	kdvm_imitate_init(&k->imitate);
+	kexports_set_phase(KEXPORTS_PHASE0);
 	k->init_status = k->initialize0(NULL);
+	kexports_set_phase(KEXPORTS_PHASE1);
 	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize0(NULL) = %#x\n",
 		(uint32_t)k->init_status);
 	if (k->init_status < 0)
@@ -174,6 +180,7 @@ static void kdvm_send_packet(void *t, uint32_t type, struct kd_string64 *hdr,
 {
 	struct kd_kdvm *k = t;
 
+	kdvm_imitate_on_send(&k->imitate);
 	k->send_packet(type, hdr, data, ctx);
 }
 
@@ -183,6 +190,7 @@ static uint32_t kdvm_receive_packet(void *t, uint32_t type, struct kd_string64 *
 {
 	struct kd_kdvm *k = t;
 
+	kdvm_imitate_before_receive(&k->imitate, k, type);
 	return k->receive_packet(type, hdr, data, data_len, ctx);
 }
 
