@@ -180,7 +180,7 @@ static void kdvm_send_packet(void *t, uint32_t type, struct kd_string64 *hdr,
 {
 	struct kd_kdvm *k = t;
 
-	kdvm_imitate_on_send(&k->imitate);
+	kdvm_imitate_before_send(&k->imitate, k);
 	k->send_packet(type, hdr, data, ctx);
 }
 
@@ -190,7 +190,6 @@ static uint32_t kdvm_receive_packet(void *t, uint32_t type, struct kd_string64 *
 {
 	struct kd_kdvm *k = t;
 
-	kdvm_imitate_before_receive(&k->imitate, k, type);
 	return k->receive_packet(type, hdr, data, data_len, ctx);
 }
 

@@ -11,8 +11,6 @@
 #include "kexports.h"
 #include "virtio_serial.h"
 
-#define POLL_BREAKIN 8u
-
 static const char *const event_names[IMITATE_COUNT] = {
 	[IMITATE_RESET] = "reset", [IMITATE_DECODE] = "decode", [IMITATE_BAR] = "bar",
 	[IMITATE_POWER] = "power", [IMITATE_HIBER] = "hiber", [IMITATE_CRASH] = "crash",
@@ -80,11 +78,6 @@ void kdvm_imitate_init(struct kdvm_imitate *im)
 		im->have_dev ? "" : ", but no virtio-serial device found");
 }
 
-void kdvm_imitate_on_send(struct kdvm_imitate *im)
-{
-	im->sends++;
-}
-
 static uint16_t io_base(struct kdvm_imitate *im)
 {
 	return (uint16_t)(pci_read32(&im->io, im->dev, PCI_BAR0) & 0xFFFCu);
@@ -148,9 +141,9 @@ static void fire(struct kdvm_imitate *im, struct kd_kdvm *k, enum kdvm_imitate_e
 	}
 }
 
-void kdvm_imitate_before_receive(struct kdvm_imitate *im, struct kd_kdvm *k, uint32_t type)
+void kdvm_imitate_before_send(struct kdvm_imitate *im, struct kd_kdvm *k)
 {
-	if (type == POLL_BREAKIN || !im->have_dev)
+	if (!im->have_dev)
 		return;
 	for (unsigned i = 0; i < im->n; i++) {
 		if (im->ev[i].done || im->sends < im->ev[i].after_sends)
@@ -160,4 +153,5 @@ void kdvm_imitate_before_receive(struct kdvm_imitate *im, struct kd_kdvm *k, uin
 			im->sends);
 		fire(im, k, im->ev[i].what);
 	}
+	im->sends++;
 }

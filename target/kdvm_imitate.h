@@ -6,8 +6,11 @@
  *
  *   kdvm_imitate=EVENT@N[,EVENT@N...]   (at most KDVM_IMITATE_MAX events)
  *
- * EVENT fires at the first wait for a debugger request (KdReceivePacket of a non-poll
- * type) after the kernel sent its Nth packet, so between a response and the next request:
+ * EVENT fires just before the kernel sends its packet number N+1, when the request it
+ * answers (if any) has been taken and the debugger waits: between two requests, with
+ * nothing of the debugger's in flight, as when the kernel runs while another driver or
+ * the firmware touches the device (a request in flight across a reset is lost with the
+ * device's ring: the relay's concern, docs/windows.md):
  *   reset   write 0 to the device status register (as vioser's or firmware's reset)
  *   decode  clear I/O decode and bus mastering in the PCI command register (PnP stop)
  *   bar     move the I/O BAR to another address (PnP rebalance)
@@ -60,10 +63,7 @@ struct kdvm_imitate {
 /* Reads kdvm_imitate= (bad words are reported and skipped). */
 void kdvm_imitate_init(struct kdvm_imitate *im);
 
-/* KdSendPacket is about to be called. */
-void kdvm_imitate_on_send(struct kdvm_imitate *im);
-
-/* KdReceivePacket(type) is about to be called: fires what is due. */
-void kdvm_imitate_before_receive(struct kdvm_imitate *im, struct kd_kdvm *k, uint32_t type);
+/* KdSendPacket is about to be called: fires what is due. */
+void kdvm_imitate_before_send(struct kdvm_imitate *im, struct kd_kdvm *k);
 
 #endif

@@ -206,8 +206,9 @@ NTSTATUS KdDebuggerInitialize0(void *LoaderBlock)
 	if (kdvm_state == KDVM_DLL_READY) {
 		/* Called again: on resume from hibernation and when the debugger is enabled
 		 * again (KdInitSystem(0, NULL)). The device may have been reset or moved in
-		 * between: set it up again with what phase 0 prepared, no imports. */
-		kdvm_channel_check_device(&kdvm_chan, 1);
+		 * between: checked, and set up again if so, with what phase 0 prepared and no
+		 * imports. Not forced: KdRestore(TRUE) may just have set it up. */
+		kdvm_channel_check_device(&kdvm_chan, 0);
 		return STATUS_SUCCESS;
 	}
 	kdvm_options_parse(kdvm_loader_options(LoaderBlock), &kdvm_opts);
