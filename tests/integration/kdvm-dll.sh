@@ -85,8 +85,9 @@ fi
 check "export table DLL name" "kdvm.dll" "$(awk '$1 == "Name" && NF == 3 { print $3; exit }' "$tmp/p")"
 
 # Imports: DLL!name pairs, exactly the documented ones. KeQueryPerformanceCounter stays a
-# HAL.dll import: ntoskrnl exports it only from Windows 10 2004 on (hal.dll then forwards
-# it), so HAL.dll is the name every supported kernel binds (docs/windows.md, "Boot phases").
+# HAL.dll import: Microsoft documents it as exported by Hal.dll (any IRQL), and from 10 2004
+# on, where the HAL moved into ntoskrnl, hal.dll keeps the name (docs/windows.md, "Boot
+# phases"). The DLL calls it only in phase 1; MmGetPhysicalAddress only in phase 0.
 awk '/DLL Name:/ { dll = $3 } dll && /^\t[0-9a-f]+\t/ && NF >= 3 { print dll "!" $NF }' "$tmp/p" |
 	sort >"$tmp/imports"
 printf '%s\n' 'HAL.dll!KeQueryPerformanceCounter' 'ntoskrnl.exe!KdDebuggerNotPresent' \
