@@ -6,6 +6,7 @@
 
 #include "console.h"
 #include "kexports.h"
+#include "loader_block.h"
 #include "paging.h"
 #include "pmm.h"
 
@@ -145,19 +146,22 @@ bad_image:
 
 enum kd_kdvm_status kd_kdvm_start(struct kd_kdvm *k)
 {
+	void *lpb = loader_block_build();
+	const char *lpb_name = lpb ? "LoaderBlock" : "NULL";
 	int32_t st;
 
 	kdvm_imitate_init(&k->imitate);
 	kexports_set_phase(KEXPORTS_PHASE0);
-	k->init_status = k->initialize0(NULL);
+	k->init_status = k->initialize0(lpb);
 	kexports_set_phase(KEXPORTS_PHASE1);
-	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize0(NULL) = %#x\n",
+	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize0(%s) = %#x\n", lpb_name,
 		(uint32_t)k->init_status);
 	if (k->init_status < 0)
 		return KD_KDVM_INIT_FAILED;
 	/* Phase 1 cannot undo phase 0 on Windows either: its status is only reported. */
-	st = k->initialize1(NULL);
-	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize1(NULL) = %#x\n", (uint32_t)st);
+	st = k->initialize1(lpb);
+	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize1(%s) = %#x\n", lpb_name,
+		(uint32_t)st);
 	return KD_KDVM_OK;
 }
 

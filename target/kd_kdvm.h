@@ -59,9 +59,9 @@ const char *kd_kdvm_status_name(enum kd_kdvm_status st);
  * problem (unresolved imports as DLL!name) on the console. */
 enum kd_kdvm_status kd_kdvm_load(struct kd_kdvm *k);
 
-/* KdDebuggerInitialize0(NULL), then KdDebuggerInitialize1(NULL), as ntoskrnl calls them
- * (phase 0 and phase 1; the test kernel has no loader block). Phase 0 runs with the
- * HAL's services refused (kexports.h). */
+/* KdDebuggerInitialize0, then KdDebuggerInitialize1, as ntoskrnl calls them (phase 0 and
+ * phase 1), with the loader block loader_block.h builds (NULL without loaderblock=).
+ * Phase 0 runs with the HAL's services refused (kexports.h). */
 enum kd_kdvm_status kd_kdvm_start(struct kd_kdvm *k);
 
 /* KdSave(FALSE) / KdRestore(FALSE): bracket every entry into the debugger. */

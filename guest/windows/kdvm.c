@@ -201,6 +201,7 @@ static void platform_setup(void)
 
 NTSTATUS KdDebuggerInitialize0(void *LoaderBlock)
 {
+	struct kdvm_channel_config cfg = { 0 };
 	int err;
 
 	if (kdvm_state == KDVM_DLL_READY) {
@@ -211,9 +212,11 @@ NTSTATUS KdDebuggerInitialize0(void *LoaderBlock)
 		kdvm_channel_check_device(&kdvm_chan, 0);
 		return STATUS_SUCCESS;
 	}
-	kdvm_options_parse(kdvm_loader_options(LoaderBlock), &kdvm_opts);
+	/* Options from a loader block of a known layout (docs/windows.md 3), else defaults. */
+	kdvm_options_parse(kdvm_loader_options(LoaderBlock, NULL), &kdvm_opts);
+	cfg.port_name = kdvm_opts.have_port ? kdvm_opts.port_name : NULL;
 	platform_setup();
-	err = kdvm_channel_init(&kdvm_chan, &kdvm_plat, kdvm_dma, sizeof(kdvm_dma), NULL,
+	err = kdvm_channel_init(&kdvm_chan, &kdvm_plat, kdvm_dma, sizeof(kdvm_dma), &cfg,
 				(volatile uint8_t *)&KdDebuggerNotPresent);
 	if (err) {
 		kdvm_state = KDVM_DLL_ABSENT;

@@ -10,6 +10,9 @@
 #            (KdSave(TRUE), reset, KdRestore(TRUE), KdDebuggerInitialize0(NULL) again)
 #   crash    a bug check: the services kdvm.dll imports panic the kernel if called, and
 #            the rest of the session runs on the DLL's own memory and port I/O
+#   loader   a loader block laid out like each supported release's (target/loader_block.h)
+#            carries VMKDPORT=3, and the VM's only vmkd port is org.vmkd.3: kdvm.dll finds
+#            it only if it read the option; a block of unknown layout must give defaults
 # Phase 0 always runs with KeQueryPerformanceCounter refused (target/kexports.h).
 # TCG only (software breakpoints); ends with "N passed, N failed".
 set -uo pipefail
@@ -86,7 +89,35 @@ not() { ! "$@"; }
 
 # Events fire after the Nth packet the kernel sent; the boot sends about 8 before the
 # session's first request, so these land between requests of the session.
+# loader LAYOUT: boots with the block laid out as LAYOUT and VMKDPORT=3 in its options; the
+# only vmkd port is org.vmkd.3 (no relay: the DLL needs only the port to come up).
+loader() {
+	local layout=$1 name=tcg-loader-$1
+	# shellcheck disable=SC2046
+	target_start "$name" tcg 60 "debugport=vm workload=none nobreak loaderblock=$layout loadoptions=noexecute=optin,debug,debugport=vm,vmkdport=3" -- \
+		-device virtio-serial-pci,id=vser0 \
+		-chardev "socket,id=vmkd0,path=$tmp/$name.vm.sock,server=on,wait=off" \
+		-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.3
+	target_wait
+	target_pid=
+	grep -q "^accel: tcg\$" "$tmp/$name.qemu.out" && echo "accel: tcg"
+	check "$name: the kernel passed a $layout loader block" \
+		grep -q "loader block laid out as $layout " "$tmp/$name.console"
+	if [[ $layout == unknown ]]; then
+		check "$name: unknown layout: defaults (org.vmkd.0), so the port is not found" \
+			grep -q "debugport=vm: KdDebuggerInitialize0 failed, falling back" \
+			"$tmp/$name.console"
+	else
+		check "$name: VMKDPORT=3 read from LoadOptions: kdvm.dll drives org.vmkd.3" \
+			grep -q "KD on vm (kdvm.dll as kdcom.dll)" "$tmp/$name.console"
+	fi
+	check "$name: the kernel ran to its end (exit $target_rc)" test "$target_rc" -eq 0
+	grep -q "KD on\|falling back" "$tmp/$name.console" || show "$tmp/$name.console" "$tmp/$name.qemu.out"
+}
+
 case ${1:-all} in
+all | loader)
+	for layout in win7 win8 win81 win10 win10-1803 unknown; do loader "$layout"; done ;;&
 all | device) imitated device reset@12,decode@15,bar@18 2 ;;&
 all | power) imitated power power@12,hiber@16 3 ;;&
 all | crash) imitated crash crash@10,reset@14 2 ;;
