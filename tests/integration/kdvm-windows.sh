@@ -14,7 +14,8 @@
 #            carries VMKDPORT=3, and the VM's only vmkd port is org.vmkd.3: kdvm.dll finds
 #            it only if it read the option; a block of unknown layout must give defaults
 # Phase 0 always runs with KeQueryPerformanceCounter refused (target/kexports.h).
-# TCG only (software breakpoints); ends with "N passed, N failed".
+# TCG (software breakpoints); under KVM, when /dev/kvm works, a smoke run of the loader
+# block boot. Ends with "N passed, N failed".
 set -uo pipefail
 trap "" PIPE
 cd "$(dirname "$0")/../.." || exit 1
@@ -89,18 +90,18 @@ not() { ! "$@"; }
 
 # Events fire after the Nth packet the kernel sent; the boot sends about 8 before the
 # session's first request, so these land between requests of the session.
-# loader LAYOUT: boots with the block laid out as LAYOUT and VMKDPORT=3 in its options; the
-# only vmkd port is org.vmkd.3 (no relay: the DLL needs only the port to come up).
+# loader LAYOUT [ACCEL]: boots with the block laid out as LAYOUT and VMKDPORT=3 in its
+# options; the only vmkd port is org.vmkd.3 (no relay: the DLL needs only the port).
 loader() {
-	local layout=$1 name=tcg-loader-$1
+	local layout=$1 accel=${2:-tcg} name=${2:-tcg}-loader-$1
 	# shellcheck disable=SC2046
-	target_start "$name" tcg 60 "debugport=vm workload=none nobreak loaderblock=$layout loadoptions=noexecute=optin,debug,debugport=vm,vmkdport=3" -- \
+	target_start "$name" "$accel" 120 "debugport=vm workload=none nobreak loaderblock=$layout loadoptions=noexecute=optin,debug,debugport=vm,vmkdport=3" -- \
 		-device virtio-serial-pci,id=vser0 \
 		-chardev "socket,id=vmkd0,path=$tmp/$name.vm.sock,server=on,wait=off" \
 		-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.3
 	target_wait
 	target_pid=
-	grep -q "^accel: tcg\$" "$tmp/$name.qemu.out" && echo "accel: tcg"
+	grep -q "^accel: $accel\$" "$tmp/$name.qemu.out" && echo "accel: $accel"
 	check "$name: the kernel passed a $layout loader block" \
 		grep -q "loader block laid out as $layout " "$tmp/$name.console"
 	if [[ $layout == unknown ]]; then
@@ -120,7 +121,13 @@ all | loader)
 	for layout in win7 win8 win81 win10 win10-1803 unknown; do loader "$layout"; done ;;&
 all | device) imitated device reset@12,decode@15,bar@18 2 ;;&
 all | power) imitated power power@12,hiber@16 3 ;;&
-all | crash) imitated crash crash@10,reset@14 2 ;;
+all | crash) imitated crash crash@10,reset@14 2 ;;&
+all | kvm)
+	if kvm_usable; then
+		loader win10-1803 kvm
+	else
+		echo "== KVM: /dev/kvm is not usable here, skipped"
+	fi ;;
 esac
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
