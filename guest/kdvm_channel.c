@@ -294,6 +294,44 @@ static void wait_hello(struct kdvm_channel *ch)
 	answer_due(ch);
 }
 
+/* ---- device defence --------------------------------------------------------------------- */
+
+enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
+{
+	enum vser_check r = vser_check(&ch->vser, force);
+
+	ch->stats.device_checks++;
+	ch->polls_unchecked = 0;
+	switch (r) {
+	case VSER_CHECK_OK:
+		break;
+	case VSER_CHECK_FIXED:
+		ch->stats.device_repairs++;
+		break;
+	case VSER_CHECK_RESET:
+	case VSER_CHECK_LOST:
+		if (r == VSER_CHECK_RESET)
+			ch->stats.device_resetups++;
+		else
+			ch->stats.device_lost++;
+		/* The rings were rebuilt: the buffer being parsed and a held packet pointing
+		 * into it are gone, and the stream restarts at a frame boundary. The link goes
+		 * down; sync_link sees the port open again (a new generation) and HELLO
+		 * follows, which also tells the relay to renumber its debugger link. */
+		ch->rx_have = 0;
+		link_reset(ch, KDVM_LINK_DOWN);
+		break;
+	}
+	return r;
+}
+
+void kdvm_channel_power_down(struct kdvm_channel *ch)
+{
+	vser_shutdown(&ch->vser);
+	ch->rx_have = 0;
+	link_reset(ch, KDVM_LINK_DOWN);
+}
+
 /* ---- API ----------------------------------------------------------------------------- */
 
 int kdvm_channel_init(struct kdvm_channel *ch, const struct guest_platform *plat, void *mem,
@@ -339,6 +377,10 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 	uint16_t slot;
 	size_t n = 0;
 
+	/* Every packet the kernel sends starts a debugger exchange: the one place where a
+	 * device taken over while the kernel ran is found (5 port accesses; not polling). */
+	kdvm_channel_check_device(ch, 0);
+	ch->checked = 1;
 	service(ch);
 	wait_hello(ch);
 	if (hdr_len > KD_MAX_PAYLOAD || data_len > KD_MAX_PAYLOAD ||
@@ -402,6 +444,18 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 
 	*hdr_len = 0;
 	*data_len = 0;
+	/* Checked once per call, before the loop (which stays memory-only), and not at all
+	 * right after a send that checked: a request/response pair costs one check, an idle
+	 * stop one per receive timeout. */
+	if (!ch->checked)
+		kdvm_channel_check_device(ch, 0);
+	ch->checked = 0;
+	if (ch->link == KDVM_LINK_DOWN || ch->link == KDVM_LINK_HELLO_DUE) {
+		/* Set up again (or reconnected) since the last look: HELLO first, so the
+		 * relay takes the stream up before we wait on it. */
+		service(ch);
+		wait_hello(ch);
+	}
 	saved = guest_io_poll_begin(&ch->vser.io);
 	guest_deadline_start(&d, ch->plat, ch->receive_timeout_ms);
 	for (;;) {
@@ -446,7 +500,18 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 
 int kdvm_channel_poll_breakin(struct kdvm_channel *ch)
 {
-	uint32_t saved = guest_io_poll_begin(&ch->vser.io);
+	uint32_t saved;
+
+	/* From the clock interrupt, many times a second: a rare check, so a device reset
+	 * while the kernel runs still lets a later break-in through. */
+	if (++ch->polls_unchecked >= KDVM_POLL_CHECK_EVERY) {
+		kdvm_channel_check_device(ch, 0);
+		if (ch->link == KDVM_LINK_DOWN || ch->link == KDVM_LINK_HELLO_DUE) {
+			service(ch);
+			wait_hello(ch);
+		}
+	}
+	saved = guest_io_poll_begin(&ch->vser.io);
 
 	ch->stats.polls++;
 	sync_link(ch);

@@ -70,7 +70,15 @@ struct kdvm_channel_stats {
 	uint64_t hellos;
 	uint64_t breakins;
 	uint64_t resyncs;
+	uint64_t device_checks;         /* config-space checks of the device (vser_check) */
+	uint64_t device_repairs;        /* decodes restored or BAR followed, queues kept */
+	uint64_t device_resetups;       /* device found reset (or resumed): set up again */
+	uint64_t device_lost;           /* check found no usable device */
 };
+
+/* A POLL_BREAKIN call (the clock interrupt, many per second) checks the device only this
+ * rarely: 5 port accesses amortised over this many memory-only polls. */
+#define KDVM_POLL_CHECK_EVERY 256u
 
 struct kdvm_channel {
 	struct vser vser;
@@ -86,6 +94,8 @@ struct kdvm_channel {
 	uint8_t resync;             /* RESYNC not yet consumed */
 	uint8_t gone;               /* debugger/relay left since the last receive */
 	uint8_t stats_due;          /* STATS_REQUEST to answer */
+	uint8_t checked;            /* a send checked the device; the next receive need not */
+	uint32_t polls_unchecked;   /* POLL_BREAKIN calls since the last device check */
 	uint32_t tx_seq;
 
 	/* The RX buffer being parsed. */
@@ -130,6 +140,18 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 /* 1 if the debugger asked for a break-in since the last call (consumes it). Memory-only;
  * a running kernel expects no data, so a KD packet seen here is discarded. */
 int kdvm_channel_poll_breakin(struct kdvm_channel *ch);
+
+/*
+ * Checks the device (vser_check) and, when it had to be set up again or is lost, starts
+ * the link over: the half-parsed stream and any held packet are gone, and the next
+ * service says HELLO again. force: set the device up even if it looks intact (resume).
+ * Called by send and receive on entry; call it directly after a power transition.
+ */
+enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force);
+
+/* Before sleep or hibernation: resets the device (no DMA while memory is saved) and
+ * takes the link down. The next check sets it up again. */
+void kdvm_channel_power_down(struct kdvm_channel *ch);
 
 /* 1 while a relay is connected and says a debugger is attached. */
 int kdvm_channel_debugger_present(const struct kdvm_channel *ch);

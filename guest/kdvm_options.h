@@ -2,15 +2,25 @@
 /*
  * kdvm_options.h - the boot options kdvm.dll reads from the loader block.
  *
- * LOADER_PARAMETER_BLOCK changes layout with almost every Windows release (Geoff Chappell,
- * "LOADER_PARAMETER_BLOCK": x64 size 0xE8 in 6.0 ... 0x148 in 10.0-1709, 0x160 from 1803).
- * Only one x64 layout is taken from a public symbol-derived dump: OsMajorVersion at 0x0,
- * Size at 0x8, LoadOptions (char *) at 0xD8, total size 0x160 (Windows 10 1803..1903). Any
- * other block is ignored, as is NULL: options are then the defaults. A kernel that is not
- * Windows (the vmkd test kernel) can build such a block to pass options.
+ * The x64 LOADER_PARAMETER_BLOCK starts with OsMajorVersion (0x00), OsMinorVersion (0x04)
+ * and Size (0x08) from Windows 7 (6.1) on; the members behind them move between releases.
+ * A block is read only when {major, minor, size} is one of the layouts in the table below
+ * (Geoff Chappell, "LOADER_PARAMETER_BLOCK", offsets from public symbols and the WDK's
+ * arc.h; docs/windows.md section 3). Any other block, and NULL, gives the defaults: the
+ * layout is identified, never guessed.
  *
- * Recognised words (the loader upper-cases the string and drops the slashes):
+ *   version            major.minor  Size    LoadOptions
+ *   Windows 7          6.1          0xF0    0x98
+ *   Windows 8          6.2          0x118   0xB8
+ *   Windows 8.1        6.3          0x128   0xB8
+ *   Windows 10 -1709   10.0         0x148   0xD8
+ *   Windows 10 1803+   10.0         0x160   0xD8   (11 too while Size stays 0x160)
+ *
+ * LoadOptions is the loader's option string: upper case, slashes dropped. Words read:
  *   DEBUGPORT=<name>   recorded; any name is accepted (the loader picked this DLL from it)
+ *   VMKDPORT=<n>       use the virtio-serial port named "org.vmkd.<n>" (n = 0..99), for a
+ *                      VM with several such ports; numeric because the loader upper-cases
+ *                      the string and port names are case-sensitive
  */
 #ifndef VMKD_KDVM_OPTIONS_H
 #define VMKD_KDVM_OPTIONS_H
@@ -19,19 +29,31 @@
 #include <stdint.h>
 
 #define KDVM_LPB_MAJOR_OFF        0x00u
+#define KDVM_LPB_MINOR_OFF        0x04u
 #define KDVM_LPB_SIZE_OFF         0x08u
-#define KDVM_LPB_LOAD_OPTIONS_OFF 0xD8u
-#define KDVM_LPB_KNOWN_SIZE       0x160u
 #define KDVM_OPTIONS_MAX          512u   /* bytes of LoadOptions looked at */
+#define KDVM_PORT_NAME_MAX        16u
+
+struct kdvm_lpb_layout {
+	const char *name;
+	uint32_t major, minor, size;
+	uint32_t load_options;     /* offset of the char * */
+};
+
+/* The known layouts (the table above), for the test kernel and the tests. */
+extern const struct kdvm_lpb_layout kdvm_lpb_layouts[];
+extern const size_t kdvm_lpb_layout_count;
 
 struct kdvm_options {
 	uint8_t have_debugport;
 	char debugport[16];
+	uint8_t have_port;
+	char port_name[KDVM_PORT_NAME_MAX]; /* "org.vmkd.<n>" when VMKDPORT= was given */
 };
 
-/* The LoadOptions string of a loader block in the one known layout, else NULL. Pointers
- * outside the x64 kernel half are not followed. */
-const char *kdvm_loader_options(const void *loader_block);
+/* The LoadOptions string of a loader block in a known layout (and *layout, if not NULL,
+ * names it), else NULL. Pointers outside the x64 kernel half are not followed. */
+const char *kdvm_loader_options(const void *loader_block, const struct kdvm_lpb_layout **layout);
 
 /* Parses options (NULL allowed) into o (zeroed first). */
 void kdvm_options_parse(const char *opts, struct kdvm_options *o);

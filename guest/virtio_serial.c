@@ -513,21 +513,25 @@ static int wait_handshake(struct vser *v)
 	return v->port_live ? VSER_OK : VSER_ERR_NO_PORT;
 }
 
-static int try_device(struct vser *v, struct pci_addr a)
+/* An I/O BAR, assigned, with its 0x20-byte legacy block inside the 16-bit port space. */
+static int io_bar_base(uint32_t bar, uint16_t *base)
 {
-	uint32_t bar = pci_read32(&v->io, a, PCI_BAR0);
-	uint16_t cmd;
-	int err;
-
-	v->pci = a;
-	v->iobase = 0;
-	/* An I/O BAR, assigned, with its 0x20-byte legacy block inside the 16-bit port space. */
 	if (!(bar & 1u) || !(bar & 0xFFFCu) || (bar & 0xFFFCu) > 0xFFE0u || (bar >> 16))
-		return VSER_ERR_NO_IO_BAR;
-	v->iobase = (uint16_t)(bar & 0xFFFCu);
-	cmd = pci_read16(&v->io, a, PCI_COMMAND);
-	pci_write16(&v->io, a, PCI_COMMAND,
-		    (uint16_t)(cmd | PCI_COMMAND_IO | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE));
+		return -1;
+	*base = (uint16_t)(bar & 0xFFFCu);
+	return 0;
+}
+
+/* I/O decode and bus mastering on (legacy virtio DMA needs the latter on real PCI
+ * hosts), INTx off: we poll, and an asserted line nobody acknowledges is a storm. */
+#define CMD_WANTED (PCI_COMMAND_IO | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)
+
+/* Reset, features, control queues, DRIVER_OK and the handshake up to our port's PORT_OPEN.
+ * The rings and buffers carved at init are reused: nothing here asks the platform for
+ * memory or addresses, so it also runs where no kernel service may be called. */
+static int device_setup(struct vser *v)
+{
+	int err;
 
 	clear_port_state(v);
 	reset_device(v);
@@ -553,6 +557,73 @@ static int try_device(struct vser *v, struct pci_addr a)
 	v->state = VSER_HANDSHAKE;
 	ctrl_send(v, 0, VSER_CTRL_DEVICE_READY, 1);
 	return wait_handshake(v);
+}
+
+static int try_device(struct vser *v, struct pci_addr a)
+{
+	uint16_t cmd;
+
+	v->pci = a;
+	v->iobase = 0;
+	if (io_bar_base(pci_read32(&v->io, a, PCI_BAR0), &v->iobase))
+		return VSER_ERR_NO_IO_BAR;
+	cmd = pci_read16(&v->io, a, PCI_COMMAND);
+	pci_write16(&v->io, a, PCI_COMMAND, (uint16_t)(cmd | CMD_WANTED));
+	return device_setup(v);
+}
+
+enum vser_check vser_check(struct vser *v, int force_setup)
+{
+	uint16_t cmd, base;
+	uint8_t status;
+	uint32_t saved;
+	int changed = 0, err;
+
+	if (!v->adopted)
+		return VSER_CHECK_LOST;
+	v->stats.checks++;
+	/* Set-up and repair I/O, never polling, even when a wait loop asks. */
+	saved = guest_io_poll_suspend(&v->io);
+
+	if (io_bar_base(pci_read32(&v->io, v->pci, PCI_BAR0), &base)) {
+		/* Unassigned, or the function is gone (all ones): nothing to drive now. */
+		v->stats.device_lost++;
+		v->state = VSER_FAILED;
+		v->port_live = 0;
+		v->host_open = 0;
+		guest_io_poll_end(&v->io, saved);
+		return VSER_CHECK_LOST;
+	}
+	if (base != v->iobase) {
+		/* PnP rebalanced the BAR: follow it (QEMU keeps the device state). */
+		v->iobase = base;
+		v->stats.bar_moves++;
+		changed = 1;
+	}
+	cmd = pci_read16(&v->io, v->pci, PCI_COMMAND);
+	if ((cmd & CMD_WANTED) != CMD_WANTED) {
+		pci_write16(&v->io, v->pci, PCI_COMMAND, (uint16_t)(cmd | CMD_WANTED));
+		v->stats.command_fixes++;
+		changed = 1;
+	}
+	status = reg_r8(v, VSER_REG_STATUS);
+	if (!force_setup && !v->broken && v->state != VSER_FAILED &&
+	    status == (VSER_STATUS_ACK | VSER_STATUS_DRIVER | VSER_STATUS_DRIVER_OK)) {
+		guest_io_poll_end(&v->io, saved);
+		return changed ? VSER_CHECK_FIXED : VSER_CHECK_OK;
+	}
+	/* Reset by someone else (status 0: another driver, firmware on resume), broken, or
+	 * asked for: set the device up again from scratch. */
+	v->stats.resetups++;
+	err = device_setup(v);
+	guest_io_poll_end(&v->io, saved);
+	if (err) {
+		v->state = VSER_FAILED;
+		v->port_live = 0;
+		v->host_open = 0;
+		return VSER_CHECK_LOST;
+	}
+	return VSER_CHECK_RESET;
 }
 
 int vser_init(struct vser *v, const struct guest_platform *plat, void *mem, size_t mem_len,
@@ -592,8 +663,10 @@ int vser_init(struct vser *v, const struct guest_platform *plat, void *mem, size
 	}
 	for (i = 0; i < n; i++) {
 		err = try_device(v, found[i]);
-		if (err == VSER_OK)
+		if (err == VSER_OK) {
+			v->adopted = 1;
 			return VSER_OK;
+		}
 		/* Not ours (or unusable): leave it reset for its real driver. */
 		if (v->iobase)
 			reset_device(v);

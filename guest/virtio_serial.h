@@ -118,10 +118,25 @@ struct vser_stats {
 	uint64_t bad_used;          /* used entries with a bad id or length (ignored) */
 	uint64_t broken_idx;        /* used.idx ran ahead of what we posted */
 	uint64_t ctrl_out_dropped;  /* no free control TX slot */
+	uint64_t checks;            /* vser_check calls (5 port accesses each) */
+	uint64_t bar_moves;         /* BAR0 found at another address */
+	uint64_t command_fixes;     /* I/O decode / bus master / INTx disable restored */
+	uint64_t resetups;          /* device set up again (reset by someone else, resume) */
+	uint64_t device_lost;       /* BAR unassigned or function gone */
+};
+
+/* What vser_check found. */
+enum vser_check {
+	VSER_CHECK_OK,     /* as we left it */
+	VSER_CHECK_FIXED,  /* BAR moved or decodes were off: repaired, queues intact */
+	VSER_CHECK_RESET,  /* the device had been reset (or setup was forced): set up again,
+			    * port re-found; the byte stream to the host starts over */
+	VSER_CHECK_LOST,   /* not usable now (no BAR, setup failed); try again later */
 };
 
 struct vser {
 	enum vser_state state;
+	uint8_t adopted;             /* vser_init found our port on this function */
 	struct guest_io io;
 	struct guest_mem mem;
 	struct pci_addr pci;
@@ -190,6 +205,18 @@ int vser_tx_acquire(struct vser *v, uint8_t **buf, uint32_t *cap, uint16_t *slot
 void vser_tx_submit(struct vser *v, uint16_t slot, uint32_t len);
 /* Reclaims completed TX slots; 1 if slot is free again. */
 int vser_tx_done(struct vser *v, uint16_t slot);
+
+/*
+ * Defends the device against other owners (a PnP driver such as virtio-win's vioser,
+ * firmware on resume, a BAR rebalance): re-reads BAR0 and the PCI command register from
+ * config space, follows a moved BAR, turns decodes back on, and sets the whole device up
+ * again (same rings and buffers, no platform calls) when its status is not DRIVER_OK or
+ * force_setup is set. Costs 5 port accesses when nothing changed; none counts as polling.
+ */
+enum vser_check vser_check(struct vser *v, int force_setup);
+/* Port accesses of a vser_check that finds nothing to do: BAR0 and COMMAND through
+ * 0xCF8/0xCFC (2 each) and the status register (1). */
+#define VSER_CHECK_PORT_IO 5u
 
 /* Resets the device (status 0); the port is dead afterwards. */
 void vser_shutdown(struct vser *v);

@@ -6,6 +6,7 @@
 
 #include "console.h"
 #include "kexports.h"
+#include "loader_block.h"
 #include "paging.h"
 #include "pmm.h"
 
@@ -50,6 +51,7 @@ enum kdvm_export {
 	EXP_SAVE,
 	EXP_RESTORE,
 	EXP_SET_HIBER,
+	EXP_POWER,
 	EXP_COUNT,
 };
 
@@ -63,6 +65,7 @@ static const char *const export_names[EXP_COUNT] = {
 	[EXP_SAVE] = "KdSave",
 	[EXP_RESTORE] = "KdRestore",
 	[EXP_SET_HIBER] = "KdSetHiberRange",
+	[EXP_POWER] = "KdPower", /* imported by newer kernels (docs/windows.md) */
 };
 
 static enum kd_kdvm_status resolve_exports(struct kd_kdvm *k)
@@ -94,6 +97,7 @@ static enum kd_kdvm_status resolve_exports(struct kd_kdvm *k)
 	k->save = (kdvm_save_fn)at[EXP_SAVE];
 	k->restore = (kdvm_save_fn)at[EXP_RESTORE];
 	k->set_hiber_range = (kdvm_hiber_fn)at[EXP_SET_HIBER];
+	k->power = (kdvm_kdpower_fn)at[EXP_POWER];
 	return KD_KDVM_OK;
 }
 
@@ -142,16 +146,22 @@ bad_image:
 
 enum kd_kdvm_status kd_kdvm_start(struct kd_kdvm *k)
 {
+	void *lpb = loader_block_build();
+	const char *lpb_name = lpb ? "LoaderBlock" : "NULL";
 	int32_t st;
 
-	k->init_status = k->initialize0(NULL);
-	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize0(NULL) = %#x\n",
+	kdvm_imitate_init(&k->imitate);
+	kexports_set_phase(KEXPORTS_PHASE0);
+	k->init_status = k->initialize0(lpb);
+	kexports_set_phase(KEXPORTS_PHASE1);
+	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize0(%s) = %#x\n", lpb_name,
 		(uint32_t)k->init_status);
 	if (k->init_status < 0)
 		return KD_KDVM_INIT_FAILED;
 	/* Phase 1 cannot undo phase 0 on Windows either: its status is only reported. */
-	st = k->initialize1(NULL);
-	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize1(NULL) = %#x\n", (uint32_t)st);
+	st = k->initialize1(lpb);
+	kprintf("vmkd-target: " DLL_NAME ": KdDebuggerInitialize1(%s) = %#x\n", lpb_name,
+		(uint32_t)st);
 	return KD_KDVM_OK;
 }
 
@@ -174,6 +184,7 @@ static void kdvm_send_packet(void *t, uint32_t type, struct kd_string64 *hdr,
 {
 	struct kd_kdvm *k = t;
 
+	kdvm_imitate_before_send(&k->imitate, k);
 	k->send_packet(type, hdr, data, ctx);
 }
 

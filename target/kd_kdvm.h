@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kd_target.h"
+#include "kdvm_imitate.h"
 #include "pe_loader.h"
 
 /* The transport DLL's exports (kd-protocol.md 4.1), all ms_abi. */
@@ -26,6 +27,7 @@ typedef __attribute__((ms_abi)) uint32_t (*kdvm_receive_fn)(uint32_t type,
 typedef __attribute__((ms_abi)) int32_t (*kdvm_power_fn)(void);
 typedef __attribute__((ms_abi)) int32_t (*kdvm_save_fn)(uint8_t sleep_transition);
 typedef __attribute__((ms_abi)) int32_t (*kdvm_hiber_fn)(void *memory_map);
+typedef __attribute__((ms_abi)) int32_t (*kdvm_kdpower_fn)(void *arg1, void *arg2);
 
 enum kd_kdvm_status {
 	KD_KDVM_OK = 0,
@@ -46,17 +48,20 @@ struct kd_kdvm {
 	kdvm_power_fn d0_transition, d3_transition;
 	kdvm_save_fn save, restore;
 	kdvm_hiber_fn set_hiber_range;
+	kdvm_kdpower_fn power;
+	struct kdvm_imitate imitate; /* kdvm_imitate= events (kdvm_imitate.h) */
 };
 
 const char *kd_kdvm_status_name(enum kd_kdvm_status st);
 
-/* Maps the embedded kdvm.dll into fresh pages and resolves the nine transport exports, as
+/* Maps the embedded kdvm.dll into fresh pages and resolves the ten transport exports, as
  * the boot loader and ntoskrnl's import binding would. Reports progress and every
  * problem (unresolved imports as DLL!name) on the console. */
 enum kd_kdvm_status kd_kdvm_load(struct kd_kdvm *k);
 
-/* KdDebuggerInitialize0(NULL), then KdDebuggerInitialize1(NULL), as ntoskrnl calls them
- * (phase 0 and phase 1; the test kernel has no loader block). */
+/* KdDebuggerInitialize0, then KdDebuggerInitialize1, as ntoskrnl calls them (phase 0 and
+ * phase 1), with the loader block loader_block.h builds (NULL without loaderblock=).
+ * Phase 0 runs with the HAL's services refused (kexports.h). */
 enum kd_kdvm_status kd_kdvm_start(struct kd_kdvm *k);
 
 /* KdSave(FALSE) / KdRestore(FALSE): bracket every entry into the debugger. */

@@ -3,14 +3,38 @@
 #include "kexports.h"
 
 #include "cpu.h"
+#include "exit.h"
 #include "kd_kernel.h"
 #include "paging.h"
 #include "timer.h"
+
+static enum kexports_phase kexports_phase = KEXPORTS_PHASE1;
+
+static const char *const phase_names[] = {
+	[KEXPORTS_PHASE0] = "phase 0 (before HalInitSystem)",
+	[KEXPORTS_PHASE1] = "phase 1",
+	[KEXPORTS_CRASHED] = "the bug check",
+};
+
+void kexports_set_phase(enum kexports_phase phase)
+{
+	kexports_phase = phase;
+}
+
+/* A service the DLL must not call now: fail loudly (the test sees the panic). */
+static void not_now(const char *name, enum kexports_phase unsafe_from)
+{
+	if (kexports_phase == KEXPORTS_CRASHED ||
+	    (unsafe_from == KEXPORTS_PHASE0 && kexports_phase == KEXPORTS_PHASE0))
+		panic("kdvm.dll called %s in %s, where it is not safe", name,
+		      phase_names[kexports_phase]);
+}
 
 KEXPORT uint64_t MmGetPhysicalAddress(void *va)
 {
 	uint64_t pa;
 
+	not_now("MmGetPhysicalAddress", KEXPORTS_CRASHED);
 	if (paging_translate((uint64_t)(uintptr_t)va, &pa, NULL) != PAGING_OK)
 		return 0;
 	return pa;
@@ -18,11 +42,13 @@ KEXPORT uint64_t MmGetPhysicalAddress(void *va)
 
 KEXPORT void KeStallExecutionProcessor(uint32_t us)
 {
+	not_now("KeStallExecutionProcessor", KEXPORTS_CRASHED);
 	udelay(us);
 }
 
 KEXPORT int64_t KeQueryPerformanceCounter(int64_t *frequency)
 {
+	not_now("KeQueryPerformanceCounter", KEXPORTS_PHASE0);
 	if (frequency)
 		*frequency = (int64_t)tsc_hz();
 	return (int64_t)rdtsc();

@@ -25,6 +25,19 @@ KEXPORT void KeStallExecutionProcessor(uint32_t us);
  * LARGE_INTEGER (8 bytes) comes back in RAX. */
 KEXPORT int64_t KeQueryPerformanceCounter(int64_t *frequency);
 
+/*
+ * Which services a transport may call now (docs/windows.md, "Boot phases", "Crash path"):
+ * in phase 0 the HAL's counter is not up (KeQueryPerformanceCounter panics the kernel),
+ * after phase 1 everything works, and after a (simulated) bug check every function export
+ * panics: the system behind them is gone. A panic names the service and the phase.
+ */
+enum kexports_phase {
+	KEXPORTS_PHASE0,
+	KEXPORTS_PHASE1,
+	KEXPORTS_CRASHED,
+};
+void kexports_set_phase(enum kexports_phase phase);
+
 /* The table pe_load binds imports from: one entry per exported symbol. */
 extern const struct pe_symbol kexports[];
 extern const size_t kexports_count;

@@ -42,6 +42,8 @@ TARGET_KD_SRCS := lib/kd/kd_packet.c lib/kd/kd_parser.c \
 # channel floor. Same sources as the DLL, built with the kernel's flags.
 TARGET_GUEST_SRCS := lib/kd/vmkd_frame.c guest/guest_mem.c guest/pci_cf8.c guest/vring.c \
 	guest/virtio_serial.c guest/kdvm_channel.c
+# loader_block.c lays blocks out from the DLL's own table of known layouts.
+TARGET_GUEST_SRCS += guest/kdvm_options.c
 TARGET_SRCS := $(wildcard target/*.c target/*.S target/kd/*.c) $(TARGET_KD_SRCS) \
 	$(TARGET_GUEST_SRCS)
 TARGET_OBJS := $(patsubst %,$(TARGET_OBJDIR)/%.o,$(basename $(TARGET_SRCS)))

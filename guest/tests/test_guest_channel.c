@@ -198,7 +198,8 @@ static void send_is_one_frame_one_notify(void **state)
 		assert_int_equal(kdvm_channel_send_kd(ch, 2, hdr, sizeof(hdr), data, sizeof(data)),
 				 KDVM_SENT);
 		assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 1);
-		assert_int_equal(ch->vser.io.total, io + 1); /* the notify is the only I/O */
+		/* The notify and the entry's device check are the only I/O. */
+		assert_int_equal(ch->vser.io.total, io + 1 + VSER_CHECK_PORT_IO);
 		assert_int_equal(r->last_kd_type, 2);
 		assert_int_equal(r->last_kd_len, sizeof(hdr) + sizeof(data));
 		assert_memory_equal(r->last_kd, hdr, sizeof(hdr));
@@ -298,7 +299,8 @@ static void receive_timeout_is_memory_only(void **state)
 	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
 						 &dl), KDVM_RECV_TIMEOUT);
 	assert_true(f->clock - clock0 >= 100000 && f->clock - clock0 < 110000);
-	assert_int_equal(ch->vser.io.total, io);
+	/* One device check on entry, none in the wait loop. */
+	assert_int_equal(ch->vser.io.total, io + VSER_CHECK_PORT_IO);
 	assert_int_equal(ch->vser.io.while_polling, 0);
 	assert_true(ch->stats.polls > 1000);
 }
@@ -538,6 +540,142 @@ static void frames_after_a_breakin_wait_for_the_stop(void **state)
 	assert_int_equal(hdr[0], 0x77);
 }
 
+/* ---- device defence ------------------------------------------------------------------ */
+
+#define STATUS_PORT (0xc040u + 0x12u)
+
+/* Another driver (or firmware) resets the device while the kernel runs: the next send
+ * finds status 0, sets the device up again, says HELLO and the packet still goes out. */
+static void device_reset_is_set_up_again(void **state)
+{
+	uint8_t sc[0xF0] = { 0x11 }, req[0x38] = { 0x30, 0x31 }, hdr[0x38], data[64];
+	uint8_t frame[VMKD_FRAME_MAX_BYTES];
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	f->plat.outb(f, STATUS_PORT, 0);
+	assert_int_equal(f->dev[0].status, 0);
+	r->reply_len = fake_relay_build_kd(r, frame, sizeof(frame), 2, req, sizeof(req));
+	r->reply = malloc(r->reply_len);
+	memcpy(r->reply, frame, r->reply_len);
+	sc[0] = 0x22;
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->stats.device_resetups, 1);
+	assert_int_equal(f->dev[0].status, 7);
+	assert_int_equal(r->hellos, 2);
+	assert_int_equal(r->kd_packets, 2);
+	assert_int_equal(r->last_kd[0], 0x22);
+	assert_int_equal(not_present, 0);
+	/* The request that answers it arrives on the new rings. */
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_memory_equal(hdr, req, sizeof(req));
+}
+
+/* I/O decode and bus mastering turned off (a PnP stop, a driver's D3): turned on again,
+ * nothing else touched. */
+static void cleared_command_register_is_restored(void **state)
+{
+	uint8_t sc[0xF0] = { 0 };
+
+	(void)state;
+	up();
+	f->dev[0].pci_command = 0;
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	assert_int_equal(f->dev[0].pci_command & 0x405, 0x405);
+	assert_int_equal(ch->stats.device_repairs, 1);
+	assert_int_equal(ch->stats.device_resetups, 0);
+	assert_int_equal(r->hellos, 1);
+	assert_int_equal(r->kd_packets, 1);
+}
+
+/* PnP rebalanced the I/O BAR: the registers are followed to the new address. */
+static void moved_bar_is_followed(void **state)
+{
+	uint8_t sc[0xF0] = { 0 };
+
+	(void)state;
+	up();
+	f->dev[0].bar0 = 0xd001;
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->vser.iobase, 0xd000);
+	assert_int_equal(ch->stats.device_repairs, 1);
+	assert_int_equal(ch->stats.device_resetups, 0);
+	assert_int_equal(r->kd_packets, 1);
+}
+
+/* A receive call checks once on entry (not after a send that just did), never in its
+ * wait loop; a reset found there is set up again before the wait. */
+static void receive_checks_once_per_call(void **state)
+{
+	uint8_t sc[0xF0] = { 0 }, req[0x38] = { 0x44 }, hdr[0x38], data[16];
+	size_t hl, dl;
+	uint64_t checks;
+
+	(void)state;
+	up();
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	checks = ch->vser.stats.checks;
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+	assert_int_equal(ch->vser.stats.checks, checks);
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+	assert_int_equal(ch->vser.stats.checks, checks + 1);
+	f->plat.outb(f, STATUS_PORT, 0);
+	fake_relay_send_kd(r, 2, req, sizeof(req));
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_int_equal(hdr[0], 0x44);
+	assert_int_equal(ch->stats.device_resetups, 1);
+	assert_int_equal(r->hellos, 2);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
+/* The clock interrupt's POLL_BREAKIN stays memory-only but for one check every
+ * KDVM_POLL_CHECK_EVERY calls, so a break-in still gets through a reset device. */
+static void poll_breakin_checks_rarely(void **state)
+{
+	uint64_t io;
+
+	(void)state;
+	up();
+	f->plat.outb(f, STATUS_PORT, 0);
+	io = ch->vser.io.total;
+	for (unsigned i = 1; i < KDVM_POLL_CHECK_EVERY; i++)
+		assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(ch->vser.io.total, io);
+	assert_int_equal(ch->stats.device_resetups, 0);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(ch->stats.device_resetups, 1);
+	assert_int_equal(r->hellos, 2);
+	fake_relay_send(r, VMKD_FRAME_BREAKIN, NULL, 0);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 1);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
+/* BAR unassigned (PnP stopped the device): packets are dropped as with no relay, and the
+ * device is taken up again once it is back. */
+static void lost_device_comes_back(void **state)
+{
+	uint8_t sc[0xF0] = { 0 };
+
+	(void)state;
+	up();
+	f->dev[0].bar0 = 0;
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0),
+			 KDVM_SEND_NO_RELAY);
+	assert_int_equal(ch->stats.device_lost, 1);
+	assert_int_equal(not_present, 1);
+	f->dev[0].bar0 = 0xc041;
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->stats.device_resetups, 1);
+	assert_int_equal(r->hellos, 2);
+	assert_int_equal(not_present, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +707,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(poll_breakin_discards_stray_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(frames_after_a_breakin_wait_for_the_stop, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(device_reset_is_set_up_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(cleared_command_register_is_restored, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(moved_bar_is_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(receive_checks_once_per_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(poll_breakin_checks_rarely, setup, teardown),
+		cmocka_unit_test_setup_teardown(lost_device_comes_back, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("guest_channel", tests, NULL, NULL);

@@ -149,28 +149,73 @@ static void poll_breakin(void **state)
 
 /* ---- options ------------------------------------------------------------------------- */
 
-static void options_from_loader_block(void **state)
+/* A block laid out as layout l, LoadOptions = p, the rest 0xA5 (no field is taken from
+ * anywhere but the layout's offsets). */
+static void fill_block(uint8_t *block, size_t cap, const struct kdvm_lpb_layout *l, uint64_t p)
 {
-	static uint8_t block[KDVM_LPB_KNOWN_SIZE];
 	uint32_t v;
+
+	memset(block, 0xA5, cap);
+	v = l->major;
+	memcpy(block + KDVM_LPB_MAJOR_OFF, &v, 4);
+	v = l->minor;
+	memcpy(block + KDVM_LPB_MINOR_OFF, &v, 4);
+	v = l->size;
+	memcpy(block + KDVM_LPB_SIZE_OFF, &v, 4);
+	memcpy(block + l->load_options, &p, 8);
+}
+
+static void options_from_each_known_layout(void **state)
+{
+	static uint8_t block[0x200];
+	const struct kdvm_lpb_layout *got;
 	uint64_t p = 0xFFFFF80000123456ull;
 
 	(void)state;
-	assert_null(kdvm_loader_options(NULL));
-	v = 10;
-	memcpy(block + KDVM_LPB_MAJOR_OFF, &v, 4);
-	v = KDVM_LPB_KNOWN_SIZE;
-	memcpy(block + KDVM_LPB_SIZE_OFF, &v, 4);
-	memcpy(block + KDVM_LPB_LOAD_OPTIONS_OFF, &p, 8);
-	assert_ptr_equal(kdvm_loader_options(block), (const char *)(uintptr_t)p);
-	v = 0x148; /* 10.0 before 1803: another layout */
-	memcpy(block + KDVM_LPB_SIZE_OFF, &v, 4);
-	assert_null(kdvm_loader_options(block));
-	v = KDVM_LPB_KNOWN_SIZE;
-	memcpy(block + KDVM_LPB_SIZE_OFF, &v, 4);
-	p = 0x1000; /* not a kernel address */
-	memcpy(block + KDVM_LPB_LOAD_OPTIONS_OFF, &p, 8);
-	assert_null(kdvm_loader_options(block));
+	assert_null(kdvm_loader_options(NULL, &got));
+	assert_null(got);
+	assert_int_equal(kdvm_lpb_layout_count, 5);
+	for (size_t i = 0; i < kdvm_lpb_layout_count; i++) {
+		const struct kdvm_lpb_layout *l = &kdvm_lpb_layouts[i];
+
+		assert_true(l->load_options + 8 <= l->size);
+		fill_block(block, sizeof(block), l, p + i);
+		assert_ptr_equal(kdvm_loader_options(block, &got), (const char *)(uintptr_t)(p + i));
+		assert_ptr_equal(got, l);
+	}
+	/* The offsets of docs/windows.md section 3 (Chappell's table). */
+	assert_int_equal(kdvm_lpb_layouts[0].load_options, 0x98);
+	assert_int_equal(kdvm_lpb_layouts[4].load_options, 0xD8);
+}
+
+static void options_from_unknown_layouts(void **state)
+{
+	static uint8_t block[0x200];
+	const struct kdvm_lpb_layout *got;
+	const struct kdvm_lpb_layout *w10 = &kdvm_lpb_layouts[4];
+	struct kdvm_lpb_layout l;
+	uint64_t p = 0xFFFFF80000123456ull;
+
+	(void)state;
+	/* A size no release had, with a known version: not guessed. */
+	l = *w10;
+	l.size = 0x168;
+	fill_block(block, sizeof(block), &l, p);
+	assert_null(kdvm_loader_options(block, &got));
+	assert_null(got);
+	/* A known size with another version (6.3's size under 6.2). */
+	l = kdvm_lpb_layouts[2];
+	l.minor = 2;
+	fill_block(block, sizeof(block), &l, p);
+	assert_null(kdvm_loader_options(block, NULL));
+	/* A pre-6.1 block begins with a LIST_ENTRY: a kernel pointer, no version. */
+	memset(block, 0, sizeof(block));
+	memcpy(block, &p, 8);
+	memcpy(block + 8, &p, 8);
+	assert_null(kdvm_loader_options(block, NULL));
+	/* Known layout, but LoadOptions is not a kernel address. */
+	fill_block(block, sizeof(block), w10, 0x1000);
+	assert_null(kdvm_loader_options(block, NULL));
 }
 
 static void options_parse(void **state)
@@ -189,6 +234,33 @@ static void options_parse(void **state)
 	assert_string_equal(o.debugport, "AVERYVERYVERYLO");
 	kdvm_options_parse("DEBUG", &o);
 	assert_int_equal(o.have_debugport, 0);
+	assert_int_equal(o.have_port, 0);
+	/* vmkd's own word: the port number (the loader upper-cases everything). */
+	kdvm_options_parse("DEBUG DEBUGPORT=VM VMKDPORT=7", &o);
+	assert_int_equal(o.have_port, 1);
+	assert_string_equal(o.port_name, "org.vmkd.7");
+	kdvm_options_parse("/vmkdport=42,NOEXECUTE=OPTIN", &o);
+	assert_string_equal(o.port_name, "org.vmkd.42");
+	kdvm_options_parse("VMKDPORT=123", &o);
+	assert_int_equal(o.have_port, 0);
+	kdvm_options_parse("VMKDPORT=X1", &o);
+	assert_int_equal(o.have_port, 0);
+	kdvm_options_parse("VMKDPORT=", &o);
+	assert_int_equal(o.have_port, 0);
+}
+
+/* The parser stops after KDVM_OPTIONS_MAX bytes even without a terminator in sight. */
+static void options_parse_is_bounded(void **state)
+{
+	static char opts[KDVM_OPTIONS_MAX + 64];
+	struct kdvm_options o;
+
+	(void)state;
+	memset(opts, 'A', sizeof(opts));
+	memcpy(opts + KDVM_OPTIONS_MAX + 8, " DEBUGPORT=VM", 13);
+	opts[sizeof(opts) - 1] = 0;
+	kdvm_options_parse(opts, &o);
+	assert_int_equal(o.have_debugport, 0);
 }
 
 int main(void)
@@ -198,7 +270,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(receive_splits_by_maximum_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(receive_status_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(poll_breakin, setup, teardown),
-		cmocka_unit_test(options_from_loader_block),
+		cmocka_unit_test(options_from_each_known_layout),
+		cmocka_unit_test(options_from_unknown_layouts),
+		cmocka_unit_test(options_parse_is_bounded),
 		cmocka_unit_test(options_parse),
 	};
 

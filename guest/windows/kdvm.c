@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kdvm.c - kdvm.dll, the KD transport DLL: the nine exports Windows (or the vmkd test
+ * kdvm.c - kdvm.dll, the KD transport DLL: the ten exports Windows (or the vmkd test
  * kernel) calls instead of kdcom.dll's, on top of the channel core and the legacy
  * virtio-serial backend.
  *
- * Imports (keep this list in step with guest/README.md; the test kernel's PE loader
- * provides exactly these):
- *   ntoskrnl.exe  MmGetPhysicalAddress, KdDebuggerNotPresent (data)
- *   HAL.dll       KeQueryPerformanceCounter
+ * Imports (keep this list in step with guest/README.md and docs/windows.md; the test
+ * kernel's PE loader provides exactly these):
+ *   ntoskrnl.exe  MmGetPhysicalAddress (phase 0 only), KdDebuggerNotPresent (data)
+ *   HAL.dll       KeQueryPerformanceCounter (phase 1 only: calibrates the TSC)
+ * After KdDebuggerInitialize1 no import is ever called: a bug check, the clock interrupt at
+ * high IRQL and a power transition find the transport running on its own memory, the TSC
+ * and port I/O alone (docs/windows.md, "Boot phases" and "Crash path").
  *
  * Everything lives in .bss: one channel context and one page-aligned region that the
  * backend carves into rings and buffers after checking each page's physical address.
@@ -78,6 +81,7 @@ NTSTATUS KdD3Transition(void);
 NTSTATUS KdSave(BOOLEAN SleepTransition);
 NTSTATUS KdRestore(BOOLEAN SleepTransition);
 NTSTATUS KdSetHiberRange(void *MemoryMap);
+NTSTATUS KdPower(void *Arg1, void *Arg2);
 
 /* ---- state --------------------------------------------------------------------------- */
 
@@ -111,24 +115,85 @@ static int virt_to_phys(void *ctx, const void *va, uint64_t *pa)
 	return 0;
 }
 
+/* The TSC: readable at any IRQL, in any phase, after a bug check, with no import. */
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(0));
+}
+
 static uint64_t clock_now(void *ctx)
 {
 	(void)ctx;
-	return (uint64_t)KeQueryPerformanceCounter(NULL).QuadPart;
+	return rdtsc();
+}
+
+/* Phase 0 runs before HalInitSystem: the HAL's counter is not set up, so the TSC rate is
+ * taken from CPUID (the hypervisor leaf 0x40000010, TSC kHz, that KVM and VMware fill in;
+ * else leaf 0x16, base MHz) or assumed. A guess too high only lengthens the bounded waits
+ * of phase 0; KdDebuggerInitialize1 replaces it with a measured rate. */
+#define TSC_GUESS_HZ 3000000000ull
+
+static uint64_t tsc_hz_from_cpuid(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000000u, r);
+	if (r[0] >= 0x40000010u && r[0] < 0x40000100u) {
+		cpuid(0x40000010u, r);
+		if (r[0])
+			return (uint64_t)r[0] * 1000u;
+	}
+	cpuid(0, r);
+	if (r[0] >= 0x16u && r[0] < 0x100u) {
+		cpuid(0x16u, r);
+		if (r[0] & 0xFFFFu)
+			return (uint64_t)(r[0] & 0xFFFFu) * 1000000u;
+	}
+	return TSC_GUESS_HZ;
+}
+
+/* Phase 1: the HAL's counter is good now. Measures the TSC against it over about 2 ms,
+ * bounded by a read count should the counter not move. */
+#define CALIBRATE_MAX_READS 1000000u
+
+static uint64_t tsc_hz_calibrated(uint64_t fallback)
+{
+	LARGE_INTEGER freq, q0, q1;
+	uint64_t t0, t1, span;
+
+	freq.QuadPart = 0;
+	q0 = KeQueryPerformanceCounter(&freq);
+	if (freq.QuadPart <= 0)
+		return fallback;
+	span = (uint64_t)freq.QuadPart / 500u + 1u;
+	t0 = rdtsc();
+	q1 = q0;
+	for (uint32_t i = 0;
+	     i < CALIBRATE_MAX_READS && (uint64_t)(q1.QuadPart - q0.QuadPart) < span; i++)
+		q1 = KeQueryPerformanceCounter(NULL);
+	t1 = rdtsc();
+	if (q1.QuadPart <= q0.QuadPart || t1 <= t0)
+		return fallback;
+	/* (t1 - t0) * freq fits 64 bits for spans of milliseconds at GHz rates. */
+	return (t1 - t0) * (uint64_t)freq.QuadPart / (uint64_t)(q1.QuadPart - q0.QuadPart);
 }
 
 static void platform_setup(void)
 {
-	LARGE_INTEGER freq;
-
-	freq.QuadPart = 0;
-	KeQueryPerformanceCounter(&freq);
 	kdvm_plat.ctx = NULL;
 	guest_platform_use_x86_io(&kdvm_plat);
 	kdvm_plat.virt_to_phys = virt_to_phys;
 	kdvm_plat.now = clock_now;
-	/* Early in boot the HAL may not have a counter yet: waits then count polls. */
-	kdvm_plat.ticks_per_sec = freq.QuadPart > 0 ? (uint64_t)freq.QuadPart : 0;
+	kdvm_plat.ticks_per_sec = tsc_hz_from_cpuid();
 	kdvm_plat.clock_every = 0;
 }
 
@@ -136,13 +201,22 @@ static void platform_setup(void)
 
 NTSTATUS KdDebuggerInitialize0(void *LoaderBlock)
 {
+	struct kdvm_channel_config cfg = { 0 };
 	int err;
 
-	if (kdvm_state == KDVM_DLL_READY)
+	if (kdvm_state == KDVM_DLL_READY) {
+		/* Called again: on resume from hibernation and when the debugger is enabled
+		 * again (KdInitSystem(0, NULL)). The device may have been reset or moved in
+		 * between: checked, and set up again if so, with what phase 0 prepared and no
+		 * imports. Not forced: KdRestore(TRUE) may just have set it up. */
+		kdvm_channel_check_device(&kdvm_chan, 0);
 		return STATUS_SUCCESS;
-	kdvm_options_parse(kdvm_loader_options(LoaderBlock), &kdvm_opts);
+	}
+	/* Options from a loader block of a known layout (docs/windows.md 3), else defaults. */
+	kdvm_options_parse(kdvm_loader_options(LoaderBlock, NULL), &kdvm_opts);
+	cfg.port_name = kdvm_opts.have_port ? kdvm_opts.port_name : NULL;
 	platform_setup();
-	err = kdvm_channel_init(&kdvm_chan, &kdvm_plat, kdvm_dma, sizeof(kdvm_dma), NULL,
+	err = kdvm_channel_init(&kdvm_chan, &kdvm_plat, kdvm_dma, sizeof(kdvm_dma), &cfg,
 				(volatile uint8_t *)&KdDebuggerNotPresent);
 	if (err) {
 		kdvm_state = KDVM_DLL_ABSENT;
@@ -158,6 +232,8 @@ NTSTATUS KdDebuggerInitialize0(void *LoaderBlock)
 NTSTATUS KdDebuggerInitialize1(void *LoaderBlock)
 {
 	(void)LoaderBlock;
+	if (kdvm_state == KDVM_DLL_READY)
+		kdvm_plat.ticks_per_sec = tsc_hz_calibrated(kdvm_plat.ticks_per_sec);
 	return STATUS_SUCCESS;
 }
 
@@ -218,26 +294,62 @@ KDSTATUS KdReceivePacket(uint32_t PacketType, STRING *MessageHeader, STRING *Mes
 	return st;
 }
 
+/*
+ * Power. KdD3Transition comes before the machine sleeps or hibernates, KdD0Transition
+ * after it is back (docs/windows.md, "Power transitions"). Going down, the device is
+ * reset, so it writes nothing into memory the hibernation image is being made from and
+ * leaves no half-used rings; coming back (firmware has reset it anyway), it is set up
+ * again and HELLO tells the relay to take the stream up. A packet sent in between (a bug
+ * check during the transition) finds the device reset and sets it up on its own.
+ */
+static void power_down(void)
+{
+	if (kdvm_state == KDVM_DLL_READY)
+		kdvm_channel_power_down(&kdvm_chan);
+}
+
+static void power_up(void)
+{
+	if (kdvm_state == KDVM_DLL_READY)
+		kdvm_channel_check_device(&kdvm_chan, 1);
+}
+
 NTSTATUS KdD0Transition(void)
 {
+	power_up();
 	return STATUS_SUCCESS;
 }
 
 NTSTATUS KdD3Transition(void)
 {
+	power_down();
 	return STATUS_SUCCESS;
 }
 
+/* FALSE: every entry into and exit from the debugger; nothing to do (the device is checked
+ * by the packet calls). TRUE: around a sleep transition, as D3/D0. */
 NTSTATUS KdSave(BOOLEAN SleepTransition)
 {
-	(void)SleepTransition;
+	if (SleepTransition)
+		power_down();
 	return STATUS_SUCCESS;
 }
 
 NTSTATUS KdRestore(BOOLEAN SleepTransition)
 {
-	(void)SleepTransition;
+	if (SleepTransition)
+		power_up();
 	return STATUS_SUCCESS;
+}
+
+/* Newer kernels import KdPower from the transport as well (VirtualKD-Redux exports it for
+ * that reason); its arguments are not public. As kdcom-like transports do, decline: the
+ * D0/D3 calls and the device check on every packet cover the power cycle. */
+NTSTATUS KdPower(void *Arg1, void *Arg2)
+{
+	(void)Arg1;
+	(void)Arg2;
+	return STATUS_NOT_SUPPORTED;
 }
 
 /* As kdcom: the debugger has no pages to keep out of the hibernation file. */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # kdvm-dll.sh - checks the built KD transport DLL ($BUILD/guest/kdvm.dll, made by `make all`;
 # this script builds nothing): PE32+ for x64, native subsystem, entry point 0, exactly the
-# nine KD transport exports, only the imports listed in guest/README.md, no section both
+# ten KD transport exports, only the imports listed in guest/README.md, no section both
 # writable and executable, a correct PE checksum, no SSE code.
 #
 # Then, when `make tests` built it, the DLL's channel core and virtio-serial backend run
@@ -70,19 +70,24 @@ check "AddressOfEntryPoint" "0000000000000000" "$(field AddressOfEntryPoint)"
 check "Subsystem" "00000001" "$(field Subsystem)"
 check "ImageBase" "0000000140000000" "$(field ImageBase)"
 
-# Exports: exactly the nine, by name, no forwarders.
+# Exports: exactly the ten, by name, no forwarders. KdPower is the tenth: newer kernels
+# import it from the transport too, so a DLL without it would not bind there
+# (docs/windows.md, "Power transitions").
 sed -n '/^\[Ordinal\/Name Pointer\] Table/,/^$/p' "$tmp/p" |
 	awk '/^\t\[/ { print $NF }' | sort >"$tmp/exports"
 printf '%s\n' KdD0Transition KdD3Transition KdDebuggerInitialize0 KdDebuggerInitialize1 \
-	KdReceivePacket KdRestore KdSave KdSendPacket KdSetHiberRange | sort >"$tmp/want-exports"
+	KdPower KdReceivePacket KdRestore KdSave KdSendPacket KdSetHiberRange | sort >"$tmp/want-exports"
 if diff -u "$tmp/want-exports" "$tmp/exports" >"$tmp/d"; then
-	pass "exports: exactly the nine KD transport functions"
+	pass "exports: exactly the ten KD transport functions"
 else
 	fail "exports differ"; cat "$tmp/d"
 fi
 check "export table DLL name" "kdvm.dll" "$(awk '$1 == "Name" && NF == 3 { print $3; exit }' "$tmp/p")"
 
-# Imports: DLL!name pairs, exactly the documented ones.
+# Imports: DLL!name pairs, exactly the documented ones. KeQueryPerformanceCounter stays a
+# HAL.dll import: Microsoft documents it as exported by Hal.dll (any IRQL), and from 10 2004
+# on, where the HAL moved into ntoskrnl, hal.dll keeps the name (docs/windows.md, "Boot
+# phases"). The DLL calls it only in phase 1; MmGetPhysicalAddress only in phase 0.
 awk '/DLL Name:/ { dll = $3 } dll && /^\t[0-9a-f]+\t/ && NF >= 3 { print dll "!" $NF }' "$tmp/p" |
 	sort >"$tmp/imports"
 printf '%s\n' 'HAL.dll!KeQueryPerformanceCounter' 'ntoskrnl.exe!KdDebuggerNotPresent' \
