@@ -53,9 +53,16 @@ int main(int argc, char **argv)
 		printf("vmkd %s\n", VMKD_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < NSUB; i++)
-		if (!strcmp(argv[1], subcommands[i].name))
-			return subcommands[i].main(argc - 1, argv + 1);
+	for (size_t i = 0; i < NSUB; i++) {
+		if (strcmp(argv[1], subcommands[i].name))
+			continue;
+		/* `vmkd COMMAND --version` answers like `vmkd --version`, for every command. */
+		if (argc == 3 && (!strcmp(argv[2], "--version") || !strcmp(argv[2], "-V"))) {
+			printf("vmkd %s\n", VMKD_VERSION);
+			return 0;
+		}
+		return subcommands[i].main(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "vmkd: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;
