@@ -7,6 +7,7 @@
 #       lib/systemd/system/vmkd-relay.service, lib/sysusers.d/vmkd.conf
 #   make uninstall  removes exactly those files (never relay.conf itself)
 #   make man        renders every page to $(BUILD)/man/*.txt (fails on a groff warning)
+#   make deb        $(BUILD)/deb/vmkd_VERSION_ARCH.deb (dist/deb/build-deb.sh, dpkg-deb)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -72,4 +73,7 @@ $(BUILD)/man/%.txt: docs/man/%.1
 
 man: $(MAN_TXT)
 
-.PHONY: install uninstall man
+deb: all
+	BUILD=$(BUILD) dist/deb/build-deb.sh $(BUILD)/deb
+
+.PHONY: install uninstall man deb

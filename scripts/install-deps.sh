@@ -14,6 +14,7 @@ packages=(
 	socat procps iproute2 python3       # test plumbing (python3: the kdvm.dll checks)
 	libxml2-utils libvirt-clients       # vmkd libvirt checks: xmllint, virt-xml-validate + schemas
 	man-db groff-base                   # man page checks (man -l, groff -man -ww)
+	dpkg-dev file                       # make deb (dpkg-shlibdeps) and its test
 )
 
 missing=()
