@@ -117,7 +117,7 @@ echo "vm0 unix:/x unix:/y" >"$root/etc/vmkd/relay.conf"
 make --no-print-directory -s uninstall BUILD="$BUILD" DESTDIR="$root" PREFIX=/usr >/dev/null 2>&1
 check "make uninstall exits 0" test $? -eq 0
 left=$(cd "$root" && find . \( -type f -o -type l \) | sed 's|^\.||' | sort)
-check "uninstall leaves only the user's relay.conf (left: $(echo $left))" test "$left" == /etc/vmkd/relay.conf
+check "uninstall leaves only the user's relay.conf (left: ${left//$'\n'/ })" test "$left" == /etc/vmkd/relay.conf
 check "uninstall removes the directories it created" \
 	test ! -e "$root/usr/share/vmkd" -a ! -e "$root/usr/share/doc/vmkd"
 

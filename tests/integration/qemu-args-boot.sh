@@ -12,7 +12,7 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-qemu-args.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid= shm_files=()
+relay_pid= shm_files=() qargs=()
 cleanup() {
 	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
 	[[ -n ${target_pid:-} ]] && target_kill
