@@ -8,6 +8,8 @@
 
 #include "vmkd/vmkd_frame.h"
 
+#include "../common/endpoint.h"
+
 void setup_default_dir(char *buf, size_t len, unsigned uid, const char *xdg_runtime_dir)
 {
 	if (uid != 0 && xdg_runtime_dir && xdg_runtime_dir[0] == '/')
@@ -332,5 +334,32 @@ int setup_print_relay_cmd(FILE *f, const struct setup_vm *vm)
 	fputs(" --listen unix:", f);
 	shell_word(f, vm->dbg_sock);
 	fputc('\n', f);
+	return ferror(f) ? -1 : 0;
+}
+
+/* ---- WinDbg ---------------------------------------------------------------------------- */
+
+int setup_print_windbg(FILE *f, const char *prefix, const char *dbg_spec, int local_port)
+{
+	struct endpoint ep;
+
+	if (endpoint_parse(dbg_spec, &ep, NULL, 0))
+		return -1;
+	if (ep.kind == ENDPOINT_TCP) {
+		/* WinDbg's port= takes a name or an IPv4 address; brackets are not its syntax. */
+		fprintf(f, "%sWinDbg on this host: windbg -k com:ipport=%s,port=%s\n", prefix,
+			ep.port, ep.host);
+		/* ssh -L wants an IPv6 address in brackets. */
+		int v6 = strchr(ep.host, ':') != NULL;
+
+		fprintf(f, "%sWinDbg elsewhere:    ssh -N -L %d:%s%s%s:%s USER@THIS-HOST, then "
+			   "windbg -k com:ipport=%d,port=127.0.0.1\n", prefix, local_port,
+			v6 ? "[" : "", ep.host, v6 ? "]" : "", ep.port, local_port);
+	} else {
+		fprintf(f, "%sWinDbg elsewhere:    ssh -N -L %d:%s USER@THIS-HOST, then "
+			   "windbg -k com:ipport=%d,port=127.0.0.1\n", prefix, local_port, ep.path,
+			local_port);
+	}
+	fprintf(f, "%s(KD has no authentication: keep the endpoint local and tunnel it)\n", prefix);
 	return ferror(f) ? -1 : 0;
 }

@@ -77,4 +77,10 @@ int setup_print_libvirt(FILE *f, const struct setup_vm *vm);
 int setup_print_relay_conf(FILE *f, const struct setup_vm *vm);
 int setup_print_relay_cmd(FILE *f, const struct setup_vm *vm);
 
+/* How WinDbg or kd (on Windows: KDCOM over TCP, "-k com:ipport=PORT,port=HOST") reaches
+ * the debugger endpoint dbg_spec (endpoint.h): directly when it is a TCP listener, and
+ * from another machine through an SSH tunnel to local_port (TCP or unix socket alike).
+ * prefix starts each line. Returns 0, or -1 for a spec that does not parse. */
+int setup_print_windbg(FILE *f, const char *prefix, const char *dbg_spec, int local_port);
+
 #endif

@@ -180,6 +180,7 @@ bad:
 
 static int run(int argc, char **argv, int libvirt)
 {
+	char spec[SETUP_PATH_MAX + 8];
 	struct setup_args a;
 	struct setup_vm vm;
 	int rc = parse_args(argc, argv, libvirt, &a);
@@ -199,6 +200,8 @@ static int run(int argc, char **argv, int libvirt)
 		setup_print_relay_cmd(stderr, &vm);
 		fprintf(stderr, "#   or in relay.conf: ");
 		setup_print_relay_conf(stderr, &vm);
+		snprintf(spec, sizeof(spec), "unix:%s", vm.dbg_sock);
+		setup_print_windbg(stderr, "#   ", spec, 50000);
 	}
 	return fflush(stdout) ? 1 : 0;
 }

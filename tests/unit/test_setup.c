@@ -213,6 +213,34 @@ static void relay_agrees(void **state)
 	}
 }
 
+static void windbg_lines(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(setup_print_windbg(f, "> ", "tcp:127.0.0.1:50001", 50000), 0);
+	assert_int_equal(setup_print_windbg(f, "> ", "unix:/run/vmkd/w.sock", 50002), 0);
+	assert_int_equal(setup_print_windbg(f, "> ", "tcp:10.0.0.5:50003", 50003), 0);
+	assert_int_equal(setup_print_windbg(f, "> ", "tcp:[::1]:50004", 50004), 0);
+	assert_int_equal(setup_print_windbg(f, "> ", "tcp:host:notaport", 1), -1);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(buf, "> WinDbg on this host: windbg -k com:ipport=50001,port=127.0.0.1\n"));
+	assert_non_null(strstr(buf, "> WinDbg elsewhere:    ssh -N -L 50000:127.0.0.1:50001 "
+				    "USER@THIS-HOST, then windbg -k com:ipport=50000,port=127.0.0.1\n"));
+	assert_non_null(strstr(buf, "ssh -N -L 50002:/run/vmkd/w.sock USER@THIS-HOST, then "
+				    "windbg -k com:ipport=50002,port=127.0.0.1\n"));
+	/* A unix socket has no direct WinDbg line: WinDbg runs on Windows. */
+	assert_null(strstr(buf, "com:ipport=50002,port=/"));
+	assert_non_null(strstr(buf, "ssh -N -L 50003:10.0.0.5:50003"));
+	assert_non_null(strstr(buf, "ssh -N -L 50004:[::1]:50004"));
+	assert_non_null(strstr(buf, "no authentication"));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +250,7 @@ int main(void)
 		cmocka_unit_test(qemu_escaping),
 		cmocka_unit_test(libvirt_xml),
 		cmocka_unit_test(relay_agrees),
+		cmocka_unit_test(windbg_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
