@@ -60,8 +60,8 @@ uninstall:
 		$(addprefix $(DESTDIR)$(DATADIR)/windows/,$(notdir $(GUEST_SCRIPTS)))
 	rm -f $(DESTDIR)$(SYSCONFDIR)/vmkd/relay.conf.example
 	rm -f $(DESTDIR)$(UNITDIR)/vmkd-relay.service $(DESTDIR)$(SYSUSERSDIR)/vmkd.conf
-	-rmdir $(DESTDIR)$(DATADIR)/windows $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/vmkd 2>/dev/null
+	rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DATADIR)/windows $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/vmkd 2>/dev/null || true
 
 # Rendered pages; groff's warnings make it fail.
 MAN_TXT := $(MAN_PAGES:docs/man/%.1=$(BUILD)/man/%.txt)
