@@ -5,6 +5,7 @@
 #   make demo       install what is missing, run the demonstration
 #   make fuzz       run the libFuzzer harnesses (FUZZ_SECONDS each, default 60)
 #   make bench      benchmarks (ratios measured side by side)
+#   make install    PREFIX=/usr/local DESTDIR= (and make uninstall, make man): dist/dist.mk
 #
 # Each layer has its own fragment (lib/kd/kd.mk, host/host.mk, tests/tests.mk, ...), so a
 # layer's files are listed next to its code. Objects go under $(BUILD); the sanitizer tree is
@@ -44,6 +45,7 @@ include target/kd/kd_core.mk
 -include guest/guest.mk
 include tests/tests.mk
 -include bench/bench.mk
+-include dist/dist.mk
 
 all: $(ALL_TARGETS)
 

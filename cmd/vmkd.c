@@ -6,6 +6,7 @@
 #include "../host/bench/bench.h"
 #include "../host/client/attach.h"
 #include "../host/relay/relay.h"
+#include "../host/setup/setup_cmd.h"
 
 #ifndef VMKD_VERSION
 #define VMKD_VERSION "0.1.0-dev"
@@ -22,6 +23,8 @@ static const struct subcommand subcommands[] = {
 	{ "attach", attach_main, "KD debugger in the terminal, on a KDCOM stream (unix/tcp)" },
 	{ "relay", relay_main, "KD packets between VMs (kdvm.dll, virtio-serial) and KD debuggers" },
 	{ "bench", bench_main, "serial vs vmkd: KD round trips, throughput, DbgPrint rate" },
+	{ "qemu-args", qemu_args_main, "the QEMU arguments that connect a VM to the relay" },
+	{ "libvirt", libvirt_main, "the libvirt domain XML that connects a VM to the relay" },
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -50,9 +53,16 @@ int main(int argc, char **argv)
 		printf("vmkd %s\n", VMKD_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < NSUB; i++)
-		if (!strcmp(argv[1], subcommands[i].name))
-			return subcommands[i].main(argc - 1, argv + 1);
+	for (size_t i = 0; i < NSUB; i++) {
+		if (strcmp(argv[1], subcommands[i].name))
+			continue;
+		/* `vmkd COMMAND --version` answers like `vmkd --version`, for every command. */
+		if (argc == 3 && (!strcmp(argv[2], "--version") || !strcmp(argv[2], "-V"))) {
+			printf("vmkd %s\n", VMKD_VERSION);
+			return 0;
+		}
+		return subcommands[i].main(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "vmkd: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -497,6 +497,15 @@ fail:
 	return -1;
 }
 
+void relay_remove_vm(struct relay *r, size_t i)
+{
+	if (i >= r->count)
+		return;
+	slot_release(&r->slots[i]);
+	memmove(&r->slots[i], &r->slots[i + 1], (r->count - i - 1) * sizeof(r->slots[0]));
+	r->count--;
+}
+
 size_t relay_vm_count(const struct relay *r)
 {
 	return r->count;
@@ -723,7 +732,8 @@ int relay_run_once(struct relay *r, int max_wait_ms)
 
 static int stopping(const struct relay *r)
 {
-	return atomic_load(&r->stop) || (r->opt.stop_flag && *r->opt.stop_flag);
+	return atomic_load(&r->stop) || (r->opt.stop_flag && *r->opt.stop_flag) ||
+	       (r->opt.reload_flag && *r->opt.reload_flag);
 }
 
 int relay_run(struct relay *r)

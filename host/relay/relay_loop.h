@@ -45,6 +45,8 @@ struct relay_options {
 	const struct kd_link_config *link_config; /* NULL: kdcom's defaults */
 	volatile sig_atomic_t *stop_flag;  /* a signal handler sets it: relay_run returns */
 	volatile sig_atomic_t *stats_flag; /* a signal handler sets it: stats now (cleared) */
+	volatile sig_atomic_t *reload_flag; /* a signal handler sets it: relay_run returns, the
+					     * caller reloads and clears it (relay_reload.h) */
 	const sigset_t *wait_sigmask;      /* signal mask while waiting (ppoll); NULL: as is */
 };
 
@@ -55,6 +57,9 @@ void relay_free(struct relay *r);   /* closes everything, removes its unix socke
 
 /* Opens the VM's listeners and starts connecting to its guest. Returns 0 or -1 with err. */
 int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, size_t errlen);
+
+/* Closes VM i (its sockets, its unix socket files) and moves the later VMs down by one. */
+void relay_remove_vm(struct relay *r, size_t i);
 
 size_t relay_vm_count(const struct relay *r);
 struct relay_vm *relay_get_vm(struct relay *r, size_t i);
@@ -73,7 +78,8 @@ void relay_log_stats(struct relay *r, int request_guest);
  * events. Returns 0, or -1 if poll failed. */
 int relay_run_once(struct relay *r, int max_wait_ms);
 
-/* Rounds until relay_stop() or the stop flag. Returns 0, or -1 if poll failed. */
+/* Rounds until relay_stop(), the stop flag or the reload flag. Returns 0, or -1 if poll
+ * failed. */
 int relay_run(struct relay *r);
 
 /* Makes relay_run return soon; callable from another thread. */

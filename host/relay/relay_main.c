@@ -12,10 +12,12 @@
 #include "relay_config.h"
 #include "relay_hints.h"
 #include "relay_loop.h"
+#include "relay_reload.h"
 
 /* The only process-wide state: a signal handler cannot reach a context. */
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t stats_flag;
+static volatile sig_atomic_t reload_flag;
 
 static void on_stop(int sig)
 {
@@ -29,20 +31,28 @@ static void on_stats(int sig)
 	stats_flag = 1;
 }
 
+static void on_reload(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
+}
+
 /*
  * The handlers run only inside ppoll: the signals are blocked everywhere else, so a flag
  * set just before the loop waits cannot be missed. *wait_mask gets the mask for ppoll.
  */
-static int install_signals(sigset_t *wait_mask)
+static int install_signals(sigset_t *wait_mask, int reload)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGUSR1 };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGHUP };
+	/* SIGHUP reloads a config file; one VM from flags keeps its default (terminate). */
+	size_t nsigs = sizeof(sigs) / sizeof(sigs[0]) - (reload ? 0 : 1);
 	struct sigaction sa;
 	sigset_t block;
 
 	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+	for (size_t i = 0; i < nsigs; i++) {
 		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = sigs[i] == SIGUSR1 ? on_stats : on_stop;
+		sa.sa_handler = sigs[i] == SIGUSR1 ? on_stats : sigs[i] == SIGHUP ? on_reload : on_stop;
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			return -1;
@@ -51,7 +61,7 @@ static int install_signals(sigset_t *wait_mask)
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &block, wait_mask) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (size_t i = 0; i < nsigs; i++)
 		sigdelset(wait_mask, sigs[i]);
 	return 0;
 }
@@ -83,7 +93,8 @@ static void usage(FILE *f)
 		"  -h, --help\n\n"
 		"One debugger per VM at a time (see --takeover). Logs go to stderr,\n"
 		"the start-up hints (QEMU, libvirt and debugger command lines) to stdout.\n"
-		"SIGUSR1 logs the stats and asks each guest for its transport counters.\n");
+		"SIGUSR1 logs the stats and asks each guest for its transport counters. SIGHUP\n"
+		"reloads --config FILE: VMs whose line did not change are not disturbed.\n");
 }
 
 enum { OPT_TAKEOVER = 256 }; /* long-only options */
@@ -208,7 +219,7 @@ int relay_main(int argc, char **argv)
 	rc = 1;
 	if (load_config(&a, &cfg))
 		goto out;
-	if (install_signals(&wait_mask)) {
+	if (install_signals(&wait_mask, a.config != NULL)) {
 		perror("vmkd relay: signals");
 		goto out;
 	}
@@ -222,6 +233,7 @@ int relay_main(int argc, char **argv)
 	opt.stats_interval_us = (uint64_t)(a.stats_seconds * 1e6);
 	opt.stop_flag = &stop_flag;
 	opt.stats_flag = &stats_flag;
+	opt.reload_flag = &reload_flag;
 	opt.wait_sigmask = &wait_mask;
 	r = relay_new(&opt);
 	if (!r) {
@@ -236,9 +248,16 @@ int relay_main(int argc, char **argv)
 		if (!a.quiet)
 			relay_print_hints(stdout, &cfg.vms[i], relay_debugger_port(r, i));
 	}
-	fprintf(stderr, "vmkd relay: serving %zu VM%s; Ctrl-C stops, SIGUSR1 logs stats\n",
-		cfg.count, cfg.count == 1 ? "" : "s");
-	rc = relay_run(r) ? 1 : 0;
+	fprintf(stderr, "vmkd relay: serving %zu VM%s; Ctrl-C stops, SIGUSR1 logs stats%s\n",
+		cfg.count, cfg.count == 1 ? "" : "s", a.config ? ", SIGHUP reloads" : "");
+	while (!(rc = relay_run(r) ? 1 : 0) && reload_flag && !stop_flag) {
+		struct relay_reload_result res;
+
+		reload_flag = 0;
+		if (relay_reload(r, a.config, stderr, a.quiet ? NULL : stdout, &res, err,
+				 sizeof(err)))
+			fprintf(stderr, "vmkd relay: reload refused, nothing changed: %s\n", err);
+	}
 	relay_log_stats(r, 0);
 out:
 	relay_free(r);
