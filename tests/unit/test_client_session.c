@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "fake_platform.h"
 #include "kd_serial.h"
 #include "kd_target.h"
 #include "vmkd/kd_api.h"
@@ -126,7 +127,7 @@ struct fake_kernel {
 	int fd;
 	pthread_t thread;
 	uint8_t mem[MEM_SIZE];
-	struct kd_special_registers_amd64 sr;
+	struct fake_platform plat;        /* mem as the machine the target core sees */
 	struct kd_serial ser;
 	struct kd_target t;
 	struct kd_context_amd64 ctx;
@@ -143,80 +144,6 @@ static size_t span(uint64_t addr, size_t len)
 		return 0;
 	return len < MAPPED - (addr - VA) ? len : (size_t)(MAPPED - (addr - VA));
 }
-
-static size_t fk_read_virtual(void *p, uint64_t va, void *buf, size_t len)
-{
-	struct fake_kernel *k = p;
-	size_t n = span(va, len);
-
-	if (n)
-		memcpy(buf, k->mem + (va - VA), n);
-	return n;
-}
-
-static size_t fk_write_virtual(void *p, uint64_t va, const void *buf, size_t len)
-{
-	struct fake_kernel *k = p;
-	size_t n = span(va, len);
-
-	if (n)
-		memcpy(k->mem + (va - VA), buf, n);
-	return n;
-}
-
-static size_t fk_read_physical(void *p, uint64_t pa, void *buf, size_t len)
-{
-	return fk_read_virtual(p, pa - PA + VA, buf, len);
-}
-
-static size_t fk_write_physical(void *p, uint64_t pa, const void *buf, size_t len)
-{
-	return fk_write_virtual(p, pa - PA + VA, buf, len);
-}
-
-static void fk_read_special(void *p, struct kd_special_registers_amd64 *sr)
-{
-	*sr = ((struct fake_kernel *)p)->sr;
-}
-
-static void fk_write_special(void *p, const struct kd_special_registers_amd64 *sr)
-{
-	((struct fake_kernel *)p)->sr = *sr;
-}
-
-static int fk_read_msr(void *p, uint32_t msr, uint64_t *value)
-{
-	(void)p;
-	if (msr != 0xC0000080u)
-		return -1;
-	*value = 0xd01;
-	return 0;
-}
-
-static int fk_write_msr(void *p, uint32_t msr, uint64_t value)
-{
-	(void)p, (void)value;
-	return msr == 0xC0000080u ? 0 : -1;
-}
-
-static uint32_t fk_query(void *p, uint64_t va, uint32_t *space)
-{
-	(void)p;
-	*space = KD_QUERY_SPACE_KERNEL;
-	return span(va, 1) ? KD_QUERY_FLAG_READ | KD_QUERY_FLAG_WRITE : 0;
-}
-
-static const struct kd_platform_ops fk_platform = {
-	.read_virtual = fk_read_virtual,
-	.write_virtual = fk_write_virtual,
-	.read_physical = fk_read_physical,
-	.write_physical = fk_write_physical,
-	.read_special = fk_read_special,
-	.write_special = fk_write_special,
-	.read_msr = fk_read_msr,
-	.write_msr = fk_write_msr,
-	.query_memory = fk_query,
-};
 
 /* The "UART": bytes from the socket, buffered; EOF means the debugger went away. */
 static int fk_get(void *p)
@@ -319,10 +246,11 @@ static void cpu_run(struct fake_kernel *k)
 		uint8_t op[8] = { 0 };
 		int32_t rel;
 
-		if (!fk_read_virtual(k, rip, op, sizeof(op))) {
+		if (!span(rip, 1)) {
 			fk_report(k, KD_STATUS_ACCESS_VIOLATION);
 			continue;
 		}
+		memcpy(op, k->mem + (rip - VA), span(rip, sizeof(op)));
 		switch (op[0]) {
 		case 0xcc: /* the kernel reports an int3 at the int3 itself */
 			fk_report(k, KD_STATUS_BREAKPOINT);
@@ -394,7 +322,7 @@ static void *kernel_main(void *arg)
 	/* Quick retries: a test that hangs up must not leave the kernel waiting 20 s. */
 	k->ser.link.cfg.ack_timeout = 200000;
 	k->ser.link.cfg.max_retries = 10;
-	kd_target_init(&k->t, &fk_platform, k, &kd_serial_transport, &k->ser, &k->not_present,
+	kd_target_init(&k->t, &fake_platform_ops, &k->plat, &kd_serial_transport, &k->ser, &k->not_present,
 		       &info);
 	kd_target_print(&k->t, hello, sizeof(hello) - 1);
 	kd_target_load_symbols(&k->t, &k->ctx, "\\SystemRoot\\system32\\ntoskrnl.exe", VA,
@@ -424,6 +352,7 @@ static struct kernel_fixture *kernel_start(void)
 	f->k = k;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	k->fd = sv[1];
+	fake_platform_init(&k->plat, k->mem, MEM_SIZE, MAPPED, VA, PA);
 	memcpy(k->mem + (CODE - VA), code_main, sizeof(code_main));
 	memcpy(k->mem + (FUNC - VA), code_func, sizeof(code_func));
 	memcpy(k->mem + (BREAK_FN - VA), code_break, sizeof(code_break));
