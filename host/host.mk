@@ -22,3 +22,6 @@ ALL_TARGETS += $(HOST_LIB) $(VMKD)
 # TEST_EXTRA_LIBS before libkd and LDLIBS_TEST last).
 TEST_EXTRA_LIBS += $(HOST_LIB)
 LDLIBS_TEST += $(HOST_LIBS) -lpthread
+
+# libFuzzer harness of the engine's packet decoder (tests/fuzz/fuzz_session_decode.c).
+FUZZ_SRCS_fuzz_session_decode := host/client/session_decode.c
