@@ -714,9 +714,28 @@ int session_break_in(struct session *s)
 	return s->dead ? -ECONNRESET : 0;
 }
 
+int session_target_gone(const struct session *s)
+{
+	return s->target_gone;
+}
+
+/* The relay said its guest is gone: serve what already arrived (it may say the guest is
+ * back), then fail fast rather than wait for what cannot come. */
+static int check_gone(struct session *s, const char *what)
+{
+	if (!s->target_gone)
+		return 0;
+	pump(s, clock_us());
+	if (!s->target_gone || s->stop_unreported)
+		return 0;
+	return session_fail(s, -ENOTCONN, "%s%sthe relay reports its guest disconnected", what,
+			    *what ? ": " : "");
+}
+
 int session_wait_stop(struct session *s, uint64_t timeout_us, struct session_stop *out)
 {
-	uint64_t deadline = deadline_after(timeout_us);
+	uint64_t deadline = deadline_after(timeout_us), breakin_deadline = UINT64_MAX, now;
+	int rc;
 
 	for (;;) {
 		if (s->stop_unreported) {
@@ -726,14 +745,28 @@ int session_wait_stop(struct session *s, uint64_t timeout_us, struct session_sto
 			return 0;
 		}
 		if (s->dead)
-			return -ECONNRESET;
-		/* Ctrl-C while the target runs: ask it to stop, keep waiting for the report. */
-		if (interrupted(s))
+			return -ECONNRESET; /* the message says how it was lost */
+		if ((rc = check_gone(s, "")) != 0)
+			return rc;
+		if (s->stop_unreported)
+			continue;
+		/* Ctrl-C while the target runs: ask it to stop, keep waiting for the report,
+		 * but not for ever: a target that does not answer a break-in within the
+		 * request timeout is reported as not answering. */
+		if (interrupted(s)) {
 			session_break_in(s);
-		if (clock_us() >= deadline)
+			if (breakin_deadline == UINT64_MAX)
+				breakin_deadline = deadline_after(s->timeout_us);
+		}
+		now = clock_us();
+		if (now >= breakin_deadline)
+			return session_fail(s, -ETIMEDOUT,
+				    "the target is not answering: no stop %.1f s after the break-in",
+				    (double)s->timeout_us / 1e6);
+		if (now >= deadline)
 			return session_fail(s, -ETIMEDOUT, "the target did not stop within %.1f s",
 				    (double)timeout_us / 1e6);
-		pump(s, deadline);
+		pump(s, deadline < breakin_deadline ? deadline : breakin_deadline);
 	}
 }
 
@@ -752,6 +785,8 @@ int session_request(struct session *s, const struct kd_manipulate_state64 *req,
 		*data_len = 0;
 	if (s->dead)
 		return -ECONNRESET;
+	if ((rc = check_gone(s, name)) != 0)
+		return rc;
 	if (s->state != SESSION_TARGET_STOPPED)
 		return session_fail(s, -EBUSY, "%s: the target is running (break in first)", name);
 	if (len > KD_MANIPULATE_MAX_DATA)

@@ -37,6 +37,7 @@
 #include "../../host/client/commands.h"
 #include "../../host/client/disasm.h"
 #include "../../host/client/session.h"
+#include "../../host/common/relay_notice.h"
 
 #define SECOND 1000000ull
 
@@ -986,7 +987,21 @@ struct script_target {
 	atomic_int zero_pad;             /* answer with the header's pad zeroed */
 	struct kd_manipulate_state64 last_getcontext, last_readmsr;
 	int have_getcontext, have_readmsr;
+	/* a target that goes away (issue 10, vmkd attach) */
+	atomic_int on_continue;          /* enum script_continue */
+	atomic_int hangup;               /* close the connection */
+	volatile sig_atomic_t interrupt; /* the session's Ctrl-C flag */
 };
+
+enum script_continue {
+	CONT_SCRIPTED,   /* file I/O, a prompt, then a stop (st_after_continue) */
+	CONT_SILENT,     /* runs, and never answers a break-in */
+	CONT_GONE,       /* the relay's "guest disconnected" notice */
+	CONT_HANGUP,     /* the connection closes */
+};
+
+#define GONE_NOTICE RELAY_NOTICE_PREFIX RELAY_NOTICE_GUEST_GONE ": the VM's chardev closed\n"
+#define BACK_NOTICE RELAY_NOTICE_PREFIX RELAY_NOTICE_GUEST_BACK "\n"
 
 enum script_lose {
 	LOSE_NONE,
@@ -1222,7 +1237,20 @@ static void st_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *
 		break;
 	case KD_API_CONTINUE2:
 		t->continues++;
-		st_after_continue(t);
+		switch (atomic_load(&t->on_continue)) {
+		case CONT_SCRIPTED:
+			st_after_continue(t);
+			break;
+		case CONT_SILENT:
+			break;
+		case CONT_GONE:
+			kd_api_build_print(&msg, 0, GONE_NOTICE, sizeof(GONE_NOTICE) - 1);
+			st_push_msg(t, &msg);
+			break;
+		case CONT_HANGUP:
+			atomic_store(&t->hangup, 1);
+			break;
+		}
 		break;
 	default:
 		kd_api_reply_init(&msg, &m, KD_STATUS_UNSUCCESSFUL);
@@ -1275,6 +1303,10 @@ static void *script_main(void *arg)
 			t->qn--;
 		}
 		pthread_mutex_unlock(&t->lock);
+		if (atomic_load(&t->hangup)) {
+			shutdown(t->fd, SHUT_RDWR);
+			break;
+		}
 	}
 	return NULL;
 }
@@ -1403,6 +1435,7 @@ static struct script_target *script_start(struct session **s, struct seen *seen)
 	kd_link_init(&t->link, KD_ROLE_TARGET, &cfg, &st_ops, t);
 	session_default_options(&opt);
 	opt.request_timeout_us = 3 * SECOND;
+	opt.interrupt = &t->interrupt;
 	opt.cb.print = seen_print;
 	opt.cb.opaque = seen;
 	opt.cb.trace = trace_stderr;
@@ -1505,6 +1538,68 @@ static void scripted_stale_replies_dropped(void **state)
 	script_stop(t, s);
 }
 
+/* Issue 10: `vmkd attach` noticed no target that had gone. Every wait now ends with a
+ * clear error: the relay's "guest disconnected" notice (-ENOTCONN, until it says the guest
+ * is back), a break-in the target does not answer within the request timeout (-ETIMEDOUT,
+ * "not answering"), a connection the peer closed (-ECONNRESET). The waits here are finite
+ * only so that a regression fails instead of hanging. */
+static void scripted_waits_end_when_target_gone(void **state)
+{
+	struct kd_get_version64 ver;
+	struct session_stop st;
+	struct seen seen;
+	struct session *s;
+	struct script_target *t = script_start(&s, &seen);
+	struct kd_api_msg msg;
+	uint64_t t0;
+
+	(void)state;
+	/* The relay reports its guest gone while the target runs. */
+	atomic_store(&t->on_continue, CONT_GONE);
+	assert_int_equal(session_continue2(s, KD_DBG_CONTINUE, 0, 0), 0);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), -ENOTCONN);
+	assert_non_null(strstr(session_error(s), "the relay reports its guest disconnected"));
+	assert_non_null(strstr(seen.printed, GONE_NOTICE)); /* still shown */
+	assert_true(session_target_gone(s));
+	assert_true(session_connected(s));
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), -ENOTCONN);
+	assert_int_equal(session_get_version(s, &ver), -ENOTCONN);
+	assert_non_null(strstr(session_error(s), "GetVersion: the relay reports"));
+
+	/* It comes back, and the kernel stops again. */
+	kd_api_build_print(&msg, 0, BACK_NOTICE, sizeof(BACK_NOTICE) - 1);
+	st_push_msg(t, &msg);
+	for (int i = 0; i < 500 && session_target_gone(s); i++)
+		session_poll(s, 10000);
+	assert_false(session_target_gone(s));
+	st_exception(t, 0x7000);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), 0);
+	assert_int_equal(st.pc, 0x7000);
+
+	/* Ctrl-C while it runs, and no stop comes: reported after the request timeout. */
+	atomic_store(&t->on_continue, CONT_SILENT);
+	assert_int_equal(session_continue2(s, KD_DBG_CONTINUE, 0, 0), 0);
+	session_set_timeout(s, SECOND / 2);
+	t->interrupt = 1;
+	t0 = now_us();
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), -ETIMEDOUT);
+	assert_non_null(strstr(session_error(s), "the target is not answering"));
+	assert_true(now_us() - t0 < 10 * SECOND);
+	assert_int_equal(session_state(s), SESSION_TARGET_RUNNING);
+	/* A stop that comes late is still reported. */
+	st_exception(t, 0x8000);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), 0);
+	assert_int_equal(st.pc, 0x8000);
+
+	/* The connection closes while the target runs. */
+	atomic_store(&t->on_continue, CONT_HANGUP);
+	assert_int_equal(session_continue2(s, KD_DBG_CONTINUE, 0, 0), 0);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), -ECONNRESET);
+	assert_non_null(strstr(session_error(s), "connection lost: closed by the peer"));
+	assert_false(session_connected(s));
+	script_stop(t, s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1516,6 +1611,7 @@ int main(void)
 		cmocka_unit_test(scripted_target_misbehaves),
 		cmocka_unit_test(scripted_resync_runs_requests_once),
 		cmocka_unit_test(scripted_stale_replies_dropped),
+		cmocka_unit_test(scripted_waits_end_when_target_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
