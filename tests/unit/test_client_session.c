@@ -10,6 +10,7 @@
  *     a prompt.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 #include "vmkd/kd_packet.h"
 #include "vmkd/kd_trace.h"
 
+#include "../../host/client/attach.h"
 #include "../../host/client/commands.h"
 #include "../../host/client/disasm.h"
 #include "../../host/client/session.h"
@@ -964,6 +967,7 @@ struct script_item {
 
 struct script_target {
 	int fd;
+	int listen_fd;
 	pthread_t thread;
 	struct kd_link link;
 	pthread_mutex_t lock;
@@ -1600,6 +1604,102 @@ static void scripted_waits_end_when_target_gone(void **state)
 	script_stop(t, s);
 }
 
+/* `vmkd attach` in scripted mode (stdin a pipe) against a relay that reports its guest
+ * gone during `g`: the message is printed, the script stops (the command after `g` is not
+ * run), the exit status is nonzero. */
+static void *accept_main(void *arg)
+{
+	struct script_target *t = arg;
+
+	t->fd = accept(t->listen_fd, NULL, NULL);
+	if (t->fd < 0)
+		return NULL;
+	return script_main(t);
+}
+
+static void attach_script_stops_when_guest_gone(void **state)
+{
+	struct script_target *t = calloc(1, sizeof(*t));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char script[] = "g\nr rip\n";
+	char dir[] = "/tmp/vmkd-test-attach.XXXXXX", spec[160], *err_text = NULL;
+	char a0[] = "attach", a1[] = "-t", a2[] = "2";
+	char *argv[] = { a0, a1, a2, spec, NULL };
+	struct kd_link_config cfg;
+	int in[2], saved_in, saved_out, saved_err, devnull, errfd, rc;
+	size_t err_len = 0;
+	FILE *err_mem;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/kd.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", sa.sun_path);
+	t->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(t->listen_fd >= 0);
+	assert_int_equal(bind(t->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(t->listen_fd, 1), 0);
+	pthread_mutex_init(&t->lock, NULL);
+	kd_link_default_config(&cfg);
+	kd_link_init(&t->link, KD_ROLE_TARGET, &cfg, &st_ops, t);
+	atomic_store(&t->on_continue, CONT_GONE);
+	st_exception(t, 0x7000); /* memory there reads as nothing: no int3 to skip */
+	assert_int_equal(pthread_create(&t->thread, NULL, accept_main, t), 0);
+
+	/* stdin: the script; stdout: discarded; stderr: kept to check the messages. */
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(write(in[1], script, sizeof(script) - 1), (ssize_t)sizeof(script) - 1);
+	close(in[1]);
+	err_mem = tmpfile();
+	assert_non_null(err_mem);
+	devnull = open("/dev/null", O_WRONLY);
+	assert_true(devnull >= 0);
+	fflush(stdout);
+	fflush(stderr);
+	saved_in = dup(STDIN_FILENO);
+	saved_out = dup(STDOUT_FILENO);
+	saved_err = dup(STDERR_FILENO);
+	dup2(in[0], STDIN_FILENO);
+	dup2(devnull, STDOUT_FILENO);
+	errfd = fileno(err_mem);
+	dup2(errfd, STDERR_FILENO);
+	rc = attach_main(4, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_in, STDIN_FILENO);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_in);
+	close(saved_out);
+	close(saved_err);
+	close(in[0]);
+	close(devnull);
+	signal(SIGINT, SIG_DFL);
+
+	err_text = calloc(1, 4096);
+	assert_non_null(err_text);
+	rewind(err_mem);
+	err_len = fread(err_text, 1, 4095, err_mem);
+	fclose(err_mem);
+	assert_true(err_len > 0);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(err_text, "g: the relay reports its guest disconnected"));
+	assert_non_null(strstr(err_text, "vmkd attach: the relay reports its guest disconnected; stopping"));
+	assert_null(strstr(err_text, "r: ")); /* the script stopped before `r rip` */
+	assert_int_equal(t->continues, 1);
+
+	t->quit = 1;
+	pthread_join(t->thread, NULL);
+	if (t->fd >= 0)
+		close(t->fd);
+	close(t->listen_fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	pthread_mutex_destroy(&t->lock);
+	free(err_text);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1612,6 +1712,7 @@ int main(void)
 		cmocka_unit_test(scripted_resync_runs_requests_once),
 		cmocka_unit_test(scripted_stale_replies_dropped),
 		cmocka_unit_test(scripted_waits_end_when_target_gone),
+		cmocka_unit_test(attach_script_stops_when_guest_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
