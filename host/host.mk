@@ -27,3 +27,6 @@ LDLIBS_TEST += $(HOST_LIBS) -lpthread
 FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
 	host/relay/relay_debugger.c host/relay/relay_queue.c host/relay/relay_buf.c \
 	host/relay/relay_log.c host/relay/relay_stats.c
+
+# libFuzzer harness of the engine's packet decoder (tests/fuzz/fuzz_session_decode.c).
+FUZZ_SRCS_fuzz_session_decode := host/client/session_decode.c

@@ -111,8 +111,10 @@ static void usage(FILE *f)
 		"      --trace              print every packet to stderr\n"
 		"  -h, --help\n\n"
 		"Without a terminal, commands are read from stdin, one a line; the exit status is\n"
-		"nonzero if any failed. Ctrl-C while the target runs breaks in. 'help' lists the\n"
-		"commands.\n");
+		"nonzero if any failed, and the script stops when the target is gone. Ctrl-C while\n"
+		"the target runs breaks in; a target that does not stop within the request timeout\n"
+		"after it is reported as not answering, and one the relay reports disconnected as\n"
+		"such. 'help' lists the commands.\n");
 }
 
 static int parse_seconds(const char *s, double *out)
@@ -225,6 +227,17 @@ static int repl(struct attach *a)
 	return !session_connected(a->s);
 }
 
+/* A script cannot go on against a target that is gone: say so once, and fail. */
+static int target_lost(struct attach *a)
+{
+	if (session_connected(a->s) && !session_target_gone(a->s))
+		return 0;
+	fprintf(stderr, "vmkd attach: %s; stopping\n",
+		session_connected(a->s) ? "the relay reports its guest disconnected" :
+					  "the connection to the target is lost");
+	return 1;
+}
+
 /* stdin is not a terminal: one command a line, echoed after the prompt. */
 static int scripted(struct attach *a)
 {
@@ -232,9 +245,13 @@ static int scripted(struct attach *a)
 	size_t cap = 0;
 	int failed = 0;
 
-	while (!a->cmd.quit && session_connected(a->s) && getline(&line, &cap, stdin) >= 0) {
+	while (!a->cmd.quit && getline(&line, &cap, stdin) >= 0) {
 		line[strcspn(line, "\r\n")] = '\0';
 		failed += cmd_execute_list(&a->cmd, line, prompt_for(a, prompt, sizeof(prompt)));
+		if (target_lost(a)) {
+			failed++;
+			break;
+		}
 	}
 	free(line);
 	return failed;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The KD debugger engine: a debugger-role kd_link over a socket, a poll() pump, requests. */
 #include "session_int.h"
+#include "session_decode.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,15 +82,6 @@ static const char *api_name(uint32_t api)
 	const char *name = kd_api_name(api);
 
 	return name ? name : "request";
-}
-
-/* Memory requests whose reply echoes the address: a reply for another address is a late
- * answer to an earlier request that timed out, not ours. */
-static int api_echoes_address(uint32_t api)
-{
-	return api == KD_API_READ_VIRTUAL_MEMORY || api == KD_API_WRITE_VIRTUAL_MEMORY ||
-	       api == KD_API_READ_PHYSICAL_MEMORY || api == KD_API_WRITE_PHYSICAL_MEMORY ||
-	       api == KD_API_READ_CONTROL_SPACE;
 }
 
 static int api_resumes(uint32_t api)
@@ -276,34 +268,34 @@ static void tx_cancel(struct session *s, uint64_t tag)
 
 /* ---- serving what the target sends ------------------------------------------------ */
 
-static void handle_reply(struct session *s, const struct rx_packet *p)
+static void take_reply(struct session *s, const struct rx_packet *p, const struct sd_event *ev)
 {
 	struct kd_manipulate_state64 m;
-	const uint8_t *data;
-	size_t dlen;
-	uint32_t api = 0;
+	const uint8_t *data = NULL;
+	size_t dlen = 0;
 	enum kd_api_error err;
+	const char *name = api_name(s->await_req.api_number);
 
-	if (p->len >= sizeof(api))
-		memcpy(&api, p->payload, sizeof(api));
-	if (!s->awaiting || s->have_reply || s->reply_err || api != s->await_api) {
+	(void)ev;
+	/* Nothing awaited, or already answered: a late or duplicated reply. */
+	if (!s->awaiting || s->have_reply || s->reply_err) {
 		s->st.stale_replies++;
 		return;
 	}
-	err = kd_api_parse_reply(p->payload, p->len, s->await_api, &m, &data, &dlen);
-	if (err == KD_API_OK && api_echoes_address(api) &&
-	    m.u.read_memory.target_base_address != s->await_addr) {
+	switch (sd_match_reply(&s->await_req, p->payload, p->len, &m, &data, &dlen, &err)) {
+	case SD_MATCH_STALE:
 		s->st.stale_replies++;
 		return;
-	}
-	if (err != KD_API_OK) {
-		s->reply_err = malformed(s, "%s reply of %zu bytes: %s", api_name(api), p->len,
+	case SD_MATCH_MALFORMED:
+		s->reply_err = malformed(s, "%s reply of %zu bytes: %s", name, p->len,
 					 kd_api_error_name(err));
 		return;
+	case SD_MATCH_OURS:
+		break;
 	}
 	if (dlen > s->reply_cap) {
 		s->reply_err = malformed(s, "%s reply carries %zu data bytes, expected at most %zu",
-					 api_name(api), dlen, s->reply_cap);
+					 name, dlen, s->reply_cap);
 		return;
 	}
 	s->reply = m;
@@ -311,20 +303,6 @@ static void handle_reply(struct session *s, const struct rx_packet *p)
 		memcpy(s->reply_data, data, dlen);
 	s->reply_len = dlen;
 	s->have_reply = 1;
-}
-
-static void copy_printable(char *dst, size_t cap, const uint8_t *src, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len && n + 1 < cap; i++) {
-		uint8_t c = src[i];
-
-		if (!c)
-			break;
-		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	dst[n] = '\0';
 }
 
 static void module_update(struct session *s, const struct session_stop *st)
@@ -387,117 +365,40 @@ static void auto_continue(struct session *s)
 		s->state = SESSION_TARGET_RUNNING;
 }
 
-static void decode_exception(struct session_stop *st)
+static void take_stop(struct session *s, const struct rx_packet *p, const struct sd_event *ev)
 {
-	const struct kd_exception64 *e = &st->raw.u.exception;
+	const struct session_stop *st = &ev->stop;
 
-	st->kind = SESSION_STOP_EXCEPTION;
-	st->code = e->record.exception_code;
-	st->flags = e->record.exception_flags;
-	st->address = e->record.exception_address;
-	st->first_chance = e->first_chance != 0;
-	st->number_parameters = e->record.number_parameters;
-	if (st->number_parameters > KD_EXCEPTION_MAXIMUM_PARAMETERS)
-		st->number_parameters = KD_EXCEPTION_MAXIMUM_PARAMETERS;
-	memcpy(st->parameters, e->record.exception_information,
-	       st->number_parameters * sizeof(st->parameters[0]));
-}
-
-/* "name\0command\0": both kept, separated by a blank. */
-static void decode_command_string(struct session_stop *st, const uint8_t *data, size_t dlen)
-{
-	size_t n = data ? strnlen((const char *)data, dlen) : 0, used;
-
-	st->kind = SESSION_STOP_COMMAND_STRING;
-	copy_printable(st->path, sizeof(st->path), data, n);
-	used = strlen(st->path);
-	if (n + 1 < dlen && used + 2 < sizeof(st->path)) {
-		st->path[used++] = ' ';
-		copy_printable(st->path + used, sizeof(st->path) - used, data + n + 1, dlen - n - 1);
-	}
-}
-
-static void handle_state_change(struct session *s, const struct rx_packet *p)
-{
-	struct kd_wait_state_change64 sc;
-	struct session_stop *st = &s->stop;
-	const uint8_t *data;
-	size_t dlen;
-	enum kd_api_error err;
-
-	err = kd_api_parse_state_change(p->payload, p->len, &sc, &data, &dlen);
-	if (err == KD_API_ERR_SHORT || err == KD_API_ERR_OVERSIZE) {
-		malformed(s, "state change of %zu bytes: %s", p->len, kd_api_error_name(err));
-		return;
-	}
+	(void)p;
 	/* The same module load again while our continue for it is still on its way: the
 	 * target re-sent it (a break-in byte reached it halted). One continue is enough. */
-	if ((sc.new_state & ~KD_STATE_ALTERNATE_FLAG) == KD_STATE_LOAD_SYMBOLS &&
-	    tx_pending(s, s->autocont_tag) && !memcmp(&sc, &st->raw, sizeof(sc))) {
+	if (st->kind == SESSION_STOP_LOAD_SYMBOLS && tx_pending(s, s->autocont_tag) &&
+	    !memcmp(&st->raw, &s->stop.raw, sizeof(st->raw))) {
 		s->st.stale_replies++;
 		return;
 	}
+	if (ev->err)
+		malformed(s, "%s: %s", ev->what, kd_api_error_name(ev->err));
 	s->st.state_changes++;
-	memset(st, 0, sizeof(*st));
-	st->raw = sc;
-	st->seq = s->st.state_changes;
-	st->new_state = sc.new_state;
-	st->processor = sc.processor;
-	st->processor_level = sc.processor_level;
-	st->number_processors = sc.number_processors;
-	st->thread = sc.thread;
-	st->pc = sc.program_counter;
-	st->report = sc.control_report;
-	if (st->report.instruction_count > KD_MAXSTREAM)
-		st->report.instruction_count = KD_MAXSTREAM;
-
-	switch (sc.new_state & ~KD_STATE_ALTERNATE_FLAG) {
-	case KD_STATE_EXCEPTION:
-		if (err)
-			malformed(s, "exception state change: %s", kd_api_error_name(err));
-		decode_exception(st);
-		break;
-	case KD_STATE_LOAD_SYMBOLS: {
-		const char *path = NULL;
-		size_t n = 0;
-
-		/* A bad path length still gets the module recorded and the target continued. */
-		if (err || kd_api_state_path(&sc, data, dlen, &path, &n))
-			malformed(s, "load-symbols state change: %s", kd_api_error_name(err));
-		st->kind = SESSION_STOP_LOAD_SYMBOLS;
-		st->base = sc.u.load_symbols.base_of_dll;
-		st->size = sc.u.load_symbols.size_of_image;
-		st->checksum = sc.u.load_symbols.check_sum;
-		st->unload = sc.u.load_symbols.unload_symbols != 0;
-		copy_printable(st->path, sizeof(st->path), (const uint8_t *)path, n);
+	s->stop = *st;
+	s->stop.seq = s->st.state_changes;
+	s->state = SESSION_TARGET_STOPPED;
+	/* A target that reports a stop is there, whatever the relay said before. */
+	s->target_gone = 0;
+	if (st->kind == SESSION_STOP_LOAD_SYMBOLS) {
 		module_update(s, st);
 		if (s->opt.cb.module)
 			s->opt.cb.module(s->opt.cb.opaque, st->base, st->size, st->path, st->unload);
-		break;
 	}
-	case KD_STATE_COMMAND_STRING:
-		decode_command_string(st, data, dlen);
-		break;
-	default:
-		st->kind = SESSION_STOP_OTHER;
-		break;
-	}
-
-	s->state = SESSION_TARGET_STOPPED;
 	if (st->kind == SESSION_STOP_EXCEPTION || st->kind == SESSION_STOP_OTHER ||
 	    s->opt.stop_on_load_symbols) {
-		uint64_t tag;
-
+		/* A stop reported again while a request awaits its reply (the target
+		 * resynchronised: a RESET, a SYNC-flagged packet, a break-in byte) needs
+		 * nothing from us. Exactly one layer re-sends a request: the link, which
+		 * re-sends (renumbered) what the target has not acknowledged. A copy queued
+		 * here as well ran twice on the target; a request the target acknowledged
+		 * and then dropped fails by its timeout rather than risk that. */
 		s->stop_unreported = 1;
-		/* The target re-reported its stop while our request was out: it lost the
-		 * request (a RESET or a break-in byte made it start over), so send it again. */
-		if (s->awaiting && !s->have_reply && s->req_resends < REQUEST_RESENDS &&
-		    (tag = txq_push(s, s->req_copy.type, s->req_copy.payload, s->req_copy.len,
-				    NULL, 0))) {
-			s->req_resends++;
-			s->wait_tag = tag;
-			s->wait_result = WAIT_PENDING;
-		}
 		return;
 	}
 	/* Module loads at boot and command strings: recorded, then the target goes on. The
@@ -505,82 +406,75 @@ static void handle_state_change(struct session *s, const struct rx_packet *p)
 	auto_continue(s);
 }
 
-static void handle_debug_io(struct session *s, const struct rx_packet *p)
+static void take_print(struct session *s, const struct rx_packet *p, const struct sd_event *ev)
 {
-	struct kd_debug_io io;
-	struct kd_api_msg msg;
-	const uint8_t *text;
-	size_t n;
-	enum kd_api_error err;
-
-	err = kd_api_parse_debug_io(p->payload, p->len, &io, &text, &n);
-	if (err) {
-		malformed(s, "debug I/O packet of %zu bytes: %s", p->len, kd_api_error_name(err));
-		return;
-	}
-	if (io.api_number == KD_API_PRINT_STRING) {
-		s->st.dbgprints++;
-		if (s->opt.cb.print && n)
-			s->opt.cb.print(s->opt.cb.opaque, (const char *)text, n);
-	} else if (io.api_number == KD_API_GET_STRING) {
-		char answer[KD_DEBUG_IO_MAX_TEXT];
-		size_t cap = io.length_of_string_read < sizeof(answer) ? io.length_of_string_read :
-									   sizeof(answer);
-		int len = -1;
-
-		/* The prompt text is what LengthOfString says, within what arrived. */
-		if (io.length_of_string < n)
-			n = io.length_of_string;
-		if (s->opt.cb.prompt)
-			len = s->opt.cb.prompt(s->opt.cb.opaque, (const char *)text, n, answer, cap);
-		if (len < 0)
-			len = 0;
-		kd_api_build_get_string_reply(&msg, &io, answer, (size_t)len);
-		push_msg(s, &msg);
-	}
+	(void)p;
+	s->st.dbgprints++;
+	/* The relay's notices are shown like any DbgPrint, and change what waits expect. */
+	if (ev->notice == SD_NOTICE_GUEST_GONE)
+		s->target_gone = 1;
+	else if (ev->notice == SD_NOTICE_GUEST_BACK)
+		s->target_gone = 0;
+	if (s->opt.cb.print && ev->text_len)
+		s->opt.cb.print(s->opt.cb.opaque, ev->text, ev->text_len);
 }
 
-/* We serve no files (.kdfiles): every file request gets STATUS_NO_SUCH_FILE. */
-static void handle_file_io(struct session *s, const struct rx_packet *p)
+static void answer_prompt(struct session *s, const struct rx_packet *p, const struct sd_event *ev)
 {
-	struct kd_file_io io;
+	char answer[KD_DEBUG_IO_MAX_TEXT];
 	struct kd_api_msg msg;
-	const uint8_t *data;
-	size_t dlen;
-	enum kd_api_error err;
+	size_t cap = ev->io.length_of_string_read < sizeof(answer) ? ev->io.length_of_string_read :
+								     sizeof(answer);
+	int len = -1;
 
-	err = kd_api_parse_file_io(p->payload, p->len, &io, &data, &dlen);
-	if (err == KD_API_ERR_SHORT || err == KD_API_ERR_OVERSIZE) {
-		malformed(s, "file I/O packet of %zu bytes: %s", p->len, kd_api_error_name(err));
-		return;
-	}
-	kd_api_build_file_io_reply(&msg, &io);
+	(void)p;
+	if (s->opt.cb.prompt)
+		len = s->opt.cb.prompt(s->opt.cb.opaque, ev->text, ev->text_len, answer, cap);
+	if (len < 0)
+		len = 0;
+	kd_api_build_get_string_reply(&msg, &ev->io, answer, (size_t)len);
 	push_msg(s, &msg);
 }
 
+/* We serve no files (.kdfiles): every file request gets STATUS_NO_SUCH_FILE. */
+static void answer_file_io(struct session *s, const struct rx_packet *p, const struct sd_event *ev)
+{
+	struct kd_api_msg msg;
+
+	(void)p;
+	kd_api_build_file_io_reply(&msg, &ev->file);
+	push_msg(s, &msg);
+}
+
+static void take_malformed(struct session *s, const struct rx_packet *p, const struct sd_event *ev)
+{
+	malformed(s, "%s of %zu bytes: %s", ev->what, p->len, kd_api_error_name(ev->err));
+}
+
+typedef void (*serve_fn)(struct session *s, const struct rx_packet *p, const struct sd_event *ev);
+
+static const serve_fn serve_table[] = {
+	[SD_IGNORED] = NULL, /* the link ACKed it; nothing to answer */
+	[SD_MALFORMED] = take_malformed,
+	[SD_REPLY] = take_reply,
+	[SD_STATE_CHANGE] = take_stop,
+	[SD_PRINT] = take_print,
+	[SD_PROMPT] = answer_prompt,
+	[SD_FILE_IO] = answer_file_io,
+};
+
 static void serve_queue(struct session *s)
 {
+	struct sd_event ev;
+
 	while (s->rx_count) {
 		struct rx_packet *p = &s->rxq[s->rx_head];
 
 		s->st.packets_rx++;
-		switch (p->type) {
-		case KD_PACKET_TYPE_STATE_MANIPULATE:
-			handle_reply(s, p);
-			break;
-		case KD_PACKET_TYPE_STATE_CHANGE64:
-			handle_state_change(s, p);
-			break;
-		case KD_PACKET_TYPE_DEBUG_IO:
-			handle_debug_io(s, p);
-			break;
-		case KD_PACKET_TYPE_FILE_IO:
-			handle_file_io(s, p);
-			break;
-		default:
-			/* TRACE_IO, CONTROL_REQUEST: the link ACKed them; nothing to answer. */
-			break;
-		}
+		sd_decode(p->type, p->payload, p->len, &ev);
+		if ((size_t)ev.kind < sizeof(serve_table) / sizeof(serve_table[0]) &&
+		    serve_table[ev.kind])
+			serve_table[ev.kind](s, p, &ev);
 		s->rx_head = (s->rx_head + 1) % RXQ_LEN;
 		s->rx_count--;
 	}
@@ -820,9 +714,34 @@ int session_break_in(struct session *s)
 	return s->dead ? -ECONNRESET : 0;
 }
 
+int session_target_gone(const struct session *s)
+{
+	return s->target_gone;
+}
+
+/* The relay said its guest is gone: serve what arrives for a short while (the relay's
+ * notices travel stop-and-wait, so "back" can only follow once "gone" was ACKed), then
+ * fail fast rather than wait for what cannot come. */
+static int check_gone(struct session *s, const char *what)
+{
+	uint64_t deadline;
+
+	if (!s->target_gone)
+		return 0;
+	deadline = deadline_after(SESSION_GONE_GRACE_US);
+	do {
+		pump(s, deadline);
+	} while (s->target_gone && !s->stop_unreported && !s->dead && clock_us() < deadline);
+	if (!s->target_gone || s->stop_unreported)
+		return 0;
+	return session_fail(s, -ENOTCONN, "%s%sthe relay reports its guest disconnected", what,
+			    *what ? ": " : "");
+}
+
 int session_wait_stop(struct session *s, uint64_t timeout_us, struct session_stop *out)
 {
-	uint64_t deadline = deadline_after(timeout_us);
+	uint64_t deadline = deadline_after(timeout_us), breakin_deadline = UINT64_MAX, now;
+	int rc;
 
 	for (;;) {
 		if (s->stop_unreported) {
@@ -832,14 +751,28 @@ int session_wait_stop(struct session *s, uint64_t timeout_us, struct session_sto
 			return 0;
 		}
 		if (s->dead)
-			return -ECONNRESET;
-		/* Ctrl-C while the target runs: ask it to stop, keep waiting for the report. */
-		if (interrupted(s))
+			return -ECONNRESET; /* the message says how it was lost */
+		if ((rc = check_gone(s, "")) != 0)
+			return rc;
+		if (s->stop_unreported)
+			continue;
+		/* Ctrl-C while the target runs: ask it to stop, keep waiting for the report,
+		 * but not for ever: a target that does not answer a break-in within the
+		 * request timeout is reported as not answering. */
+		if (interrupted(s)) {
 			session_break_in(s);
-		if (clock_us() >= deadline)
+			if (breakin_deadline == UINT64_MAX)
+				breakin_deadline = deadline_after(s->timeout_us);
+		}
+		now = clock_us();
+		if (now >= breakin_deadline)
+			return session_fail(s, -ETIMEDOUT,
+				    "the target is not answering: no stop %.1f s after the break-in",
+				    (double)s->timeout_us / 1e6);
+		if (now >= deadline)
 			return session_fail(s, -ETIMEDOUT, "the target did not stop within %.1f s",
 				    (double)timeout_us / 1e6);
-		pump(s, deadline);
+		pump(s, deadline < breakin_deadline ? deadline : breakin_deadline);
 	}
 }
 
@@ -858,6 +791,8 @@ int session_request(struct session *s, const struct kd_manipulate_state64 *req,
 		*data_len = 0;
 	if (s->dead)
 		return -ECONNRESET;
+	if ((rc = check_gone(s, name)) != 0)
+		return rc;
 	if (s->state != SESSION_TARGET_STOPPED)
 		return session_fail(s, -EBUSY, "%s: the target is running (break in first)", name);
 	if (len > KD_MANIPULATE_MAX_DATA)
@@ -867,22 +802,23 @@ int session_request(struct session *s, const struct kd_manipulate_state64 *req,
 		return session_fail(s, -EBUSY, "%s: another request is in progress", name);
 
 	deadline = deadline_after(timeout_us ? timeout_us : s->timeout_us);
+	/* The request goes out tagged with its generation; replies to earlier ones (timed
+	 * out, interrupted, or run twice by the target) carry theirs and are dropped. */
+	s->await_req = *req;
+	s->await_req.pad = sd_generation(++s->generation);
 	s->awaiting = !no_reply;
-	s->await_api = req->api_number;
-	s->await_addr = req->u.read_memory.target_base_address;
 	s->have_reply = 0;
 	s->reply_err = 0;
 	s->reply_data = reply_data ? reply_data : s->scratch;
 	s->reply_cap = reply_data ? cap : sizeof(s->scratch);
 	s->reply_len = 0;
-	s->req_resends = 0;
 	s->wait_result = WAIT_PENDING;
-	s->wait_tag = txq_push(s, KD_PACKET_TYPE_STATE_MANIPULATE, req, sizeof(*req), data, len);
+	s->wait_tag = txq_push(s, KD_PACKET_TYPE_STATE_MANIPULATE, &s->await_req,
+			       sizeof(s->await_req), data, len);
 	if (!s->wait_tag) {
 		s->awaiting = 0;
 		return session_fail(s, -EBUSY, "%s: send queue full", name);
 	}
-	memcpy(&s->req_copy, &s->txq[(s->tx_head + s->tx_count - 1) % TXQ_LEN], sizeof(s->req_copy));
 	s->st.requests++;
 	if (api_resumes(req->api_number)) {
 		/* Set before pumping: the next state change may arrive in the same read as the

@@ -15,6 +15,7 @@
  *   -EFAULT      the target could not access the memory
  *   -EIO         the target answered with a failure status
  *   -EINTR       interrupted (the interrupt flag was raised while the target was stopped)
+ *   -ENOTCONN    the relay reports that its guest (the VM's side) disconnected
  */
 #ifndef VMKD_HOST_SESSION_H
 #define VMKD_HOST_SESSION_H
@@ -31,6 +32,8 @@ struct session;
 
 #define SESSION_DEFAULT_TIMEOUT_US 5000000ull /* a request with no reply fails after 5 s */
 #define SESSION_WAIT_FOREVER UINT64_MAX
+#define SESSION_GONE_GRACE_US 300000ull /* after the relay's guest-gone notice, wait this
+					       * long for its guest-back notice */
 
 enum session_dir {
 	SESSION_RX, /* target -> debugger */
@@ -165,12 +168,20 @@ enum session_target_state session_state(const struct session *s);
 /* 0 once the connection is lost (peer closed, I/O error); every call then fails. */
 int session_connected(const struct session *s);
 
+/* 1 while the relay reports its guest disconnected (an in-band notice, relay_notice.h):
+ * waits and requests then fail at once with -ENOTCONN. Its "guest back" notice, or any
+ * stop the target reports, clears it. The notice text is printed like any DbgPrint. */
+int session_target_gone(const struct session *s);
+
 /* The last state change (valid once a stop was seen). */
 const struct session_stop *session_last_stop(const struct session *s);
 
 /* Serves the target until it reports a stop (an exception, or any state change with
- * stop_on_load_symbols), at most timeout_us (SESSION_WAIT_FOREVER: no limit; the interrupt
- * flag then breaks in). A stop already seen and not yet returned is returned at once. */
+ * stop_on_load_symbols), at most timeout_us (SESSION_WAIT_FOREVER: no limit). The
+ * interrupt flag sends a break-in; no stop within the request timeout after it is
+ * -ETIMEDOUT ("not answering"). -ENOTCONN when the relay reports its guest gone,
+ * -ECONNRESET when the connection closes. A stop already seen and not yet returned is
+ * returned at once. */
 int session_wait_stop(struct session *s, uint64_t timeout_us, struct session_stop *out);
 
 /* Serves the target (prints, acks) for up to timeout_us without waiting for anything. */

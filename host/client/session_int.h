@@ -9,7 +9,6 @@
 #define RXQ_LEN 64            /* delivered packets waiting to be served */
 #define TXQ_LEN 8             /* packets waiting for the link (stop-and-wait: one at a time) */
 #define OUT_MAX (1u << 20)    /* unsent bytes beyond this mean the peer stopped reading */
-#define REQUEST_RESENDS 2     /* re-send a request the target lost by re-reporting its stop */
 #define MAX_MODULES 4096
 
 #define MANIPULATE_HDR ((size_t)sizeof(struct kd_manipulate_state64))
@@ -57,17 +56,16 @@ struct session {
 
 	/* The request awaiting its reply. */
 	int awaiting;
-	uint32_t await_api;
-	uint64_t await_addr;              /* memory requests: the address the reply must echo */
+	struct kd_manipulate_state64 await_req; /* as sent: the reply must echo it */
+	uint64_t generation;              /* requests sent; the tag in await_req.pad */
 	int have_reply;
 	int reply_err;
 	struct kd_manipulate_state64 reply;
 	uint8_t *reply_data;
 	size_t reply_cap, reply_len;
-	struct tx_packet req_copy;        /* for re-sending when the target re-reports its stop */
-	int req_resends;
 
 	enum session_target_state state;
+	int target_gone;                  /* the relay reported its guest disconnected */
 	struct session_stop stop;
 	int stop_unreported;
 	uint64_t int3_skipped_seq;        /* stop whose hard-coded int3 was already skipped */

@@ -10,9 +10,11 @@
  *     a prompt.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fake_platform.h"
 #include "kd_serial.h"
 #include "kd_target.h"
 #include "vmkd/kd_api.h"
@@ -32,9 +36,11 @@
 #include "vmkd/kd_packet.h"
 #include "vmkd/kd_trace.h"
 
+#include "../../host/client/attach.h"
 #include "../../host/client/commands.h"
 #include "../../host/client/disasm.h"
 #include "../../host/client/session.h"
+#include "../../host/common/relay_notice.h"
 
 #define SECOND 1000000ull
 
@@ -126,15 +132,25 @@ struct fake_kernel {
 	int fd;
 	pthread_t thread;
 	uint8_t mem[MEM_SIZE];
-	struct kd_special_registers_amd64 sr;
+	struct fake_platform plat;        /* mem as the machine the target core sees */
 	struct kd_serial ser;
 	struct kd_target t;
 	struct kd_context_amd64 ctx;
 	volatile uint8_t not_present;
 	volatile int quit;
 	volatile int dead;
+	atomic_int resync;                /* enum resync, armed by a test */
+	int resync_due;                   /* the request was swallowed: resync when idle */
 	uint8_t rx[4096];
 	size_t rx_len, rx_pos;
+};
+
+/* A resynchronisation the kernel goes through when the next request reaches its UART. */
+enum resync {
+	RESYNC_NONE,
+	RESYNC_RESET,   /* the request is lost on the wire; the kernel sends a RESET */
+	RESYNC_SYNC,    /* lost; a break-in byte makes the kernel report its stop again, and
+			   that report is SYNC-flagged (as after a send it gave up) */
 };
 
 static size_t span(uint64_t addr, size_t len)
@@ -144,88 +160,42 @@ static size_t span(uint64_t addr, size_t len)
 	return len < MAPPED - (addr - VA) ? len : (size_t)(MAPPED - (addr - VA));
 }
 
-static size_t fk_read_virtual(void *p, uint64_t va, void *buf, size_t len)
+/* Offset of the first data packet's leader in buf, or len. */
+static size_t data_packet_at(const uint8_t *buf, size_t len)
 {
-	struct fake_kernel *k = p;
-	size_t n = span(va, len);
-
-	if (n)
-		memcpy(buf, k->mem + (va - VA), n);
-	return n;
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (!memcmp(buf + i, "0000", 4))
+			return i;
+	return len;
 }
 
-static size_t fk_write_virtual(void *p, uint64_t va, const void *buf, size_t len)
+/* The armed resynchronisation, once the link is idle (the lost ACK of its last packet
+ * came again). Returns a byte to hand to the transport, or -1. */
+static int fk_resync(struct fake_kernel *k)
 {
-	struct fake_kernel *k = p;
-	size_t n = span(va, len);
+	struct kd_link *l = &k->ser.link;
+	int mode = k->resync_due;
 
-	if (n)
-		memcpy(k->mem + (va - VA), buf, n);
-	return n;
-}
-
-static size_t fk_read_physical(void *p, uint64_t pa, void *buf, size_t len)
-{
-	return fk_read_virtual(p, pa - PA + VA, buf, len);
-}
-
-static size_t fk_write_physical(void *p, uint64_t pa, const void *buf, size_t len)
-{
-	return fk_write_virtual(p, pa - PA + VA, buf, len);
-}
-
-static void fk_read_special(void *p, struct kd_special_registers_amd64 *sr)
-{
-	*sr = ((struct fake_kernel *)p)->sr;
-}
-
-static void fk_write_special(void *p, const struct kd_special_registers_amd64 *sr)
-{
-	((struct fake_kernel *)p)->sr = *sr;
-}
-
-static int fk_read_msr(void *p, uint32_t msr, uint64_t *value)
-{
-	(void)p;
-	if (msr != 0xC0000080u)
+	k->resync_due = RESYNC_NONE;
+	if (mode == RESYNC_RESET) {
+		kd_link_start_reset(l, now_us());
 		return -1;
-	*value = 0xd01;
-	return 0;
+	}
+	l->next_id = (l->next_id ^ KD_PACKET_ID_TOGGLE) | KD_SYNC_PACKET_ID;
+	return KD_BREAKIN_BYTE;
 }
-
-static int fk_write_msr(void *p, uint32_t msr, uint64_t value)
-{
-	(void)p, (void)value;
-	return msr == 0xC0000080u ? 0 : -1;
-}
-
-static uint32_t fk_query(void *p, uint64_t va, uint32_t *space)
-{
-	(void)p;
-	*space = KD_QUERY_SPACE_KERNEL;
-	return span(va, 1) ? KD_QUERY_FLAG_READ | KD_QUERY_FLAG_WRITE : 0;
-}
-
-static const struct kd_platform_ops fk_platform = {
-	.read_virtual = fk_read_virtual,
-	.write_virtual = fk_write_virtual,
-	.read_physical = fk_read_physical,
-	.write_physical = fk_write_physical,
-	.read_special = fk_read_special,
-	.write_special = fk_write_special,
-	.read_msr = fk_read_msr,
-	.write_msr = fk_write_msr,
-	.query_memory = fk_query,
-};
 
 /* The "UART": bytes from the socket, buffered; EOF means the debugger went away. */
 static int fk_get(void *p)
 {
 	struct fake_kernel *k = p;
 
+	if (k->resync_due && k->rx_pos == k->rx_len && !kd_link_busy(&k->ser.link))
+		return fk_resync(k);
 	if (k->rx_pos == k->rx_len) {
 		struct pollfd pfd = { .fd = k->fd, .events = POLLIN };
 		ssize_t n;
+		int mode;
 
 		if (k->dead || poll(&pfd, 1, 1) <= 0)
 			return -1;
@@ -237,6 +207,14 @@ static int fk_get(void *p)
 		}
 		k->rx_len = (size_t)n;
 		k->rx_pos = 0;
+		mode = atomic_load(&k->resync);
+		if (mode != RESYNC_NONE && data_packet_at(k->rx, k->rx_len) < k->rx_len) {
+			/* The chunk with the request is lost, with the ACK in front of it. */
+			k->rx_len = 0;
+			k->resync_due = mode;
+			atomic_store(&k->resync, RESYNC_NONE);
+			return -1;
+		}
 	}
 	return k->rx[k->rx_pos++];
 }
@@ -319,10 +297,11 @@ static void cpu_run(struct fake_kernel *k)
 		uint8_t op[8] = { 0 };
 		int32_t rel;
 
-		if (!fk_read_virtual(k, rip, op, sizeof(op))) {
+		if (!span(rip, 1)) {
 			fk_report(k, KD_STATUS_ACCESS_VIOLATION);
 			continue;
 		}
+		memcpy(op, k->mem + (rip - VA), span(rip, sizeof(op)));
 		switch (op[0]) {
 		case 0xcc: /* the kernel reports an int3 at the int3 itself */
 			fk_report(k, KD_STATUS_BREAKPOINT);
@@ -394,7 +373,7 @@ static void *kernel_main(void *arg)
 	/* Quick retries: a test that hangs up must not leave the kernel waiting 20 s. */
 	k->ser.link.cfg.ack_timeout = 200000;
 	k->ser.link.cfg.max_retries = 10;
-	kd_target_init(&k->t, &fk_platform, k, &kd_serial_transport, &k->ser, &k->not_present,
+	kd_target_init(&k->t, &fake_platform_ops, &k->plat, &kd_serial_transport, &k->ser, &k->not_present,
 		       &info);
 	kd_target_print(&k->t, hello, sizeof(hello) - 1);
 	kd_target_load_symbols(&k->t, &k->ctx, "\\SystemRoot\\system32\\ntoskrnl.exe", VA,
@@ -424,6 +403,7 @@ static struct kernel_fixture *kernel_start(void)
 	f->k = k;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	k->fd = sv[1];
+	fake_platform_init(&k->plat, k->mem, MEM_SIZE, MAPPED, VA, PA);
 	memcpy(k->mem + (CODE - VA), code_main, sizeof(code_main));
 	memcpy(k->mem + (FUNC - VA), code_func, sizeof(code_func));
 	memcpy(k->mem + (BREAK_FN - VA), code_break, sizeof(code_break));
@@ -579,6 +559,56 @@ static void kernel_requests(void **state)
 	assert_true(st1.packets_rx > 10 && st1.packets_tx > 10);
 	assert_true(st1.bytes_rx > 10000);
 	assert_int_equal(st1.dbgprints, 1);
+	kernel_stop(f);
+}
+
+/* Issue 10.1: across a resync (the kernel's RESET, or its SYNC-flagged re-report of the
+ * stop) the link re-sends the request it lost; the session must not queue a copy of its
+ * own, or the kernel runs it twice. Counted on the machine: reads of one address, MSR
+ * writes. The GetVersion after each request flushes out any copy still queued. */
+static void resync_runs_request_once(struct kernel_fixture *f, enum resync mode)
+{
+	struct fake_platform *fp = &f->k->plat;
+	struct kd_get_version64 ver;
+	struct session_stats st0, st1;
+	uint8_t buf[16];
+	unsigned reads, writes;
+	size_t got;
+
+	session_get_stats(f->s, &st0);
+	fp->watch = VA + 0x2100;
+	reads = atomic_load(&fp->watch_reads);
+	atomic_store(&f->k->resync, mode);
+	assert_int_equal(session_read_virtual(f->s, VA + 0x2100, buf, sizeof(buf), &got), 0);
+	assert_int_equal(got, sizeof(buf));
+	assert_memory_equal(buf, f->k->mem + 0x2100, sizeof(buf));
+	assert_int_equal(atomic_load(&f->k->resync), RESYNC_NONE); /* it did happen */
+	assert_int_equal(session_get_version(f->s, &ver), 0);
+	assert_int_equal(atomic_load(&fp->watch_reads) - reads, 1);
+
+	writes = atomic_load(&fp->msr_writes);
+	atomic_store(&f->k->resync, mode);
+	assert_int_equal(session_write_msr(f->s, FAKE_MSR_EFER, 0xd01), 0);
+	assert_int_equal(atomic_load(&f->k->resync), RESYNC_NONE);
+	assert_int_equal(session_get_version(f->s, &ver), 0);
+	assert_int_equal(atomic_load(&fp->msr_writes) - writes, 1);
+
+	session_get_stats(f->s, &st1);
+	assert_true(st1.resets > st0.resets);
+	assert_int_equal(st1.timeouts, st0.timeouts);
+}
+
+static void kernel_resync_runs_requests_once(void **state)
+{
+	struct kernel_fixture *f = kernel_start();
+	struct session_stop st;
+
+	(void)state;
+	wait_first_stop(f, &st);
+	resync_runs_request_once(f, RESYNC_RESET);
+	resync_runs_request_once(f, RESYNC_SYNC);
+	/* The re-reported stop is the same stop. */
+	assert_int_equal(session_last_stop(f->s)->pc, CODE);
 	kernel_stop(f);
 }
 
@@ -936,6 +966,7 @@ struct script_item {
 
 struct script_target {
 	int fd;
+	int listen_fd;
 	pthread_t thread;
 	struct kd_link link;
 	pthread_mutex_t lock;
@@ -950,7 +981,38 @@ struct script_target {
 	volatile int answers;
 	char answer[64];
 	volatile int continues;
+	/* resynchronisation (issue 10.1) */
+	atomic_int lose;                 /* enum script_lose: what happens to the next request */
+	atomic_int rereport_on_reset;    /* report the stop again when the RESET completes */
+	atomic_int executed;             /* ReadVirtualMemory at LOSE_ADDR served */
+	/* stale replies (issue 10.5) */
+	atomic_int stale_first;          /* answer GetContext / ReadMsr after a stale reply */
+	atomic_int zero_pad;             /* answer with the header's pad zeroed */
+	struct kd_manipulate_state64 last_getcontext, last_readmsr;
+	int have_getcontext, have_readmsr;
+	/* a target that goes away (issue 10, vmkd attach) */
+	atomic_int on_continue;          /* enum script_continue */
+	atomic_int hangup;               /* close the connection */
+	volatile sig_atomic_t interrupt; /* the session's Ctrl-C flag */
 };
+
+enum script_continue {
+	CONT_SCRIPTED,   /* file I/O, a prompt, then a stop (st_after_continue) */
+	CONT_SILENT,     /* runs, and never answers a break-in */
+	CONT_GONE,       /* the relay's "guest disconnected" notice */
+	CONT_HANGUP,     /* the connection closes */
+};
+
+#define GONE_NOTICE RELAY_NOTICE_PREFIX RELAY_NOTICE_GUEST_GONE ": the VM's chardev closed\n"
+#define BACK_NOTICE RELAY_NOTICE_PREFIX RELAY_NOTICE_GUEST_BACK "\n"
+
+enum script_lose {
+	LOSE_NONE,
+	LOSE_ON_WIRE,    /* the bytes never arrive; the target RESETs and re-reports its stop */
+	LOSE_AFTER_ACK,  /* ACKed, then dropped; the target re-reports its stop */
+};
+
+#define LOSE_ADDR 0x6000u
 
 static void st_push(struct script_target *t, uint16_t type, const void *hdr, size_t hdr_len,
 		    const void *data, size_t data_len)
@@ -1055,6 +1117,62 @@ static void st_after_continue(struct script_target *t)
 	st_exception(t, 0x5000);
 }
 
+/* GetContext: rip 0x1000 + the number of the request. Armed, the reply to the previous
+ * GetContext comes first (a late answer to a request that timed out). */
+static void st_reply_context(struct script_target *t, const struct kd_manipulate_state64 *req)
+{
+	static int served;
+	struct kd_context_amd64 ctx;
+	struct kd_api_msg msg;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.context_flags = KD_CONTEXT_FULL;
+	if (atomic_exchange(&t->stale_first, 0) && t->have_getcontext) {
+		ctx.rip = 0xbad;
+		kd_api_reply_get_context(&msg, &t->last_getcontext, &ctx);
+		st_push_msg(t, &msg);
+	}
+	ctx.rip = 0x1000 + (uint64_t)++served;
+	kd_api_reply_get_context(&msg, req, &ctx);
+	st_push_msg(t, &msg);
+	t->last_getcontext = *req;
+	t->have_getcontext = 1;
+}
+
+/* ReadMsr: the value is the MSR number + 0x600d0000. Armed, a late reply to the previous
+ * ReadMsr and one for another MSR come first. */
+static void st_reply_msr(struct script_target *t, const struct kd_manipulate_state64 *req)
+{
+	struct kd_manipulate_state64 other = *req;
+	struct kd_api_msg msg;
+
+	if (atomic_exchange(&t->stale_first, 0) && t->have_readmsr) {
+		kd_api_reply_msr(&msg, &t->last_readmsr, 0xbad, KD_STATUS_SUCCESS);
+		st_push_msg(t, &msg);
+		other.u.read_write_msr.msr++;
+		kd_api_reply_msr(&msg, &other, 0xbad, KD_STATUS_SUCCESS);
+		st_push_msg(t, &msg);
+	}
+	kd_api_reply_msr(&msg, req, 0x600d0000u + req->u.read_write_msr.msr, KD_STATUS_SUCCESS);
+	st_push_msg(t, &msg);
+	t->last_readmsr = *req;
+	t->have_readmsr = 1;
+}
+
+static void st_reset(void *opaque)
+{
+	struct script_target *t = opaque;
+
+	size_t queued;
+
+	pthread_mutex_lock(&t->lock);
+	queued = t->qn;
+	pthread_mutex_unlock(&t->lock);
+	/* Like a kernel waiting for a request: one that was still sending resends that. */
+	if (atomic_exchange(&t->rereport_on_reset, 0) && !queued && !kd_link_busy(&t->link))
+		st_exception(t, 0x1000);
+}
+
 static void st_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
 		       size_t len)
 {
@@ -1090,7 +1208,15 @@ static void st_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *
 	if (type != KD_PACKET_TYPE_STATE_MANIPULATE ||
 	    kd_api_parse_request(payload, len, &m, &data, &dlen) != KD_API_OK)
 		return;
+	if (atomic_load(&t->zero_pad))
+		m.pad = 0; /* a target that builds its reply from scratch */
 	switch (m.api_number) {
+	case KD_API_GET_CONTEXT:
+		st_reply_context(t, &m);
+		break;
+	case KD_API_READ_MSR:
+		st_reply_msr(t, &m);
+		break;
 	case KD_API_GET_VERSION:
 		memset(&ver, 0, sizeof(ver));
 		ver.minor_version = 1234;
@@ -1100,11 +1226,34 @@ static void st_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *
 		st_push(t, msg.type, &msg.u, t->getversions++ ? msg.hdr_len : 0x20, NULL, 0);
 		break;
 	case KD_API_READ_VIRTUAL_MEMORY:
+		if (m.u.read_memory.target_base_address == LOSE_ADDR) {
+			if (atomic_exchange(&t->lose, LOSE_NONE) == LOSE_AFTER_ACK) {
+				st_exception(t, 0x1000);
+				break;
+			}
+			atomic_fetch_add(&t->executed, 1);
+			kd_api_reply_read(&msg, &m, "sixteen bytes..", 16);
+			st_push_msg(t, &msg);
+			break;
+		}
 		st_reply_read(t, &m);
 		break;
 	case KD_API_CONTINUE2:
 		t->continues++;
-		st_after_continue(t);
+		switch (atomic_load(&t->on_continue)) {
+		case CONT_SCRIPTED:
+			st_after_continue(t);
+			break;
+		case CONT_SILENT:
+			break;
+		case CONT_GONE:
+			kd_api_build_print(&msg, 0, GONE_NOTICE, sizeof(GONE_NOTICE) - 1);
+			st_push_msg(t, &msg);
+			break;
+		case CONT_HANGUP:
+			atomic_store(&t->hangup, 1);
+			break;
+		}
 		break;
 	default:
 		kd_api_reply_init(&msg, &m, KD_STATUS_UNSUCCESSFUL);
@@ -1113,7 +1262,11 @@ static void st_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *
 	}
 }
 
-static const struct kd_link_ops st_ops = { .write = st_write, .deliver = st_deliver };
+static const struct kd_link_ops st_ops = {
+	.write = st_write,
+	.deliver = st_deliver,
+	.reset = st_reset,
+};
 
 static void *script_main(void *arg)
 {
@@ -1129,6 +1282,14 @@ static void *script_main(void *arg)
 
 			if (n <= 0)
 				break;
+			if (atomic_load(&t->lose) == LOSE_ON_WIRE &&
+			    data_packet_at(buf, (size_t)n) < (size_t)n) {
+				/* The request never arrives; the target resynchronises. */
+				atomic_store(&t->lose, LOSE_NONE);
+				atomic_store(&t->rereport_on_reset, 1);
+				kd_link_start_reset(&t->link, now_us());
+				continue;
+			}
 			kd_link_input(&t->link, buf, (size_t)n, now_us());
 		}
 		now = now_us();
@@ -1145,6 +1306,10 @@ static void *script_main(void *arg)
 			t->qn--;
 		}
 		pthread_mutex_unlock(&t->lock);
+		if (atomic_load(&t->hangup)) {
+			shutdown(t->fd, SHUT_RDWR);
+			break;
+		}
 	}
 	return NULL;
 }
@@ -1255,14 +1420,298 @@ static void scripted_target_misbehaves(void **state)
 	free(t);
 }
 
+static struct script_target *script_start(struct session **s, struct seen *seen)
+{
+	struct script_target *t = calloc(1, sizeof(*t));
+	struct session_options opt;
+	struct kd_link_config cfg;
+	struct session_stop st;
+	char err[256];
+	int sv[2];
+
+	assert_non_null(t);
+	memset(seen, 0, sizeof(*seen));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	t->fd = sv[1];
+	pthread_mutex_init(&t->lock, NULL);
+	kd_link_default_config(&cfg);
+	kd_link_init(&t->link, KD_ROLE_TARGET, &cfg, &st_ops, t);
+	session_default_options(&opt);
+	opt.request_timeout_us = 3 * SECOND;
+	opt.interrupt = &t->interrupt;
+	opt.cb.print = seen_print;
+	opt.cb.opaque = seen;
+	opt.cb.trace = trace_stderr;
+	opt.trace = getenv("VMKD_TEST_TRACE") != NULL;
+	*s = session_open_fd(sv[0], &opt, err, sizeof(err));
+	assert_non_null(*s);
+	st_exception(t, 0x1000);
+	assert_int_equal(pthread_create(&t->thread, NULL, script_main, t), 0);
+	assert_int_equal(session_wait_stop(*s, 10 * SECOND, &st), 0);
+	assert_int_equal(st.pc, 0x1000);
+	return t;
+}
+
+static void script_stop(struct script_target *t, struct session *s)
+{
+	t->quit = 1;
+	pthread_join(t->thread, NULL);
+	close(t->fd);
+	session_close(s);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+/* Issue 10.1 against a target that serves every packet it gets (no single receive slot to
+ * hide a duplicate): a request lost on the wire across the target's RESET is re-sent by
+ * the link alone and runs once. One the target ACKed and then dropped (it reported its
+ * stop again without answering) is not re-sent by the session: it times out, cleanly. */
+static void scripted_resync_runs_requests_once(void **state)
+{
+	uint64_t v;
+	struct session_stats st;
+	struct seen seen;
+	struct session *s;
+	struct script_target *t = script_start(&s, &seen);
+	uint8_t buf[16];
+	size_t got;
+
+	(void)state;
+	atomic_store(&t->lose, LOSE_ON_WIRE);
+	assert_int_equal(session_read_virtual(s, LOSE_ADDR, buf, sizeof(buf), &got), 0);
+	assert_int_equal(got, sizeof(buf));
+	assert_int_equal(session_read_msr(s, 0x10, &v), 0); /* a copy would run first */
+	assert_int_equal(atomic_load(&t->executed), 1);
+	session_get_stats(s, &st);
+	assert_true(st.resets >= 2);
+
+	atomic_store(&t->lose, LOSE_AFTER_ACK);
+	session_set_timeout(s, SECOND / 2);
+	assert_int_equal(session_read_virtual(s, LOSE_ADDR, buf, sizeof(buf), &got), -ETIMEDOUT);
+	session_set_timeout(s, 3 * SECOND);
+	assert_int_equal(session_read_msr(s, 0x10, &v), 0);
+	assert_int_equal(atomic_load(&t->executed), 1);
+	session_get_stats(s, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(session_last_stop(s)->pc, 0x1000);
+	script_stop(t, s);
+}
+
+/* Issue 10.5: a late GetContext / ReadMsr reply (to a request that timed out) arriving
+ * before the real one is dropped and counted, by its generation and by the MSR it echoes;
+ * a target that does not echo the generation is still answered. */
+static void scripted_stale_replies_dropped(void **state)
+{
+	struct kd_context_amd64 ctx;
+	struct session_stats st0, st1;
+	struct seen seen;
+	struct session *s;
+	struct script_target *t = script_start(&s, &seen);
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(session_get_context(s, &ctx), 0);
+	assert_int_equal(ctx.rip, 0x1001);
+	session_get_stats(s, &st0);
+	atomic_store(&t->stale_first, 1);
+	assert_int_equal(session_get_context(s, &ctx), 0);
+	assert_int_equal(ctx.rip, 0x1002);
+	session_get_stats(s, &st1);
+	assert_int_equal(st1.stale_replies - st0.stale_replies, 1);
+
+	assert_int_equal(session_read_msr(s, 0x10, &v), 0);
+	assert_int_equal(v, 0x600d0010);
+	atomic_store(&t->stale_first, 1);
+	assert_int_equal(session_read_msr(s, 0x10, &v), 0);
+	assert_int_equal(v, 0x600d0010);
+	session_get_stats(s, &st0);
+	assert_int_equal(st0.stale_replies - st1.stale_replies, 2);
+
+	/* Without the generation echoed, the echoed MSR number still catches the stray. */
+	atomic_store(&t->zero_pad, 1);
+	atomic_store(&t->stale_first, 1);
+	assert_int_equal(session_read_msr(s, 0x20, &v), 0);
+	assert_int_equal(v, 0x600d0020);
+	assert_int_equal(session_get_context(s, &ctx), 0);
+	assert_int_equal(ctx.rip, 0x1003);
+	session_get_stats(s, &st1);
+	assert_int_equal(st1.stale_replies - st0.stale_replies, 2);
+	assert_int_equal(st1.malformed, 0);
+	assert_int_equal(st1.timeouts, 0);
+	script_stop(t, s);
+}
+
+/* Issue 10: `vmkd attach` noticed no target that had gone. Every wait now ends with a
+ * clear error: the relay's "guest disconnected" notice (-ENOTCONN, until it says the guest
+ * is back), a break-in the target does not answer within the request timeout (-ETIMEDOUT,
+ * "not answering"), a connection the peer closed (-ECONNRESET). The waits here are finite
+ * only so that a regression fails instead of hanging. */
+static void scripted_waits_end_when_target_gone(void **state)
+{
+	struct kd_get_version64 ver;
+	struct session_stop st;
+	struct seen seen;
+	struct session *s;
+	struct script_target *t = script_start(&s, &seen);
+	struct kd_api_msg msg;
+	uint64_t t0;
+
+	(void)state;
+	/* The relay reports its guest gone while the target runs. */
+	atomic_store(&t->on_continue, CONT_GONE);
+	assert_int_equal(session_continue2(s, KD_DBG_CONTINUE, 0, 0), 0);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), -ENOTCONN);
+	assert_non_null(strstr(session_error(s), "the relay reports its guest disconnected"));
+	assert_non_null(strstr(seen.printed, GONE_NOTICE)); /* still shown */
+	assert_true(session_target_gone(s));
+	assert_true(session_connected(s));
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), -ENOTCONN);
+	assert_int_equal(session_get_version(s, &ver), -ENOTCONN);
+	assert_non_null(strstr(session_error(s), "GetVersion: the relay reports"));
+
+	/* It comes back, and the kernel stops again. */
+	kd_api_build_print(&msg, 0, BACK_NOTICE, sizeof(BACK_NOTICE) - 1);
+	st_push_msg(t, &msg);
+	for (int i = 0; i < 500 && session_target_gone(s); i++)
+		session_poll(s, 10000);
+	assert_false(session_target_gone(s));
+	st_exception(t, 0x7000);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), 0);
+	assert_int_equal(st.pc, 0x7000);
+
+	/* Ctrl-C while it runs, and no stop comes: reported after the request timeout. */
+	atomic_store(&t->on_continue, CONT_SILENT);
+	assert_int_equal(session_continue2(s, KD_DBG_CONTINUE, 0, 0), 0);
+	session_set_timeout(s, SECOND / 2);
+	t->interrupt = 1;
+	t0 = now_us();
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), -ETIMEDOUT);
+	assert_non_null(strstr(session_error(s), "the target is not answering"));
+	assert_true(now_us() - t0 < 10 * SECOND);
+	assert_int_equal(session_state(s), SESSION_TARGET_RUNNING);
+	/* A stop that comes late is still reported. */
+	st_exception(t, 0x8000);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), 0);
+	assert_int_equal(st.pc, 0x8000);
+
+	/* The connection closes while the target runs. */
+	atomic_store(&t->on_continue, CONT_HANGUP);
+	assert_int_equal(session_continue2(s, KD_DBG_CONTINUE, 0, 0), 0);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), -ECONNRESET);
+	assert_non_null(strstr(session_error(s), "connection lost: closed by the peer"));
+	assert_false(session_connected(s));
+	script_stop(t, s);
+}
+
+/* `vmkd attach` in scripted mode (stdin a pipe) against a relay that reports its guest
+ * gone during `g`: the message is printed, the script stops (the command after `g` is not
+ * run), the exit status is nonzero. */
+static void *accept_main(void *arg)
+{
+	struct script_target *t = arg;
+
+	t->fd = accept(t->listen_fd, NULL, NULL);
+	if (t->fd < 0)
+		return NULL;
+	return script_main(t);
+}
+
+static void attach_script_stops_when_guest_gone(void **state)
+{
+	struct script_target *t = calloc(1, sizeof(*t));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char script[] = "g\nr rip\n";
+	char dir[] = "/tmp/vmkd-test-attach.XXXXXX", spec[160], *err_text = NULL;
+	char a0[] = "attach", a1[] = "-t", a2[] = "2";
+	char *argv[] = { a0, a1, a2, spec, NULL };
+	struct kd_link_config cfg;
+	int in[2], saved_in, saved_out, saved_err, devnull, errfd, rc;
+	size_t err_len = 0;
+	FILE *err_mem;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/kd.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", sa.sun_path);
+	t->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(t->listen_fd >= 0);
+	assert_int_equal(bind(t->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(t->listen_fd, 1), 0);
+	pthread_mutex_init(&t->lock, NULL);
+	kd_link_default_config(&cfg);
+	kd_link_init(&t->link, KD_ROLE_TARGET, &cfg, &st_ops, t);
+	atomic_store(&t->on_continue, CONT_GONE);
+	st_exception(t, 0x7000); /* memory there reads as nothing: no int3 to skip */
+	assert_int_equal(pthread_create(&t->thread, NULL, accept_main, t), 0);
+
+	/* stdin: the script; stdout: discarded; stderr: kept to check the messages. */
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(write(in[1], script, sizeof(script) - 1), (ssize_t)sizeof(script) - 1);
+	close(in[1]);
+	err_mem = tmpfile();
+	assert_non_null(err_mem);
+	devnull = open("/dev/null", O_WRONLY);
+	assert_true(devnull >= 0);
+	fflush(stdout);
+	fflush(stderr);
+	saved_in = dup(STDIN_FILENO);
+	saved_out = dup(STDOUT_FILENO);
+	saved_err = dup(STDERR_FILENO);
+	dup2(in[0], STDIN_FILENO);
+	dup2(devnull, STDOUT_FILENO);
+	errfd = fileno(err_mem);
+	dup2(errfd, STDERR_FILENO);
+	rc = attach_main(4, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_in, STDIN_FILENO);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_in);
+	close(saved_out);
+	close(saved_err);
+	close(in[0]);
+	close(devnull);
+	signal(SIGINT, SIG_DFL);
+
+	err_text = calloc(1, 4096);
+	assert_non_null(err_text);
+	rewind(err_mem);
+	err_len = fread(err_text, 1, 4095, err_mem);
+	fclose(err_mem);
+	assert_true(err_len > 0);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(err_text, "g: the relay reports its guest disconnected"));
+	assert_non_null(strstr(err_text, "vmkd attach: the relay reports its guest disconnected; stopping"));
+	assert_null(strstr(err_text, "r: ")); /* the script stopped before `r rip` */
+	assert_int_equal(t->continues, 1);
+
+	t->quit = 1;
+	pthread_join(t->thread, NULL);
+	if (t->fd >= 0)
+		close(t->fd);
+	close(t->listen_fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	pthread_mutex_destroy(&t->lock);
+	free(err_text);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(kernel_requests),
+		cmocka_unit_test(kernel_resync_runs_requests_once),
 		cmocka_unit_test(kernel_run_control),
 		cmocka_unit_test(commands_inspect),
 		cmocka_unit_test(commands_run_control),
 		cmocka_unit_test(scripted_target_misbehaves),
+		cmocka_unit_test(scripted_resync_runs_requests_once),
+		cmocka_unit_test(scripted_stale_replies_dropped),
+		cmocka_unit_test(scripted_waits_end_when_target_gone),
+		cmocka_unit_test(attach_script_stops_when_guest_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

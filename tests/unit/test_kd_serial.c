@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "fake_platform.h"
 #include "kd_serial.h"
 #include "kd_target.h"
 #include "vmkd/kd_api.h"
@@ -45,6 +46,7 @@ struct bench {
 	struct kd_target target;
 	volatile uint8_t not_present;
 	uint8_t mem[64];
+	struct fake_platform machine; /* mem, read-only, no MSRs */
 	struct kd_context_amd64 ctx;
 };
 
@@ -150,59 +152,6 @@ static uint64_t uart_now(void *io)
 
 static const struct kd_byte_io_ops uart_ops = { uart_get, uart_put, uart_now };
 
-/* ---- a minimal machine ------------------------------------------------------------- */
-
-static size_t m_read(void *p, uint64_t va, void *buf, size_t len)
-{
-	struct bench *b = p;
-
-	if (va < MEM_VA || va - MEM_VA >= sizeof(b->mem))
-		return 0;
-	if (len > sizeof(b->mem) - (va - MEM_VA))
-		len = sizeof(b->mem) - (va - MEM_VA);
-	memcpy(buf, b->mem + (va - MEM_VA), len);
-	return len;
-}
-
-static size_t m_write(void *p, uint64_t va, const void *buf, size_t len)
-{
-	(void)p, (void)va, (void)buf, (void)len;
-	return 0;
-}
-
-static void m_special(void *p, struct kd_special_registers_amd64 *sr)
-{
-	(void)p;
-	memset(sr, 0, sizeof(*sr));
-}
-
-static void m_set_special(void *p, const struct kd_special_registers_amd64 *sr)
-{
-	(void)p, (void)sr;
-}
-
-static int m_msr(void *p, uint32_t msr, uint64_t *v)
-{
-	(void)p, (void)msr, (void)v;
-	return -1;
-}
-
-static int m_wmsr(void *p, uint32_t msr, uint64_t v)
-{
-	(void)p, (void)msr, (void)v;
-	return -1;
-}
-
-static uint32_t m_query(void *p, uint64_t va, uint32_t *space)
-{
-	(void)p, (void)va, (void)space;
-	return 0;
-}
-
-static const struct kd_platform_ops machine_ops = {
-	m_read, m_write, m_read, m_write, m_special, m_set_special, m_msr, m_wmsr, m_query, NULL,
-};
-
 static struct bench *bench_new(enum dbg_script script, int reset_at_start)
 {
 	static struct bench b;
@@ -215,11 +164,14 @@ static struct bench *bench_new(enum dbg_script script, int reset_at_start)
 	kd_link_init(&b.dbg, KD_ROLE_DEBUGGER, &cfg, &dbg_ops, &b);
 	if (reset_at_start && script != DBG_ABSENT)
 		kd_link_start_reset(&b.dbg, b.now);
+	fake_platform_init(&b.machine, b.mem, sizeof(b.mem), sizeof(b.mem), MEM_VA, 0);
+	b.machine.read_only = 1;
+	b.machine.msr = 0;
 	kd_serial_init(&b.serial, &uart_ops, &b, &b.not_present);
 	memset(&info, 0, sizeof(info));
 	info.version.minor_version = 19041;
 	info.number_processors = 1;
-	kd_target_init(&b.target, &machine_ops, &b, &kd_serial_transport, &b.serial,
+	kd_target_init(&b.target, &fake_platform_ops, &b.machine, &kd_serial_transport, &b.serial,
 		       &b.not_present, &info);
 	b.ctx.rip = MEM_VA;
 	return &b;

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "fake_platform.h"
 #include "kd_target.h"
 #include "vmkd/kd_api.h"
 
@@ -15,93 +16,6 @@
 #define MEM_PA     0x200000ull
 #define MEM_SIZE   0x3000u /* the third page is "unmapped" */
 #define MEM_MAPPED 0x2000u
-
-struct fake_machine {
-	uint8_t mem[MEM_SIZE];
-	struct kd_special_registers_amd64 sr;
-	int rebooted;
-};
-
-static size_t span(uint64_t base, uint64_t addr, size_t len)
-{
-	if (addr < base || addr - base >= MEM_MAPPED)
-		return 0;
-	if (len > MEM_MAPPED - (addr - base))
-		len = (size_t)(MEM_MAPPED - (addr - base));
-	return len;
-}
-
-static size_t fm_read_virtual(void *p, uint64_t va, void *buf, size_t len)
-{
-	struct fake_machine *m = p;
-	size_t n = span(MEM_VA, va, len);
-
-	memcpy(buf, m->mem + (va - MEM_VA) * (n != 0), n);
-	return n;
-}
-
-static size_t fm_write_virtual(void *p, uint64_t va, const void *buf, size_t len)
-{
-	struct fake_machine *m = p;
-	size_t n = span(MEM_VA, va, len);
-
-	memcpy(m->mem + (va - MEM_VA) * (n != 0), buf, n);
-	return n;
-}
-
-static size_t fm_read_physical(void *p, uint64_t pa, void *buf, size_t len)
-{
-	return fm_read_virtual(p, pa - MEM_PA + MEM_VA, buf, len);
-}
-
-static size_t fm_write_physical(void *p, uint64_t pa, const void *buf, size_t len)
-{
-	return fm_write_virtual(p, pa - MEM_PA + MEM_VA, buf, len);
-}
-
-static void fm_read_special(void *p, struct kd_special_registers_amd64 *sr)
-{
-	*sr = ((struct fake_machine *)p)->sr;
-}
-
-static void fm_write_special(void *p, const struct kd_special_registers_amd64 *sr)
-{
-	((struct fake_machine *)p)->sr = *sr;
-}
-
-static int fm_read_msr(void *p, uint32_t msr, uint64_t *value)
-{
-	(void)p;
-	if (msr != 0xC0000080u)
-		return -1;
-	*value = 0xd01;
-	return 0;
-}
-
-static int fm_write_msr(void *p, uint32_t msr, uint64_t value)
-{
-	(void)p, (void)value;
-	return msr == 0xC0000080u ? 0 : -1;
-}
-
-static uint32_t fm_query(void *p, uint64_t va, uint32_t *space)
-{
-	(void)p;
-	*space = KD_QUERY_SPACE_KERNEL;
-	return span(MEM_VA, va, 1) ? KD_QUERY_FLAG_READ | KD_QUERY_FLAG_WRITE : 0;
-}
-
-static const struct kd_platform_ops fake_platform = {
-	.read_virtual = fm_read_virtual,
-	.write_virtual = fm_write_virtual,
-	.read_physical = fm_read_physical,
-	.write_physical = fm_write_physical,
-	.read_special = fm_read_special,
-	.write_special = fm_write_special,
-	.read_msr = fm_read_msr,
-	.write_msr = fm_write_msr,
-	.query_memory = fm_query,
-};
 
 /* ---- scripted transport ------------------------------------------------------------- */
 
@@ -194,7 +108,8 @@ static void script_resend(struct fake_transport *t)
 }
 
 struct fixture {
-	struct fake_machine machine;
+	uint8_t mem[MEM_SIZE];
+	struct fake_platform machine;
 	struct fake_transport transport;
 	struct kd_target target;
 	struct kd_context_amd64 ctx;
@@ -206,8 +121,9 @@ static int setup(void **state)
 	struct kd_target_info info;
 
 	memset(&f, 0, sizeof(f));
+	fake_platform_init(&f.machine, f.mem, MEM_SIZE, MEM_MAPPED, MEM_VA, MEM_PA);
 	for (unsigned i = 0; i < MEM_SIZE; i++)
-		f.machine.mem[i] = (uint8_t)(i * 7 + 3);
+		f.mem[i] = (uint8_t)(i * 7 + 3);
 	f.machine.sr.cr3 = 0x1000;
 	f.machine.sr.kernel_dr7 = 0x400;
 	memset(&info, 0, sizeof(info));
@@ -224,7 +140,7 @@ static int setup(void **state)
 	f.ctx.seg_cs = KD_KGDT64_R0_CODE;
 	f.ctx.eflags = 0x2 | KD_EFLAGS_TF;
 	f.ctx.context_flags = KD_CONTEXT_ALL;
-	kd_target_init(&f.target, &fake_platform, &f.machine, &fake_transport_ops, &f.transport,
+	kd_target_init(&f.target, &fake_platform_ops, &f.machine, &fake_transport_ops, &f.transport,
 		       &f.transport.not_present, &info);
 	*state = &f;
 	return 0;
