@@ -168,9 +168,9 @@ guard &
 guard_pid=$!
 
 [[ -z ${VMKD_DEMO_PIDS:-} ]] ||
-	printf 'relay %s\nqemu-target %s\nwatchdog %s\nqemu-pidfile %s\nattach-pidfile %s\n' \
-		"${relay_pid:-none}" "$vm_pid" "$watchdog_pid" "$tmp/qemu.pid" "$attach_pidfile" \
-		>"$VMKD_DEMO_PIDS"
+	printf 'demo %s\nrelay %s\nqemu-target %s\nwatchdog %s\nqemu-pidfile %s\nattach-pidfile %s\n' \
+		"$$" "${relay_pid:-none}" "$vm_pid" "$watchdog_pid" "$tmp/qemu.pid" \
+		"$attach_pidfile" >"$VMKD_DEMO_PIDS"
 
 # attach ARGS...: vmkd attach, its pid recorded for the guard and the cleanup.
 attach() {

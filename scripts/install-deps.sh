@@ -12,6 +12,7 @@ packages=(
 	libedit-dev libcapstone-dev         # vmkd attach: line editing, disassembly
 	gnuplot-nox fonts-liberation        # make bench plot (and a font for its PNG)
 	socat procps iproute2 python3       # test plumbing (python3: the kdvm.dll checks)
+	tmux                                # the demo's terminal test (demo-terminal.sh)
 )
 
 missing=()
