@@ -50,7 +50,7 @@ cleanup() {
 	for r in "$tmp"/*.pids; do
 		[[ -e $r ]] || continue
 		r=$(basename "$r" .pids)
-		for p in $(run_pids "$r" | grep -E '^[0-9]+$' | sed -n 1,20p); do kill -KILL "$p" 2>/dev/null; done
+		for p in $(cat "$tmp/$r.all" 2>/dev/null); do alive "$p" && kill -KILL "$p" 2>/dev/null; done
 	done
 	rm -rf "$tmp"
 }
@@ -75,9 +75,13 @@ alive() {
 }
 
 # all_gone NAME SECONDS: true when every pid of run NAME has exited within SECONDS.
+# snapshot NAME: records the run's pids while its files exist (the demo removes its
+# directory, QEMU's pid file included, when it ends).
+snapshot() { run_pids "$1" | grep -E '^[0-9]+$' >"$tmp/$1.all"; }
+
 all_gone() {
 	local pids
-	pids=$(run_pids "$1" | grep -E '^[0-9]+$')
+	pids=$(cat "$tmp/$1.all" 2>/dev/null)
 	if (($(wc -l <<<"$pids") < 5)); then
 		echo "    the demo named too few pids in $tmp/$1.pids: $(tr '\n' ' ' <<<"$pids")"
 		return 1
@@ -90,6 +94,9 @@ all_gone() {
 gone_within() {
 	local limit=$1 i p left
 	shift
+	for p in "$@"; do
+		[[ $p =~ ^[1-9][0-9]*$ ]] || { echo "    not a pid: '$p'"; return 1; }
+	done
 	for ((i = 0; i < limit * 10; i++)); do
 		left=""
 		for p in "$@"; do alive "$p" && left+=" $p"; done
@@ -156,9 +163,12 @@ echo "== prompt: commands, g + Ctrl-C, q"
 demo_start prompt
 if at_prompt 180 && grep -q 'bc \*' "$tmp/prompt.log"; then
 	pass "make demo ran its session and left the terminal at the kd> prompt"
+	snapshot prompt
 	grep -qE 'booting the test kernel under tcg' "$tmp/prompt.log" && echo "accel: tcg"
+	rips=$(log_count prompt '^rip=[0-9a-f]{16}')
 	keys 'r rip' Enter
-	check "a command typed at the prompt answers (r rip)" wait_log prompt '^rip=[0-9a-f]{16}' 30
+	check "a command typed at the prompt answers (r rip)" \
+		wait_log prompt '^rip=[0-9a-f]{16}' 30 "$rips"
 	at_prompt 30
 	breaks=$(log_count prompt 'Break instruction exception')
 	keys g Enter
@@ -174,8 +184,10 @@ if at_prompt 180 && grep -q 'bc \*' "$tmp/prompt.log"; then
 	check "make demo still runs after Ctrl-C" test ! -e "$tmp/prompt.exit"
 	check "the connection to the target was not lost" \
 		test "$(log_count prompt 'connection lost|closed by the peer')" -eq 0
+	rips=$(log_count prompt '^rip=[0-9a-f]{16}')
 	keys 'r rip' Enter
-	check "the target answers after the break-in" wait_log prompt '^rip=[0-9a-f]{16}' 30 1
+	check "the target answers after the break-in" \
+		wait_log prompt '^rip=[0-9a-f]{16}' 30 "$rips"
 	at_prompt 30
 	keys q Enter
 	for _ in $(seq 300); do [[ -s $tmp/prompt.exit ]] && break; sleep 0.1; done
@@ -193,6 +205,7 @@ kill_server
 echo "== hang-up: the terminal closes while the guest runs"
 demo_start hangup
 if at_prompt 180; then
+	snapshot hangup
 	keys g Enter
 	sleep 2
 	check "before the hang-up, QEMU runs" alive "$(qemu_of hangup)"
@@ -209,6 +222,7 @@ kill_server
 echo "== SIGKILL of the demo script: the watchdog cleans up"
 demo_start killed
 if at_prompt 180; then
+	snapshot killed
 	demo=$(pid_of killed demo)
 	qpid=$(qemu_of killed)
 	check "before the kill, QEMU runs" alive "${qpid:-0}"
