@@ -9,6 +9,8 @@
 #      process the demo started is gone within a few seconds;
 #   3. the demo script itself is killed outright (SIGKILL, no trap runs): its watchdog stops
 #      QEMU and the relay.
+# Before those, without a terminal: a kernel without kdvm.dll is refused before booting, and
+# one whose kdvm.dll fails to load stops the demo with a clear message (never a hang).
 # Pids come from the demo (VMKD_DEMO_PIDS); everything is bounded and stopped by pid.
 # Ends with "N passed, N failed".
 set -uo pipefail
@@ -157,6 +159,49 @@ show() {
 	echo "    --- screen"
 	pane | sed '/^[[:space:]]*$/d' | tail -n 20 | sed 's/^/    | /'
 }
+
+# ---- 0: a kernel that cannot load kdvm.dll: a clear message, never a hang ----------------
+# Kernels beside the real one, relinked from copies of its objects: one with nothing
+# embedded (refused before booting) and one with a file that is no DLL embedded (the kernel
+# falls back to serial at run time; the demo's guard sees it on the console).
+echo "== fail fast: kernels without a loadable kdvm.dll"
+# kernel_with NAME BLOB: $tmp/NAME, a BUILD directory whose kernel embeds BLOB.
+kernel_with() {
+	mkdir -p "$tmp/$1"
+	cp -a "$BUILD/target" "$tmp/$1/"
+	ln -s "$root/$BUILD/vmkd" "$tmp/$1/vmkd"
+	make --no-print-directory BUILD="$tmp/$1" KDVM_EMBED="$2" \
+		"$tmp/$1/target/vmkd-target.bin" >"$tmp/$1.build" 2>&1
+}
+if kernel_with nodll ""; then
+	BUILD=$tmp/nodll timeout -k 5 60 scripts/demo.sh </dev/null >"$tmp/nodll.out" 2>&1
+	rc=$?
+	check "a kernel without kdvm.dll: the demo refuses it at once (status $rc)" \
+		grep -q "was built without kdvm.dll" "$tmp/nodll.out"
+	check "... with status 1 and without booting" \
+		test "$rc" -eq 1 -a "$(grep -c 'booting the test kernel' "$tmp/nodll.out")" -eq 0
+else
+	fail "could not relink the kernel without kdvm.dll"
+	tail -n 5 "$tmp/nodll.build" | sed 's/^/    | /'
+fi
+head -c 4096 /dev/urandom >"$tmp/not-a-dll"
+if kernel_with junk "$tmp/not-a-dll"; then
+	BUILD=$tmp/junk VMKD_DEMO_HELLO_TIMEOUT=300 VMKD_DEMO_PIDS=$tmp/junk.pids \
+		timeout -k 5 240 scripts/demo.sh </dev/null >"$tmp/junk.out" 2>&1
+	rc=$?
+	grep -q 'booting the test kernel under tcg' "$tmp/junk.out" && echo "accel: tcg"
+	check "a kernel whose kdvm.dll does not load: the demo stops with status 1 (got $rc)" \
+		test "$rc" -eq 1
+	check "... saying that the kernel fell back to serial (not a timeout)" \
+		grep -q "did not load kdvm.dll (its console: \"debugport=vm: bad image, falling back" \
+		"$tmp/junk.out"
+	check "... and leaves nothing running" gone_within 10 $(cat "$tmp/junk.pids" 2>/dev/null |
+		awk '$1 == "relay" || $1 == "qemu-target" || $1 == "watchdog" { print $2 }')
+	[[ $rc -eq 1 ]] || tail -n 5 "$tmp/junk.out" | sed 's/^/    | /'
+else
+	fail "could not relink the kernel with a junk kdvm.dll"
+	tail -n 5 "$tmp/junk.build" | sed 's/^/    | /'
+fi
 
 # ---- 1: the prompt, Ctrl-C, q -------------------------------------------------------------
 echo "== prompt: commands, g + Ctrl-C, q"
