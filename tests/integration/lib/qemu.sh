@@ -3,8 +3,8 @@
 # integration tests (through session.sh), bench/run.sh and scripts/demo.sh. QEMU itself is
 # started by scripts/qemu-target.sh (bounded by --timeout, stopped by the pid QEMU records);
 # everything started here is stopped by its pid, never by name. Sourced from the repository
-# root; expects BUILD. Every function returns 0 unless it says otherwise, so callers under
-# `set -e` (and EXIT traps) never stop half-way.
+# root; expects BUILD. Every function returns 0 unless it says otherwise, and nothing in them
+# trips `set -e`, so callers under it (and their EXIT traps) never stop half-way.
 #
 # VM_DETACH=1: start in a new session (setsid), outside the terminal's foreground process
 # group, so Ctrl-C and a hang-up on the terminal reach only the foreground (the demo's
@@ -65,10 +65,10 @@ vm_stop() {
 	local qpid
 	[[ -n $vm_pid ]] || return 0
 	qpid=$(vm_qemu_pid) || qpid=""
-	kill -TERM "$vm_pid" 2>/dev/null
-	[[ -z $qpid ]] || kill -TERM "$qpid" 2>/dev/null
-	wait "$vm_pid" 2>/dev/null
-	vm_rc=$?
+	kill -TERM "$vm_pid" 2>/dev/null || true
+	if [[ -n $qpid ]]; then kill -TERM "$qpid" 2>/dev/null || true; fi
+	vm_rc=0
+	wait "$vm_pid" 2>/dev/null || vm_rc=$?
 	vm_pid=""
 	return 0
 }
@@ -88,8 +88,8 @@ vm_wait() {
 			return 0
 		fi
 	fi
-	wait "$vm_pid"
-	vm_rc=$?
+	vm_rc=0
+	wait "$vm_pid" || vm_rc=$?
 	vm_pid=""
 	return 0
 }
@@ -114,8 +114,8 @@ relay_start() {
 # relay_stop: stops the relay by its pid and reaps it.
 relay_stop() {
 	[[ -n $relay_pid ]] || return 0
-	kill -TERM "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
+	kill -TERM "$relay_pid" 2>/dev/null || true
+	wait "$relay_pid" 2>/dev/null || true
 	relay_pid=""
 	return 0
 }
