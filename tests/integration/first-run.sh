@@ -50,7 +50,11 @@ fresh_path=$tmp/late:$tmp/sysbin
 # The tree as a clone has it: tracked files, no build directory.
 src=$tmp/src
 mkdir -p "$src"
-git ls-files -z | (cd "$root" && xargs -0 tar cf -) | tar xf - -C "$src"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	git ls-files -z | xargs -0 tar cf - | tar xf - -C "$src"
+else # an unpacked tarball: everything but what builds make
+	tar cf - --exclude=./build --exclude=./.git . | tar xf - -C "$src"
+fi
 rm -rf "$src/build"
 
 # The stand-ins: deps "installs" mingw-w64, the demo says what it was given.
