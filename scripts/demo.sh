@@ -139,7 +139,7 @@ fail_fast() {
 # The guard: kdvm.dll must say HELLO to the relay, and a VM that ends must not leave the
 # debugger waiting for ever.
 guard() {
-	local i line hello=0
+	local i j line hello=0
 	[[ $transport == vmkd ]] || hello=1
 	for ((i = 0; ; i++)); do
 		if line=$(grep -m 1 'falling back to the serial transport' "$tmp/console.log"); then
@@ -150,7 +150,7 @@ guard() {
 		if ! vm_running; then
 			if ((hello)); then
 				# Give the debugger a moment to notice by itself (it may be quitting).
-				for ((i = 0; i < 50; i++)); do attach_pid >/dev/null || return; sleep 0.2; done
+				for ((j = 0; j < 50; j++)); do attach_pid >/dev/null || return; sleep 0.2; done
 				fail_fast "the VM has ended ($(grep -h '^qemu-target: ' "$tmp/qemu.out" | tail -n 1)); stopped the debugger."
 			else
 				fail_fast "QEMU ended before kdvm.dll said HELLO to the relay: $(tail -n 2 "$tmp/qemu.out" | tr '\n' ' ')"

@@ -10,7 +10,6 @@
 # builds without it. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-root=$PWD
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-first-run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0

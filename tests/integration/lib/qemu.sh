@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # its variables are read by the scripts that source it
 # qemu.sh - the one way scripts start the test kernel and the relay in the background: the
 # integration tests (through session.sh), bench/run.sh and scripts/demo.sh. QEMU itself is
 # started by scripts/qemu-target.sh (bounded by --timeout, stopped by the pid QEMU records);
