@@ -38,7 +38,8 @@ die() {
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-demo.XXXXXX") || exit 1
 attach_pidfile=$tmp/attach.pid
-failfile=$tmp/fail
+failfile=$tmp/fail   # the guard's verdict: the demo failed
+endfile=$tmp/ended   # the guard's note: the VM ended under the debugger
 guard_pid="" watchdog_pid=""
 
 # The debugger, if it still runs (pid from its wrapper; checked to be vmkd before a kill).
@@ -129,12 +130,14 @@ setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 0.5; done
 	vmkd-demo-watchdog "$$" "$vm_pid" "$relay_pid" "$tmp/qemu.pid" </dev/null >/dev/null 2>&1 &
 watchdog_pid=$!
 
-# fail_fast MESSAGE: the guard's verdict; the debugger is stopped and the script says why.
-fail_fast() {
+# stop_attach FILE MESSAGE: the guard's word, then the debugger is stopped; the script says
+# why when the debugger has returned.
+stop_attach() {
 	local p
-	printf '%s\n' "$*" >"$failfile"
+	printf '%s\n' "$2" >"$1"
 	if p=$(attach_pid); then kill -TERM "$p" 2>/dev/null; fi
 }
+fail_fast() { stop_attach "$failfile" "$*"; }
 
 # The guard: kdvm.dll must say HELLO to the relay, and a VM that ends must not leave the
 # debugger waiting for ever.
@@ -146,12 +149,12 @@ guard() {
 			fail_fast "the test kernel did not load kdvm.dll (its console: \"${line#vmkd-target: }\"), so nothing answers on virtio-serial. Rebuild it with mingw-w64: make deps && make (make demo does both)."
 			return
 		fi
-		((hello)) || ! grep -q 'guest HELLO' "$tmp/relay.log" || hello=1
+		((hello)) || ! grep -q 'HELLO' "$tmp/relay.log" || hello=1
 		if ! vm_running; then
 			if ((hello)); then
 				# Give the debugger a moment to notice by itself (it may be quitting).
 				for ((j = 0; j < 50; j++)); do attach_pid >/dev/null || return; sleep 0.2; done
-				fail_fast "the VM has ended ($(grep -h '^qemu-target: ' "$tmp/qemu.out" | tail -n 1)); stopped the debugger."
+				stop_attach "$endfile" "the VM has ended ($(grep -h '^qemu-target: ' "$tmp/qemu.out" | tail -n 1 | sed 's/^qemu-target: //')); stopped the debugger."
 			else
 				fail_fast "QEMU ended before kdvm.dll said HELLO to the relay: $(tail -n 2 "$tmp/qemu.out" | tr '\n' ' ')"
 			fi
@@ -199,7 +202,14 @@ if [[ -t 0 && -t 1 ]]; then
 		stty sane 2>/dev/null
 		exit 1
 	fi
-	vm_running || say "the VM has ended"
+	if [[ -s $endfile ]]; then
+		# The kernel ran to its end (e.g. `ed <stop flag> 1; g`): its exit code is ours.
+		stty sane 2>/dev/null
+		echo
+		say "$(cat "$endfile")"
+		vm_wait 10
+		exit "$vm_rc"
+	fi
 	exit "$rc"
 fi
 
