@@ -154,7 +154,7 @@ guard() {
 			if ((hello)); then
 				# Give the debugger a moment to notice by itself (it may be quitting).
 				for ((j = 0; j < 50; j++)); do attach_pid >/dev/null || return; sleep 0.2; done
-				stop_attach "$endfile" "the VM has ended ($(grep -h '^qemu-target: ' "$tmp/qemu.out" | tail -n 1 | sed 's/^qemu-target: //')); stopped the debugger."
+				stop_attach "$endfile" "the VM has ended ($(grep -h '^qemu-target: ' "$tmp/qemu.out" | tail -n 1 | sed 's/^qemu-target: //; s/ (qemu status.*//')); stopped the debugger."
 			else
 				fail_fast "QEMU ended before kdvm.dll said HELLO to the relay: $(tail -n 2 "$tmp/qemu.out" | tr '\n' ' ')"
 			fi
@@ -202,12 +202,14 @@ if [[ -t 0 && -t 1 ]]; then
 		stty sane 2>/dev/null
 		exit 1
 	fi
-	if [[ -s $endfile ]]; then
-		# The kernel ran to its end (e.g. `ed <stop flag> 1; g`): its exit code is ours.
+	if [[ -s $endfile ]] || ! vm_running; then
+		# The kernel ran to its end (e.g. `ed <stop flag> 1; g`): its exit code is ours,
+		# whether the guard stopped the debugger or it noticed by itself.
 		stty sane 2>/dev/null
-		echo
-		say "$(cat "$endfile")"
 		vm_wait 10
+		echo
+		if [[ -s $endfile ]]; then say "$(cat "$endfile")"; else say "the VM has ended"; fi
+		say "the test kernel finished with exit code $vm_rc"
 		exit "$vm_rc"
 	fi
 	exit "$rc"

@@ -5,6 +5,8 @@
 #   1. commands typed at the kd> prompt answer; `g` then Ctrl-C breaks in (the SIGINT
 #      reaches the debugger alone: QEMU, the relay and make live on); `q` ends `make demo`
 #      with status 0 and stops QEMU and the relay;
+#   1b. the guest runs to its end under the debugger (stop flag set, `g`): the demo ends
+#      with the kernel's exit code instead of a debugger waiting for ever;
 #   2. the terminal goes away (tmux server killed: hang-up) while the guest runs: every
 #      process the demo started is gone within a few seconds;
 #   3. the demo script itself is killed outright (SIGKILL, no trap runs): its watchdog stops
@@ -242,6 +244,27 @@ if at_prompt 180 && grep -q 'bc \*' "$tmp/prompt.log"; then
 	check "q stopped everything the demo started" all_gone prompt 10
 else
 	fail "no kd> prompt within 180 s"
+	show
+fi
+kill_server
+
+# ---- 1b: the kernel runs to its end under the debugger -------------------------------------
+echo "== the VM ends under the debugger: the demo ends with the kernel's exit code"
+demo_start ended
+if at_prompt 180; then
+	snapshot ended
+	flag=$(nm "$BUILD/target/vmkd-target.elf" | awk '$3 == "vmkd_stop_request" { print $1 }')
+	keys "ed $flag 1" Enter
+	at_prompt 30
+	keys g Enter
+	for _ in $(seq 600); do [[ -s $tmp/ended.exit ]] && break; sleep 0.1; done
+	check "make demo ends by itself, status 0 (got $(cat "$tmp/ended.exit" 2>/dev/null))" \
+		test "$(cat "$tmp/ended.exit" 2>/dev/null)" == 0
+	check "... saying the test kernel finished with exit code 0" \
+		wait_log ended 'the test kernel finished with exit code 0' 5
+	check "... and nothing it started runs on" all_gone ended 10
+else
+	fail "ended: no kd> prompt within 180 s"
 	show
 fi
 kill_server
