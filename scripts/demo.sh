@@ -117,8 +117,10 @@ serial)
 esac
 say "booting the test kernel under $accel; console log: $tmp/console.log"
 : >"$tmp/console.log"
+# QEMU's bound: an hour at a prompt, ten minutes for the scripted run.
+if [[ -t 0 && -t 1 ]]; then limit=${VMKD_DEMO_TIMEOUT:-3600}; else limit=${VMKD_DEMO_TIMEOUT:-600}; fi
 vm_start "$tmp/qemu.out" "$tmp/qemu.pid" --accel "$accel" --firmware "$firmware" \
-	--timeout 600 --append "$append" --kd-serial "$kd_serial" \
+	--timeout "$limit" --append "$append" --kd-serial "$kd_serial" \
 	--console "file:$tmp/console.log" "${qemu_extra[@]}"
 
 # The watchdog: in a session of its own, it outlives a SIGKILL of this script and then stops
