@@ -44,31 +44,15 @@ raw=$tmp/raw.csv
 : >"$raw"
 
 # ---- process bookkeeping: everything we start is stopped by its pid -------------------
+# tests/integration/lib/qemu.sh starts QEMU (through scripts/qemu-target.sh) and the relay,
+# and stops them by pid: vm_start/vm_stop/vm_wait, relay_start/relay_stop.
 
-target_pid="" qemu_pidfile="" relay_pid=""
-
-stop_target() {
-	local qpid
-	if [[ -n $target_pid ]]; then
-		kill "$target_pid" 2>/dev/null || true # qemu-target.sh stops its QEMU by pid
-		qpid=$(cat "$qemu_pidfile" 2>/dev/null || true)
-		if [[ $qpid =~ ^[0-9]+$ ]]; then kill "$qpid" 2>/dev/null || true; fi
-		wait "$target_pid" 2>/dev/null || true
-	fi
-	target_pid=""
-}
-
-stop_relay() {
-	if [[ -n $relay_pid ]]; then
-		kill "$relay_pid" 2>/dev/null || true
-		wait "$relay_pid" 2>/dev/null || true
-	fi
-	relay_pid=""
-}
+# shellcheck source=tests/integration/lib/qemu.sh
+. tests/integration/lib/qemu.sh
 
 cleanup() {
-	stop_target
-	stop_relay
+	vm_stop
+	relay_stop
 	if [[ $keep == 1 ]]; then
 		echo "run.sh: logs kept in $tmp" >&2
 	else
@@ -77,16 +61,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# wait_target SECONDS: the kernel exits by itself after its workload; bounded.
-wait_target() {
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		kill -0 "$target_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	stop_target
-}
 
 # ---- what can run here ----------------------------------------------------------------
 
@@ -169,23 +143,15 @@ bench_kd() {
 		firmware=seabios
 		append="$append debugport=vm"
 		kd=(--kd-serial null)
-		"$VMKD" relay --guest "listen:unix:$dir/vser.sock" --listen "unix:$dir/dbg.sock" -q \
-			2>"$dir/relay.log" &
-		relay_pid=$!
-		for _ in {1..50}; do [[ -S $dir/vser.sock ]] && break; sleep 0.1; done
-		# shellcheck disable=SC2054 # the commas belong to -device's option string
-		qemu_extra=(-device virtio-serial-pci,id=vser0
-			-chardev "socket,id=vmkd0,path=$dir/vser.sock,server=off,reconnect=1"
-			-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0)
+		relay_start "$dir/relay.log" "$dir/vser.sock" "$dir/dbg.sock" -q || true
+		vm_virtio_args "$dir/vser.sock" server=off,reconnect=1
+		qemu_extra=("${VM_VIRTIO_ARGS[@]}")
 		bench_extra=(--relay-pid "$relay_pid" --relay-log "$dir/relay.log")
 		endpoint=unix:$dir/dbg.sock
 	fi
-	qemu_pidfile=$dir/qemu.pid
-	scripts/qemu-target.sh --accel "$accel" --firmware "$firmware" --timeout "$limit" \
-		--append "$append" --console "$console" "${kd[@]}" --pidfile "$qemu_pidfile" \
-		-- -qmp "unix:$dir/qmp.sock,server=on,wait=off" "${qemu_extra[@]}" \
-		>"$dir/qemu.out" 2>&1 &
-	target_pid=$!
+	vm_start "$dir/qemu.out" "$dir/qemu.pid" --accel "$accel" --firmware "$firmware" \
+		--timeout "$limit" --append "$append" --console "$console" "${kd[@]}" \
+		-- -qmp "unix:$dir/qmp.sock,server=on,wait=off" "${qemu_extra[@]}"
 
 	timeout -k 5 "$limit" "$VMKD" bench --accel "$accel" --transport "$transport" \
 		--small "$small" --read4k "$read4k" --bulk "$bulk" --lines "$lines" \
@@ -193,8 +159,8 @@ bench_kd() {
 		--qmp "unix:$dir/qmp.sock" "${bench_extra[@]}" --csv "$dir/rows.csv" \
 		"$endpoint" 2>"$dir/bench.err" || rc=$?
 	sed 's/^/    /' "$dir/bench.err" >&2
-	wait_target 30
-	stop_relay
+	vm_wait 30
+	relay_stop
 	if [[ $rc -ne 0 ]]; then
 		echo "    run failed (status $rc); QEMU said: $(tail -n 1 "$dir/qemu.out")" >&2
 	fi
@@ -221,22 +187,17 @@ bench_echo() {
 	limit=$(qemu_limit "$accel")
 	mkdir -p "$dir"
 	echo "== $accel / channel echo: $small small, $large 4k frames" >&2
-	qemu_pidfile=$dir/qemu.pid
 	# The console stays on here: it tells a kernel without the echo workload apart.
-	scripts/qemu-target.sh --accel "$accel" --firmware seabios --timeout "$limit" \
-		--append "workload=echo nobreak" --console "file:$dir/console" --kd-serial null \
-		--pidfile "$qemu_pidfile" -- -qmp "unix:$dir/qmp.sock,server=on,wait=off" \
-		-device virtio-serial-pci,id=vser0 \
-		-chardev "socket,id=vmkd0,path=$dir/vser.sock,server=on,wait=on" \
-		-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0 \
-		>"$dir/qemu.out" 2>&1 &
-	target_pid=$!
+	vm_virtio_args "$dir/vser.sock" server=on,wait=on
+	vm_start "$dir/qemu.out" "$dir/qemu.pid" --accel "$accel" --firmware seabios \
+		--timeout "$limit" --append "workload=echo nobreak" --console "file:$dir/console" \
+		--kd-serial null -- -qmp "unix:$dir/qmp.sock,server=on,wait=off" "${VM_VIRTIO_ARGS[@]}"
 	timeout -k 5 "$limit" "$VMKD" bench --echo --accel "$accel" --transport vmkd \
 		--small "$small" --read4k "$large" --wait 60 --qmp "unix:$dir/qmp.sock" \
 		--csv "$dir/rows.csv" \
 		"unix:$dir/vser.sock" 2>"$dir/bench.err" || rc=$?
 	sed 's/^/    /' "$dir/bench.err" >&2
-	wait_target 20
+	vm_wait 20
 	[[ -r $dir/rows.csv ]] && cat "$dir/rows.csv" >>"$raw"
 	if [[ $rc -ne 0 ]]; then
 		if grep -q 'unknown workload "echo"' "$dir/console" 2>/dev/null; then

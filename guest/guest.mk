@@ -30,23 +30,32 @@ GUEST_DLL_CFLAGS := -std=c11 -O2 -ffreestanding -nostdlib -fno-builtin \
 GUEST_DLL_LDFLAGS := -shared -nostdlib -s -Wl,--subsystem,native -Wl,-e,0 \
 	-Wl,--image-base,0x140000000 -Wl,--no-insert-timestamp
 
+# The cross compiler is looked for when a recipe needs it, never while make parses: on a
+# fresh machine `make demo` / `make check` install mingw-w64 (deps) after parsing began.
+# Missing, it stops the build with what to do, instead of a kernel without kdvm.dll.
+guest_need_tool = @command -v $(1) >/dev/null 2>&1 || { echo "guest.mk: $(1) not found: \
+kdvm.dll (embedded in the test kernel for debugport=vm) needs mingw-w64. Run \
+'make deps' (scripts/install-deps.sh), or build without it: make KDVM_EMBED=" >&2; exit 1; }
+
 $(GUEST_OBJDIR)/%.o: %.c
+	$(call guest_need_tool,$(MINGW_CC))
 	@mkdir -p $(@D)
 	$(MINGW_CC) $(GUEST_DLL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(GUEST_DLL_RES): guest/windows/kdvm.rc
+	$(call guest_need_tool,$(MINGW_WINDRES))
 	@mkdir -p $(@D)
 	$(MINGW_WINDRES) -O coff $< -o $@
 
 # Only the imports listed in guest/README.md may appear; tests/integration/kdvm-dll.sh checks.
 $(KDVM_DLL): $(GUEST_DLL_OBJS) $(GUEST_DLL_RES) guest/windows/kdvm.def
+	$(call guest_need_tool,$(MINGW_CC))
 	$(MINGW_CC) $(GUEST_DLL_LDFLAGS) -o $@ $(GUEST_DLL_OBJS) $(GUEST_DLL_RES) \
 		guest/windows/kdvm.def -lntoskrnl -lhal
 
-ifneq ($(shell command -v $(MINGW_CC) 2>/dev/null),)
+# Part of `make all` unless the kernel is built without it (make KDVM_EMBED=).
+ifneq ($(KDVM_EMBED),)
 ALL_TARGETS += $(KDVM_DLL)
-else
-$(warning guest.mk: $(MINGW_CC) not found, kdvm.dll is not built (apt-get install gcc-mingw-w64-x86-64))
 endif
 
 kdvm: $(KDVM_DLL)

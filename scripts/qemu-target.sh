@@ -35,7 +35,8 @@
 # at once instead of waiting for the timeout), 128+N killed by signal N.
 #
 # QEMU is bounded by `timeout` on its own pid, and on exit or signal this script kills the
-# pid QEMU recorded - never anything by name.
+# pid QEMU recorded - never anything by name. QEMU runs in its own process group unless a
+# port is stdio: a terminal's Ctrl-C reaches this script (which stops QEMU), not QEMU.
 set -uo pipefail
 
 QEMU=${QEMU:-qemu-system-x86_64}
@@ -68,7 +69,7 @@ while [[ $# -gt 0 ]]; do
 	--probe-accel) probe_only=1; shift ;;
 	--dry-run) dry_run=1; shift ;;
 	--) shift; extra=("$@"); break ;;
-	-h|--help) sed -n '3,37p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,39p' "$0"; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
@@ -215,11 +216,16 @@ trap 'on_signal 15' TERM
 # QEMU reads stdin only for a stdio port; otherwise keep it off the terminal.
 if [[ $kd_spec == stdio || $con_spec == stdio ]]; then exec 4<&0; else exec 4</dev/null; fi
 
+# timeout puts QEMU in a process group of its own, so a Ctrl-C meant for whatever runs in
+# the terminal's foreground (the demo's debugger) never reaches it: QEMU stops when this
+# script says so. Only a stdio port keeps it in our group (--foreground), to read the tty.
+tmo_opts=()
+if [[ $kd_spec == stdio || $con_spec == stdio ]]; then tmo_opts=(--foreground); fi
+
 echo "accel: $accel"
 start=$EPOCHREALTIME
 if [[ $timeout_s != 0 ]]; then
-	# --foreground: QEMU stays in our process group, so a stdio console still works.
-	timeout --foreground -k 5 "$timeout_s" "$QEMU" "${args[@]}" <&4 2>"$errlog" &
+	timeout "${tmo_opts[@]}" -k 5 "$timeout_s" "$QEMU" "${args[@]}" <&4 2>"$errlog" &
 else
 	"$QEMU" "${args[@]}" <&4 2>"$errlog" &
 fi

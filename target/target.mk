@@ -68,15 +68,15 @@ ALL_TARGETS += $(TARGET_BIN)
 
 # ---- kdvm.dll, the real transport DLL, embedded and loaded by target/pe_loader.c ----------
 #
-# guest/guest.mk builds $(BUILD)/guest/kdvm.dll (mingw-w64). When that fragment and mingw
-# exist, the kernel embeds the DLL (target/kdvm_blob.S, .incbin) and `debugport=vm` loads
-# it; otherwise (or with `make KDVM_EMBED=`) the blob is empty and the kernel says "not
-# built in". `make KDVM_EMBED=other.dll` embeds another file. guest.mk is included after
-# this file, so the fragment's existence decides, not its variables.
+# guest/guest.mk builds $(BUILD)/guest/kdvm.dll (mingw-w64). When that fragment exists, the
+# kernel embeds the DLL (target/kdvm_blob.S, .incbin) and `debugport=vm` loads it; building
+# the kernel then builds the DLL, and stops with a clear message when mingw-w64 is missing
+# (never a kernel silently without it). `make KDVM_EMBED=` builds a kernel without it (it
+# says "not built in" and falls back to serial); `make KDVM_EMBED=other.dll` embeds another
+# file. guest.mk is included after this file, so the fragment's existence decides, not its
+# variables, and nothing here looks for the cross compiler while make parses.
 ifneq ($(wildcard guest/guest.mk),)
-ifneq ($(shell command -v $(or $(MINGW_CC),x86_64-w64-mingw32-gcc) 2>/dev/null),)
 KDVM_EMBED ?= $(BUILD)/guest/kdvm.dll
-endif
 endif
 KDVM_BLOB_OBJ := $(TARGET_OBJDIR)/target/kdvm_blob.o
 KDVM_BLOB_CFG := $(TARGET_OUT)/kdvm-blob.cfg

@@ -15,11 +15,10 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-fastpath.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid=
 cleanup() {
 	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
 	[[ -n ${target_pid:-} ]] && target_kill
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
+	relay_stop
 	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -30,44 +29,27 @@ if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/gues
 	exit 1
 fi
 
-# virtio_args NAME: QEMU arguments for the vmkd port, connecting to the relay listening on
-# $tmp/NAME.vm.sock. The relay listens and QEMU connects, so the port is open before the
-# guest runs: with QEMU listening instead, a guest that boots faster than the relay
-# connects finds no host on the port and boots on without a debugger, as kdcom does.
-virtio_args() {
-	echo "-device virtio-serial-pci,id=vser0" \
-		"-chardev socket,id=vmkd0,path=$tmp/$1.vm.sock,server=off" \
-		"-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0"
-}
-
-# relay_start NAME: the relay for VM NAME, debugger side on $tmp/NAME.dbg.sock.
-relay_start() {
+# vm_relay NAME: the relay for VM NAME (qemu.sh's relay_start): QEMU's port connects to
+# $tmp/NAME.vm.sock, the debugger to $tmp/NAME.dbg.sock; log in $relay_log.
+vm_relay() {
 	relay_log=$tmp/$1.relay.log
-	"$BUILD/vmkd" relay --name "$1" --guest "listen:unix:$tmp/$1.vm.sock" \
-		--listen "unix:$tmp/$1.dbg.sock" >"$relay_log" 2>&1 &
-	relay_pid=$!
-	wait_for "$relay_log" "listening|debugger" 10 || true
-	for _ in $(seq 50); do [[ -S $tmp/$1.dbg.sock && -S $tmp/$1.vm.sock ]] && break; sleep 0.1; done
+	relay_start "$relay_log" "$tmp/$1.vm.sock" "$tmp/$1.dbg.sock" --name "$1"
 }
 
-relay_stop() {
-	kill "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
-}
-
-# booted_vm NAME ACCEL LIMIT APPEND: the test kernel on kdvm.dll, started in the background.
+# booted_vm NAME ACCEL LIMIT APPEND [QEMU arguments]: the test kernel on kdvm.dll, started
+# in the background, its vmkd port on the relay of vm_relay NAME.
 booted_vm() {
 	local name=$1 accel=$2 limit=$3 append=$4
-	# shellcheck disable=SC2046
-	target_start "$name" "$accel" "$limit" "debugport=vm $append" -- $(virtio_args "$name")
+	shift 4
+	vm_virtio_args "$tmp/$name.vm.sock"
+	target_start "$name" "$accel" "$limit" "debugport=vm $append" -- "${VM_VIRTIO_ARGS[@]}" "$@"
 }
 
 # The session, through the relay.
 fast_session() {
 	local accel=$1 limit=$2 name="$1-fast" line sent notes polling
 	echo "== $name (accel $accel)"
-	relay_start "$name"
+	vm_relay "$name"
 	# The debugger first, then the guest: its boot reports and initial breakpoint then
 	# find a debugger attached (the relay answers "no debugger" otherwise).
 	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait "$limit" \
@@ -104,7 +86,7 @@ fast_session() {
 reconnect() {
 	local name=tcg-reconnect flag
 	echo "== $name"
-	relay_start "$name"
+	vm_relay "$name"
 	client_start "$name-a" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 60
 	wait_for "$relay_log" "debugger connected" 30
 	booted_vm "$name" tcg 90 "workload=loop"
@@ -140,12 +122,10 @@ reconnect() {
 guest_reset() {
 	local name=tcg-reset flag
 	echo "== $name"
-	relay_start "$name"
+	vm_relay "$name"
 	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 60
 	wait_for "$relay_log" "debugger connected" 30
-	# shellcheck disable=SC2046
-	target_start "$name" tcg 90 "debugport=vm workload=loop" -- \
-		$(virtio_args "$name") -action reboot=reset \
+	booted_vm "$name" tcg 90 "workload=loop" -action reboot=reset \
 		-qmp "unix:$tmp/$name.qmp,server=on,wait=off"
 	if ! wait_for "$client_out" '\(first chance\)' 60; then
 		fail "$name: no initial stop"

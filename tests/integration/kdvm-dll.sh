@@ -7,7 +7,8 @@
 #
 # Then, when `make tests` built it, the DLL's channel core and virtio-serial backend run
 # against real QEMU: $BUILD/guest/vser-smoke.elf (the same C files in a tiny multiboot
-# kernel) boots under TCG with a virtio-serial device, and guest/tests/vm/vser-smoke.py plays
+# kernel) boots under TCG with a virtio-serial device (started, like every test's QEMU, by
+# scripts/qemu-target.sh), and guest/tests/vm/vser-smoke.py plays
 # the relay (VMKD_SMOKE_ACCEL=kvm to try KVM; slow on this host's software KVM).
 # Ends with "N passed, N failed[, N skipped]".
 set -uo pipefail

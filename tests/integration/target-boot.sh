@@ -12,6 +12,8 @@ export BUILD=${BUILD:-build}
 run=scripts/qemu-target.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-target-boot.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=tests/integration/lib/qemu.sh
+. tests/integration/lib/qemu.sh
 
 passed=0 failed=0
 ran_accels=()
@@ -121,10 +123,11 @@ else
 	show tcg-timeout
 fi
 
-# In the background: the pid file names the running QEMU; stopping the script stops it.
-"$run" --accel tcg --timeout 60 --append "stay noselftest" --console "file:$tmp/bg.console" \
-	--pidfile "$tmp/bg.pid" >"$tmp/bg.out" 2>&1 &
-script_pid=$!
+# In the background (qemu.sh's vm_start, as every test starts it): the pid file names the
+# running QEMU; TERM to the script alone stops it.
+vm_start "$tmp/bg.out" "$tmp/bg.pid" --accel tcg --timeout 60 --append "stay noselftest" \
+	--console "file:$tmp/bg.console"
+script_pid=$vm_pid
 for _ in $(seq 100); do
 	grep -q 'idle (stay)' "$tmp/bg.console" 2>/dev/null && [[ -s $tmp/bg.pid ]] && break
 	sleep 0.1

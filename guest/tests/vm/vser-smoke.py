@@ -26,6 +26,8 @@ MAGIC = 0x444B4D56
 HELLO, HELLO_ACK, KD_PACKET, BREAKIN, RESYNC, DEBUGGER, STATS, STATS_REQUEST = range(1, 9)
 BURST = 24
 KD_MAX = 4000
+LAUNCHER = os.environ.get('VMKD_QEMU_TARGET', os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'scripts', 'qemu-target.sh'))
 
 passed = failed = 0
 
@@ -96,10 +98,11 @@ def run(kernel, limit, accel, connect_delay):
     tmp = tempfile.mkdtemp(prefix='vmkd-vser-smoke.')
     sock_path = os.path.join(tmp, 'vmkd.sock')
     log = os.path.join(tmp, 'console.log')
-    qemu = os.environ.get('QEMU', 'qemu-system-x86_64')
-    cmd = [qemu, '-accel', accel, '-m', '64M', '-display', 'none', '-monitor', 'none',
-           '-no-reboot', '-serial', 'file:' + log, '-kernel', kernel,
-           '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
+    # QEMU starts the way every test starts it: scripts/qemu-target.sh bounds it with a
+    # timeout and stops it by pid (on TERM too); the console is COM1 (--kd-port com2).
+    cmd = [LAUNCHER, '--accel', accel, '--kernel', kernel, '--memory', '64M',
+           '--timeout', str(int(limit) + 10), '--kd-port', 'com2', '--kd-serial', 'null',
+           '--console', 'file:' + log, '--pidfile', os.path.join(tmp, 'qemu.pid'), '--',
            '-device', 'virtio-serial-pci,id=vser0',
            '-chardev', 'null,id=con0', '-device', 'virtconsole,bus=vser0.0,chardev=con0',
            '-chardev', 'null,id=other0',
@@ -181,16 +184,20 @@ def run(kernel, limit, accel, connect_delay):
         if sock:
             sock.close()
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.terminate()  # qemu-target.sh stops its QEMU by pid, then exits
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         out = proc.stdout.read().decode(errors='replace') if proc.stdout else ''
     console = open(log, errors='replace').read() if os.path.exists(log) else ''
     for line in console.splitlines():
         print('    | ' + line)
     for line in out.splitlines():
         print('    qemu: ' + line)
-    check(rc == 1 and 'vm: ok' in console,
-          'guest finished its script (QEMU status %s; isa-debug-exit 0 gives 1)' % rc)
+    check(rc == 0 and 'vm: ok' in console,
+          'guest finished its script (target exit code %s through isa-debug-exit)' % rc)
     check('vm: fail' not in console, 'no guest-side check failed')
     check(' port=3 iobase=' in console, 'port found by name with id 3 behind other ports')
     want_link = 'link=0' if connect_delay else 'link=3'

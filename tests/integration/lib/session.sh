@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: MIT
 # session.sh - helpers for integration tests that boot the test kernel and drive it with
 # `vmkd attach` in scripted mode, feeding commands through a FIFO so the script can react
-# to what the target printed. Sourced; expects $tmp and BUILD.
+# to what the target printed. Sourced; expects $tmp and BUILD. Processes start through
+# qemu.sh (vm_start, relay_start), the launcher the demo and the benchmark share.
+
+# shellcheck source=tests/integration/lib/qemu.sh
+. "$(dirname "${BASH_SOURCE[0]}")/qemu.sh"
 
 passed=${passed:-0}
 failed=${failed:-0}
@@ -39,31 +43,25 @@ wait_for() {
 }
 
 # target_start NAME ACCEL TIMEOUT APPEND [extra qemu-target options]: boots the kernel in
-# the background with its KD port on $tmp/NAME.kd.sock; sets target_pid (the script) and
-# target_qemu_pidfile.
+# the background (qemu.sh's vm_start) with its console in $tmp/NAME.console; sets
+# target_pid (the script) and target_qemu_pidfile.
 target_start() {
 	local name=$1 accel=$2 limit=$3 append=$4
 	shift 4
-	target_qemu_pidfile=$tmp/$name.qemu.pid
-	scripts/qemu-target.sh --accel "$accel" --timeout "$limit" --append "$append" \
-		--console "file:$tmp/$name.console" --pidfile "$target_qemu_pidfile" "$@" \
-		>"$tmp/$name.qemu.out" 2>&1 &
-	target_pid=$!
+	vm_start "$tmp/$name.qemu.out" "$tmp/$name.qemu.pid" --accel "$accel" --timeout "$limit" \
+		--append "$append" --console "file:$tmp/$name.console" "$@"
+	target_pid=$vm_pid target_qemu_pidfile=$vm_qemu_pidfile
 }
 
 # target_wait: waits for the qemu-target script; sets target_rc.
 target_wait() {
-	wait "$target_pid"
-	target_rc=$?
+	vm_wait
+	target_rc=$vm_rc
 }
 
 # target_kill: stops QEMU by its pid (never by name) and reaps the script.
 target_kill() {
-	local qpid
-	qpid=$(cat "$target_qemu_pidfile" 2>/dev/null || true)
-	[[ $qpid =~ ^[0-9]+$ ]] && kill "$qpid" 2>/dev/null
-	kill "$target_pid" 2>/dev/null
-	wait "$target_pid" 2>/dev/null
+	vm_stop
 }
 
 # client_start NAME ENDPOINT [attach options]: runs vmkd attach reading commands from a
