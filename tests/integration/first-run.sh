@@ -10,6 +10,9 @@
 # builds without it. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+# A user types `make demo` at a shell: no parent make (under `make check` the inherited
+# MAKEFLAGS/MAKELEVEL would add "Entering directory" lines to what the checks read).
+unset MAKEFLAGS MAKELEVEL MFLAGS
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-first-run.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0

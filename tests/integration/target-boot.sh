@@ -114,12 +114,13 @@ else
 fi
 
 # The timeout stops a target that stays up.
-boot tcg-timeout tcg 3 --append "stay noselftest" --pidfile "$tmp/timeout.pid"
+# 10 s: long enough to reach the idle loop on a loaded machine, still bounded.
+boot tcg-timeout tcg 10 --append "stay noselftest" --pidfile "$tmp/timeout.pid"
 if [[ $rc -eq 124 ]] && has "$tmp/tcg-timeout.console" '^vmkd-target: idle \(stay\)' &&
 	[[ ! -e $tmp/timeout.pid ]]; then
 	pass "tcg-timeout: a staying target is stopped after the timeout (exit 124)"
 else
-	fail "tcg-timeout: expected exit 124 after 3 s (rc=$rc)"
+	fail "tcg-timeout: expected exit 124 after 10 s (rc=$rc)"
 	show tcg-timeout
 fi
 
