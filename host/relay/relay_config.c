@@ -10,7 +10,7 @@
 #include "../common/endpoint.h"
 
 #define LINE_MAX_LEN 1024u
-#define MAX_FIELDS   5u
+#define MAX_FIELDS   6u  /* NAME GUEST LISTEN + up to 3 options */
 
 void relay_config_init(struct relay_config *c)
 {
@@ -117,6 +117,40 @@ int relay_config_add(struct relay_config *c, const struct relay_vm_config *vm, c
 	return 0;
 }
 
+/* The host path's settings: KEY=VALUE into a field of cap bytes. */
+static int set_value(char *dst, size_t cap, const char *key, const char *value, char *err,
+		     size_t errlen)
+{
+	if (!*value || strlen(value) >= cap) {
+		snprintf(err, errlen, "%s= wants a value of 1-%zu characters", key, cap - 1);
+		return -1;
+	}
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+int relay_vm_config_option(struct relay_vm_config *vm, const char *opt, char *err,
+			   size_t errlen)
+{
+	if (!strcmp(opt, "trace")) {
+		vm->trace = 1;
+		return 0;
+	}
+	if (!strcmp(opt, "no-host-ram")) {
+		vm->no_host_ram = 1;
+		return 0;
+	}
+	if (!strncmp(opt, "ram=", 4))
+		return set_value(vm->host_ram, sizeof(vm->host_ram), "ram", opt + 4, err, errlen);
+	if (!strncmp(opt, "qmp=", 4))
+		return set_value(vm->qmp, sizeof(vm->qmp), "qmp", opt + 4, err, errlen);
+	if (!strncmp(opt, "ram-id=", 7))
+		return set_value(vm->ram_id, sizeof(vm->ram_id), "ram-id", opt + 7, err, errlen);
+	snprintf(err, errlen, "unknown option '%s' (trace, ram=FILE, qmp=SOCKET, ram-id=ID, "
+		 "no-host-ram)", opt);
+	return -1;
+}
+
 /* Splits s (modified) at blanks into at most max fields; returns the count, or max + 1
  * when there are more. A '#' ends the line. */
 static size_t split(char *s, char **fields, size_t max)
@@ -156,18 +190,16 @@ int relay_config_parse_line(const char *line, struct relay_vm_config *vm, char *
 	n = split(buf, f, MAX_FIELDS);
 	if (n == 0)
 		return 0;
-	if (n < 3 || n > 4) {
-		snprintf(err, errlen, "expected \"NAME GUEST LISTEN [trace]\", got %s field%s",
+	if (n < 3 || n > MAX_FIELDS) {
+		snprintf(err, errlen, "expected \"NAME GUEST LISTEN [OPTION...]\", got %s field%s",
 			 n < 3 ? (n == 1 ? "one" : "two") : "too many", n == 1 ? "" : "s");
-		return -1;
-	}
-	if (n == 4 && strcmp(f[3], "trace")) {
-		snprintf(err, errlen, "unknown option '%s' (only 'trace')", f[3]);
 		return -1;
 	}
 	if (relay_vm_config_set(vm, f[0], f[1], f[2], err, errlen))
 		return -1;
-	vm->trace = n == 4;
+	for (size_t i = 3; i < n; i++)
+		if (relay_vm_config_option(vm, f[i], err, errlen))
+			return -1;
 	return 1;
 }
 

@@ -2,6 +2,7 @@
 /* The guest link: frames from QEMU's chardev checked and dispatched, frames for it built. */
 #include <string.h>
 
+#include "relay_hostmem.h"
 #include "relay_vm_int.h"
 
 /* Rejections are logged up to this many per VM (all of them with --trace), then counted. */
@@ -187,6 +188,8 @@ static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
 	/* The guest spoke: a BREAKIN or RESYNC it had is being answered. */
 	vm->breakin_sent = 0;
 	vm->resync_sent = 0;
+	if (relay_hostmem_from_guest(vm, type, kd, len))
+		return; /* the reply to the host path's own request */
 	fate = relay_debugger_fate(vm, type, kd, len);
 	if (vm->trace)
 		relay_trace_frame(vm->log, vm->now, vm->name, KD_TRACE_FROM_TARGET, &f->hdr,

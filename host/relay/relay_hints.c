@@ -3,6 +3,7 @@
 #include "relay_hints.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "../common/endpoint.h"
 
@@ -37,6 +38,32 @@ static void libvirt_channel(FILE *f, const struct endpoint *ep, int relay_listen
 	if (ep->kind == ENDPOINT_TCP)
 		fprintf(f, "<protocol type='raw'/>");
 	fprintf(f, "<target type='virtio' name='" VMKD_PORT_NAME "'/></channel>");
+}
+
+/* The shared memory backend the host path reads (relay_hostmem.h), and QMP. */
+static void host_ram_lines(FILE *f, const struct relay_vm_config *vm)
+{
+	const char *id = vm->ram_id[0] ? vm->ram_id : "vmkd-ram";
+
+	if (!vm->host_ram[0] || vm->no_host_ram) {
+		fprintf(f, "  host RAM: off (memory reads run in the guest); to read guest memory on the "
+			   "host, give the VM\n"
+			   "            -object memory-backend-file,id=vmkd-ram,size=RAM,mem-path="
+			   "/dev/shm/vmkd-%s,share=on -machine memory-backend=vmkd-ram\n"
+			   "            -qmp unix:/run/vmkd/%s.qmp,server=on,wait=off and the relay "
+			   "--host-ram /dev/shm/vmkd-%s --qmp unix:/run/vmkd/%s.qmp\n",
+			vm->name, vm->name, vm->name, vm->name);
+		return;
+	}
+	fprintf(f, "  QEMU:     -object memory-backend-file,id=%s,size=RAM,mem-path=%s,share=on "
+		   "-machine memory-backend=%s", id, vm->host_ram, id);
+	if (!strncmp(vm->qmp, "unix:", 5))
+		fprintf(f, " -qmp %s,server=on,wait=off", vm->qmp);
+	fprintf(f, "\n  libvirt:  <memoryBacking><source type='file'/><access mode='shared'/>"
+		   "</memoryBacking> (the file is in qemu.conf's memory_backing_dir) and a QMP socket "
+		   "of the relay's own: <qemu:commandline><qemu:arg value='-qmp'/><qemu:arg "
+		   "value='unix:PATH,server=on,wait=off'/></qemu:commandline>; relay --ram-id "
+		   "pc.ram\n");
 }
 
 static void debugger_lines(FILE *f, const struct endpoint *ep, int port)
@@ -76,5 +103,6 @@ void relay_print_hints(FILE *f, const struct relay_vm_config *vm, int dbg_port)
 	fprintf(f, "  libvirt:  ");
 	libvirt_channel(f, &guest, vm->guest_listen);
 	fprintf(f, "\n");
+	host_ram_lines(f, vm);
 	debugger_lines(f, &dbg, dbg_port);
 }

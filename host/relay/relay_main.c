@@ -69,8 +69,17 @@ static void usage(FILE *f)
 		"  -l, --listen LISTEN   where the debugger connects: tcp:[HOST:]PORT or unix:PATH\n"
 		"                        (default " RELAY_DEFAULT_LISTEN "; unix sockets get mode 0600)\n"
 		"  -n, --name NAME       the VM's name in logs (default " RELAY_DEFAULT_NAME ")\n"
-		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [trace]\n"
-		"  -t, --trace           log every packet on both sides, with timestamps\n"
+		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [OPTION...]\n"
+		"                        (options: trace ram=FILE qmp=SOCKET ram-id=ID)\n"
+		"  -t, --trace           log every packet on both sides, with timestamps, and which\n"
+		"                        path (host RAM or guest) answered each memory read\n"
+		"  -m, --host-ram FILE   the VM's memory backend file (QEMU -object\n"
+		"                        memory-backend-file,...,share=on): memory reads of a stopped\n"
+		"                        guest are answered from it, on the host (needs --qmp)\n"
+		"  -Q, --qmp SOCKET      QEMU's QMP socket (unix:PATH): where the RAM sits\n"
+		"      --ram-id ID       the memory backend object's id (default vmkd-ram;\n"
+		"                        libvirt: pc.ram)\n"
+		"      --no-host-ram     every request goes to the guest (the host path off)\n"
 		"  -s, --stats SECONDS   log a stats line per VM this often (and on SIGUSR1)\n"
 		"  -q, --quiet           no start-up hints\n"
 		"  -h, --help\n\n"
@@ -81,7 +90,8 @@ static void usage(FILE *f)
 
 struct relay_args {
 	const char *guest, *listen, *name, *config;
-	int trace, quiet;
+	const char *host_ram, *qmp, *ram_id;
+	int trace, quiet, no_host_ram;
 	double stats_seconds;
 };
 
@@ -95,6 +105,10 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		{ "trace", no_argument, NULL, 't' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "host-ram", required_argument, NULL, 'm' },
+		{ "qmp", required_argument, NULL, 'Q' },
+		{ "ram-id", required_argument, NULL, 'I' },
+		{ "no-host-ram", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -103,7 +117,7 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "g:l:n:c:ts:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "g:l:n:c:ts:qhm:Q:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			a->guest = optarg;
@@ -131,6 +145,18 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		case 'q':
 			a->quiet = 1;
 			break;
+		case 'm':
+			a->host_ram = optarg;
+			break;
+		case 'Q':
+			a->qmp = optarg;
+			break;
+		case 'I':
+			a->ram_id = optarg;
+			break;
+		case 'N':
+			a->no_host_ram = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -149,12 +175,41 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		usage(stderr);
 		return 2;
 	}
+	if (a->config && (a->host_ram || a->qmp || a->ram_id)) {
+		fprintf(stderr, "vmkd relay: with --config, give ram=, qmp= and ram-id= per VM "
+				"in the file\n");
+		return 2;
+	}
 	if (a->config && (a->listen || a->name)) {
 		fprintf(stderr, "vmkd relay: --listen and --name go with --guest; the config "
 				"file names each VM's endpoints\n");
 		return 2;
 	}
 	return -1;
+}
+
+/* --host-ram, --qmp, --ram-id as the config file's options. */
+static int host_ram_options(const struct relay_args *a, struct relay_vm_config *vm, char *err,
+			    size_t errlen)
+{
+	char opt[RELAY_SPEC_MAX + 16];
+
+	if (a->host_ram) {
+		snprintf(opt, sizeof(opt), "ram=%s", a->host_ram);
+		if (relay_vm_config_option(vm, opt, err, errlen))
+			return -1;
+	}
+	if (a->qmp) {
+		snprintf(opt, sizeof(opt), "qmp=%s", a->qmp);
+		if (relay_vm_config_option(vm, opt, err, errlen))
+			return -1;
+	}
+	if (a->ram_id) {
+		snprintf(opt, sizeof(opt), "ram-id=%s", a->ram_id);
+		if (relay_vm_config_option(vm, opt, err, errlen))
+			return -1;
+	}
+	return 0;
 }
 
 static int load_config(const struct relay_args *a, struct relay_config *cfg)
@@ -165,11 +220,20 @@ static int load_config(const struct relay_args *a, struct relay_config *cfg)
 	if (a->config) {
 		if (relay_config_load(cfg, a->config, err, sizeof(err)))
 			goto fail;
+		for (size_t i = 0; i < cfg->count; i++)
+			cfg->vms[i].no_host_ram |= a->no_host_ram;
 		return 0;
 	}
 	if (relay_vm_config_set(&vm, a->name ? a->name : RELAY_DEFAULT_NAME, a->guest,
 				a->listen ? a->listen : RELAY_DEFAULT_LISTEN, err, sizeof(err)) ||
-	    relay_config_add(cfg, &vm, err, sizeof(err)))
+	    host_ram_options(a, &vm, err, sizeof(err)))
+		goto fail;
+	vm.no_host_ram = a->no_host_ram;
+	if (vm.host_ram[0] && !vm.qmp[0]) {
+		snprintf(err, sizeof(err), "--host-ram needs --qmp (where QEMU tells the layout)");
+		goto fail;
+	}
+	if (relay_config_add(cfg, &vm, err, sizeof(err)))
 		goto fail;
 	return 0;
 fail:

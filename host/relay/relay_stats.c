@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The relay's stats line and the guest transport's counters as text. */
 #include <stdio.h>
+#include <string.h>
 
+#include "relay_hostmem.h"
 #include "relay_vm.h"
 
 static const char *const dbg_state_names[] = {
@@ -38,6 +40,7 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 U(s->guest_stalls), U(s->dropped_prints), U(s->dropped_no_debugger),
 		 U(s->dropped_flushed), U(s->dropped_no_guest), U(s->answered_no_debugger),
 		 U(s->breakins), U(s->resyncs));
+	relay_hostmem_format_stats(vm, buf + strlen(buf), cap - strlen(buf));
 }
 
 void relay_vm_format_guest_stats(const struct relay_vm *vm, char *buf, size_t cap)
