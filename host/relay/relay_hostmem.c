@@ -408,6 +408,8 @@ int relay_hostmem_from_guest(struct relay_vm *vm, uint16_t type, const uint8_t *
 {
 	struct relay_hostmem *hm = vm->hostmem;
 	struct kd_manipulate_state64 m;
+	const uint8_t *data;
+	size_t data_len;
 
 	if (!hm)
 		return 0;
@@ -434,7 +436,8 @@ int relay_hostmem_from_guest(struct relay_vm *vm, uint16_t type, const uint8_t *
 		take_cr(vm, hm, kd, len);
 		if (hm->held) {
 			hm->held = 0;
-			if (kd_api_parse_manipulate(hm->held_pkt, hm->held_len, &m, NULL, NULL) ||
+			if (kd_api_parse_manipulate(hm->held_pkt, hm->held_len, &m, &data,
+						    &data_len) ||
 			    hm->cr != CR_KNOWN || !answer_read(vm, hm, &m)) {
 				hm->st.guest_reads++;
 				to_guest(vm, hm, hm->held_pkt, hm->held_len);
