@@ -22,3 +22,7 @@ ALL_TARGETS += $(HOST_LIB) $(VMKD)
 # TEST_EXTRA_LIBS before libkd and LDLIBS_TEST last).
 TEST_EXTRA_LIBS += $(HOST_LIB)
 LDLIBS_TEST += $(HOST_LIBS) -lpthread
+
+# Fuzz harnesses of host/common (tests/fuzz/fuzz_pagewalk.c, fuzz_mtree.c).
+FUZZ_SRCS_fuzz_pagewalk := host/common/pagewalk.c host/common/guest_ram.c host/common/guest_vmem.c
+FUZZ_SRCS_fuzz_mtree := host/common/guest_ram.c

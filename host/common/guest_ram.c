@@ -159,8 +159,13 @@ int guest_ram_parse_mtree(const char *text, size_t len, const char *backend_id,
 		return fail(err, errlen, "no memory backend id");
 	while (p < end && !done) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end, *s = skip_spaces(p, le);
+		const char *le = nl ? nl : end, *s;
 		struct guest_ram_range r;
+
+		/* HMP output through QMP ends its lines with \r\n. */
+		while (le > p && (le[-1] == '\r' || le[-1] == ' '))
+			le--;
+		s = skip_spaces(p, le);
 
 		if ((size_t)(le - p) > LINE_MAX_LEN && is_memory)
 			return fail(err, errlen, "overlong line in the memory flat view");
