@@ -1,7 +1,7 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
 # (host/common, host/client, host/relay, ...), linked with libkd, libedit and capstone.
 
-HOST_DIRS := host/common host/client host/relay host/gdb
+HOST_DIRS := host/common host/client host/relay host/gdb host/dump
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_LIB := $(BUILD)/libvmkdhost.a

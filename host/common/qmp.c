@@ -142,8 +142,13 @@ int qmp_execute(struct qmp *q, const char *json, char *reply, size_t cap, char *
 		size_t errlen)
 {
 	size_t n = strlen(json);
+	char small[512];
 	int rc;
 
+	if (!reply || !cap) { /* the caller wants no text, but errors must still be seen */
+		reply = small;
+		cap = sizeof(small);
+	}
 	if (q->fd < 0)
 		return fail(err, errlen, -EBADF, "QMP not connected");
 	rc = send_all(q->fd, json, n);
@@ -153,7 +158,7 @@ int qmp_execute(struct qmp *q, const char *json, char *reply, size_t cap, char *
 		rc = read_reply(q, reply, cap);
 	if (rc)
 		return fail(err, errlen, rc, "QMP: %s", strerror(-rc));
-	if (cap && strncmp(reply, "{\"error\"", 8) == 0)
+	if (strncmp(reply, "{\"error\"", 8) == 0)
 		return fail(err, errlen, -EPROTO, "QMP error: %.200s", reply);
 	return 0;
 }

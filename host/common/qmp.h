@@ -26,7 +26,7 @@ void qmp_close(struct qmp *q);
 
 /*
  * Sends one command (a JSON object, without the newline) and copies the reply line (the
- * one holding "return" or "error") into reply. Returns 0 for a "return", -EPROTO for an
+ * one holding "return" or "error") into reply (NULL / 0: not wanted). Returns 0 for a "return", -EPROTO for an
  * "error" (the line is in reply), another negative errno with err.
  */
 int qmp_execute(struct qmp *q, const char *json, char *reply, size_t cap, char *err,

@@ -137,14 +137,94 @@ session() {
 	else
 		check "$name: --no-host-ram: no host path" test -z "$line"
 	fi
-	cmd "ed $flag 1"
-	cmd qd
-	client_finish 30
+	cmd_wait "ed $flag 1" 30
+	if [[ $mode == host ]]; then
+		dumps "$name" "$shm" "$phys"
+		# Leave the guest halted; a KD dump breaks in, reads and continues it.
+		cmd q
+		client_finish 30
+		kd_dump "$name" "$phys"
+	else
+		cmd qd
+		client_finish 30
+	fi
 	target_wait
 	check "$name: the guest ran to completion (exit $target_rc)" test "$target_rc" -eq 0
 	target_pid=
 	relay_stop
 	rm -f "$shm"
+}
+
+# elf_check ELF RAW ADDR:LEN...: the ELF core's PT_LOADs hold the same bytes as the raw
+# image at the sampled physical ranges (the guest ran between the two dumps: only memory it
+# does not touch while halted is compared); prints the number of PT_LOADs.
+elf_check() {
+	python3 - "$@" <<'PY'
+import struct, sys
+elf, raw = open(sys.argv[1], 'rb'), open(sys.argv[2], 'rb')
+samples = [tuple(int(x, 0) for x in s.split(':')) for s in sys.argv[3:]]
+h = elf.read(64)
+assert h[:4] == b'\x7fELF' and h[4] == 2 and h[5] == 1, 'not ELF64 LE'
+etype, mach = struct.unpack_from('<HH', h, 16)
+assert etype == 4 and mach == 62, 'not an x86-64 core'
+phoff, = struct.unpack_from('<Q', h, 32)
+phentsize, phnum = struct.unpack_from('<HH', h, 54)
+n = 0
+for i in range(phnum):
+    elf.seek(phoff + i * phentsize)
+    p_type, flags, off, vaddr, paddr, filesz, memsz, align = struct.unpack('<IIQQQQQQ', elf.read(56))
+    assert p_type == 1 and filesz == memsz
+    left = []
+    for a, k in samples:
+        if paddr <= a and a + k <= paddr + filesz:
+            elf.seek(off + a - paddr); raw.seek(a)
+            assert elf.read(k) == raw.read(k), 'sample %#x differs' % a
+        else:
+            left.append((a, k))
+    samples = left
+    n += 1
+assert not samples, 'samples not in any PT_LOAD: %s' % samples
+print(n)
+PY
+}
+
+# dumps NAME SHM PHYS: raw and ELF dumps of the halted guest from host RAM.
+dumps() {
+	local name=$1 shm=$2 phys=$3 pat segs
+	"$BUILD/vmkd" dump --qmp "unix:$tmp/$name.qmp" --ram "$shm" -f raw -o "$tmp/$name.raw" \
+		>"$tmp/$name.dump.out" 2>&1
+	check "$name: vmkd dump (raw) succeeded" grep -q "dump: .* KiB in .* ranges -> .* (raw)" "$tmp/$name.dump.out"
+	grep "dump:" "$tmp/$name.dump.out" | sed 's/^/    /'
+	"$BUILD/vmkd" dump --qmp "unix:$tmp/$name.qmp" --ram "$shm" -f elf -o "$tmp/$name.elf" \
+		>>"$tmp/$name.dump.out" 2>&1
+	check "$name: vmkd dump (elf) succeeded" grep -q "(elf)" "$tmp/$name.dump.out"
+	pat=$(od -An -tx1 -j "$((phys))" -N 8 "$tmp/$name.raw" 2>/dev/null | xargs)
+	check "$name: the raw dump holds the pattern at its physical address ($pat)" \
+		test "$pat" == "03 0a 11 18 1f 26 2d 34"
+	check "$name: the raw dump holds the write made through KD" \
+		test "$(od -An -tx1 -j "$((phys + 0x200))" -N 4 "$tmp/$name.raw" | xargs)" == "de ad be ef"
+	check "$name: the raw dump holds the kernel image (MZ at 0x200000)" \
+		test "$(od -An -c -j $((0x200000)) -N 2 "$tmp/$name.raw" | xargs)" == "M Z"
+	segs=$(elf_check "$tmp/$name.elf" "$tmp/$name.raw" "$phys:0x4000" 0x200000:0x1000 \
+		0x100000:0x100000 2>&1)
+	check "$name: the ELF core's PT_LOADs hold the raw image's bytes at their p_paddr ($segs)" \
+		test "${segs:-0}" -ge 2 2>/dev/null
+	check "$name: the guest runs again after the dumps (QMP cont)" \
+		bash -c "printf '{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-status\"}\n' |
+			socat -t 2 - unix-connect:$tmp/$name.qmp | grep -q '\"running\": true'"
+}
+
+# kd_dump NAME PHYS: the pattern region through KD requests equals the host dump.
+kd_dump() {
+	local name=$1 phys=$2
+	"$BUILD/vmkd" dump --kd "unix:$tmp/$name.dbg.sock" --range "$phys:0x4000" -f raw \
+		-o "$tmp/$name.kd.raw" >>"$tmp/$name.dump.out" 2>&1
+	grep "through KD" "$tmp/$name.dump.out" | sed 's/^/    /'
+	check "$name: a dump through KD requests matches the host dump" \
+		cmp -s <(dd if="$tmp/$name.kd.raw" bs=4096 skip=$((phys / 4096)) count=4 2>/dev/null) \
+			<(dd if="$tmp/$name.raw" bs=4096 skip=$((phys / 4096)) count=4 2>/dev/null)
+	check "$name: the KD dump's raw file is the physical space too (size = end of range)" \
+		test "$(stat -c %s "$tmp/$name.kd.raw")" -eq $((phys + 0x4000))
 }
 
 # compare ACCEL: the two sessions' reads, byte for byte.
