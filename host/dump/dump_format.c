@@ -140,9 +140,18 @@ int dump_write(int fd, enum dump_format fmt, const struct dump_source *src, char
 	}
 	if (fmt == DUMP_ELF && write_elf_headers(fd, l, err, errlen))
 		goto out;
-	off = fmt == DUMP_ELF ? dump_elf_data_offset(l->count) : 0;
+	if (fmt == DUMP_DMP) {
+		if (!src->prefix || !src->prefix_len) {
+			fail(err, errlen, "a Windows dump needs its header");
+			goto out;
+		}
+		if (pwrite_all(fd, src->prefix, src->prefix_len, 0, err, errlen))
+			goto out;
+	}
+	off = fmt == DUMP_ELF ? dump_elf_data_offset(l->count) :
+	      fmt == DUMP_DMP ? src->prefix_len : 0;
 	for (size_t i = 0; i < l->count; i++) {
-		uint64_t at = fmt == DUMP_ELF ? off : l->r[i].gpa;
+		uint64_t at = fmt == DUMP_RAW ? l->r[i].gpa : off;
 
 		if (copy_range(fd, src, &l->r[i], at, buf, &done, total, err, errlen))
 			goto out;
@@ -166,6 +175,8 @@ int dump_format_parse(const char *name, enum dump_format *fmt)
 		*fmt = DUMP_RAW;
 	else if (!strcmp(name, "elf"))
 		*fmt = DUMP_ELF;
+	else if (!strcmp(name, "dmp"))
+		*fmt = DUMP_DMP;
 	else
 		return -1;
 	return 0;

@@ -8,6 +8,8 @@
  *   elf  an ELF64 core (ET_CORE, EM_X86_64) with one PT_LOAD per RAM range, p_paddr = the
  *        guest-physical address and p_vaddr = 0, as QEMU's dump-guest-memory writes them
  *        when it does not translate; data pages start 4 KiB aligned.
+ *   dmp  a Windows full kernel memory dump: the caller's DUMP_HEADER64 (dump_windows.h,
+ *        0x2000 bytes, built from KD), then every page of every range, in order.
  */
 #ifndef VMKD_HOST_DUMP_FORMAT_H
 #define VMKD_HOST_DUMP_FORMAT_H
@@ -20,6 +22,7 @@
 enum dump_format {
 	DUMP_RAW,
 	DUMP_ELF,
+	DUMP_DMP,
 };
 
 /* Copies len bytes at gpa into buf; 0, or -1 with err (the dump stops). */
@@ -36,6 +39,8 @@ struct dump_source {
 	dump_read_fn read;
 	void *ctx;
 	size_t chunk;                 /* bytes per read / write (0 = 8 MiB) */
+	const uint8_t *prefix;        /* DUMP_DMP: the header written first */
+	size_t prefix_len;
 	dump_progress_fn progress;
 	void *progress_ctx;
 };
@@ -49,7 +54,7 @@ int dump_write(int fd, enum dump_format fmt, const struct dump_source *src, char
 /* Bytes of ELF headers before the first range's data (aligned). */
 uint64_t dump_elf_data_offset(size_t ranges);
 
-/* "raw" / "elf" -> format; -1 if unknown. */
+/* "raw" / "elf" / "dmp" -> format; -1 if unknown. */
 int dump_format_parse(const char *name, enum dump_format *fmt);
 
 #endif

@@ -20,9 +20,11 @@
 #include "../common/guest_ram_qmp.h"
 #include "../common/qmp.h"
 #include "dump_format.h"
+#include "dump_kdinfo.h"
+#include "dump_windows.h"
 
 struct dump_args {
-	const char *qmp, *ram, *ram_id, *kd, *out;
+	const char *qmp, *ram, *ram_id, *kd, *out, *inspect;
 	enum dump_format fmt;
 	int have_range, no_pause, quiet;
 	uint64_t start, len;
@@ -64,7 +66,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmkd dump --qmp SOCKET --ram FILE [--ram-id ID] [OPTIONS] -o OUT\n"
-		"       vmkd dump --kd ENDPOINT --range START:LEN [OPTIONS] -o OUT\n\n"
+		"       vmkd dump --kd ENDPOINT --range START:LEN [OPTIONS] -o OUT\n"
+		"       vmkd dump -f dmp --kd ENDPOINT --qmp SOCKET --ram FILE [OPTIONS] -o OUT\n"
+		"       vmkd dump --inspect FILE.dmp\n\n"
 		"Writes guest physical memory to OUT. With --ram, straight from the VM's shared\n"
 		"memory backend file (-object memory-backend-file,...,share=on); QEMU's QMP socket\n"
 		"gives the layout, and the guest is paused (QMP stop) while the file is written and\n"
@@ -74,8 +78,12 @@ static void usage(FILE *f)
 		"  -m, --ram FILE         the memory backend file\n"
 		"      --ram-id ID        the backend object's id (default vmkd-ram)\n"
 		"  -k, --kd ENDPOINT      read through KD instead (unix:PATH or tcp:HOST:PORT)\n"
-		"  -f, --format FMT       raw (file offset = physical address, holes sparse) or\n"
-		"                         elf (ELF64 core, one PT_LOAD per RAM range; default)\n"
+		"  -f, --format FMT       raw (file offset = physical address, holes sparse),\n"
+		"                         elf (ELF64 core, one PT_LOAD per RAM range; default) or\n"
+		"                         dmp (Windows full kernel memory dump: the header from\n"
+		"                         KD on --kd, which breaks in and continues after; the\n"
+		"                         pages from host RAM)\n"
+		"      --inspect FILE     print a .dmp file's header, field by field, and check it\n"
 		"  -r, --range START:LEN  only this physical range (hex or decimal)\n"
 		"      --no-pause         do not stop the guest (the image may be inconsistent)\n"
 		"  -o, --output OUT       the file to write\n"
@@ -109,6 +117,7 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
 		{ "no-pause", no_argument, NULL, 'P' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "inspect", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,6 +135,7 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
 		case 'P': a->no_pause = 1; break;
 		case 'o': a->out = optarg; break;
 		case 'q': a->quiet = 1; break;
+		case 'i': a->inspect = optarg; break;
 		case 'f':
 			if (dump_format_parse(optarg, &a->fmt)) {
 				fprintf(stderr, "vmkd dump: --format is raw or elf\n");
@@ -146,10 +156,13 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
 			return 2;
 		}
 	}
-	if (optind < argc || !a->out || (!a->kd == !(a->qmp && a->ram)) ||
-	    (a->kd && !a->have_range)) {
+	if (a->inspect && optind == argc)
+		return -1;
+	if (optind < argc || !a->out ||
+	    (a->fmt == DUMP_DMP ? !(a->kd && a->qmp && a->ram) :
+	     (!a->kd == !(a->qmp && a->ram)) || (a->kd && !a->have_range))) {
 		fprintf(stderr, "vmkd dump: give -o OUT and either --qmp + --ram, or --kd + "
-				"--range\n\n");
+				"--range (-f dmp: --kd + --qmp + --ram)\n\n");
 		usage(stderr);
 		return 2;
 	}
@@ -223,9 +236,53 @@ static int write_out(const struct dump_args *a, struct dump_source *src, char *e
 	return rc;
 }
 
+/* A KD session on a stopped guest: connects, breaks in, waits for the stop. */
+static struct session *kd_stopped(const char *spec, char *err, size_t errlen)
+{
+	struct session_options opt;
+	struct session_stop stop;
+	struct session *s;
+
+	session_default_options(&opt);
+	opt.break_in = 1;
+	s = session_open(spec, &opt, err, errlen);
+	if (!s)
+		return NULL;
+	if (session_wait_stop(s, 30000000, &stop)) {
+		snprintf(err, errlen, "no stop after the break-in: %s", session_error(s));
+		session_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* -f dmp: the DUMP_HEADER64 from KD facts, then the guest continues. */
+static int dmp_header(const struct dump_args *a, const struct guest_ram_layout *l,
+		      uint8_t *hdr, char *err, size_t errlen)
+{
+	struct dump_win_info info;
+	struct session *s = kd_stopped(a->kd, err, errlen);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = dump_win_from_kd(s, &info, err, errlen);
+	if (!rc)
+		rc = dump_win_build(hdr, &info, l, err, errlen);
+	/* The pages come from host RAM with the vCPUs paused, so the kernel may run on:
+	 * what it changes meanwhile is what a live dump shows anyway. */
+	if (session_go(s) && !rc) {
+		snprintf(err, errlen, "could not continue the guest: %s", session_error(s));
+		rc = -1;
+	}
+	session_close(s);
+	return rc;
+}
+
 static int dump_host(const struct dump_args *a, struct dump_source *src, char *err,
 		     size_t errlen, double *paused)
 {
+	static uint8_t hdr[DMP_HEADER_SIZE];
 	struct guest_ram_layout l;
 	struct guest_ram g;
 	struct qmp q;
@@ -239,6 +296,12 @@ static int dump_host(const struct dump_args *a, struct dump_source *src, char *e
 	l = g.layout;
 	if (a->have_range)
 		clip(&l, a->start, a->len);
+	if (a->fmt == DUMP_DMP) {
+		if (dmp_header(a, &l, hdr, err, errlen))
+			goto out;
+		src->prefix = hdr;
+		src->prefix_len = sizeof(hdr);
+	}
 	src->layout = &l;
 	src->map = map_ram;
 	src->ctx = &g;
@@ -271,21 +334,11 @@ static int dump_kd(const struct dump_args *a, struct dump_source *src, char *err
 		   size_t errlen)
 {
 	static struct guest_ram_layout l;
-	struct session_options opt;
-	struct session_stop stop;
-	struct session *s;
+	struct session *s = kd_stopped(a->kd, err, errlen);
 	int rc;
 
-	session_default_options(&opt);
-	opt.break_in = 1;
-	s = session_open(a->kd, &opt, err, errlen);
 	if (!s)
 		return -1;
-	if (session_wait_stop(s, 30000000, &stop)) {
-		snprintf(err, errlen, "no stop after the break-in: %s", session_error(s));
-		session_close(s);
-		return -1;
-	}
 	memset(&l, 0, sizeof(l));
 	l.count = 1;
 	l.r[0].gpa = a->start;
@@ -303,6 +356,51 @@ static int dump_kd(const struct dump_args *a, struct dump_source *src, char *err
 	return rc;
 }
 
+/* --inspect: the header read back by dump_win_parse, one field a line. */
+static int inspect(const char *path)
+{
+	static uint8_t hdr[DMP_HEADER_SIZE];
+	struct dump_win_header h;
+	char err[256];
+	long size;
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		fprintf(stderr, "vmkd dump: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	n = fread(hdr, 1, sizeof(hdr), f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fclose(f);
+	if (dump_win_parse(hdr, n, size > 0 ? (uint64_t)size : 0, &h, err, sizeof(err))) {
+		fprintf(stderr, "vmkd dump: %s: %s\n", path, err);
+		return 1;
+	}
+	printf("signature: PAGEDU64\nversion: %u.%u\nmachine: %x\nprocessors: %u\n"
+	       "DirectoryTableBase: %#llx\nPfnDataBase: %#llx\nPsLoadedModuleList: %#llx\n"
+	       "PsActiveProcessHead: %#llx\nKdDebuggerDataBlock: %#llx\n"
+	       "exception: %#x at %#llx\ncontext: rip %#llx rsp %#llx cs %#x\n"
+	       "dump type: %u (full)\nrequired: %#llx\nruns: %u, %llu pages\n",
+	       h.info.major, h.info.minor, h.info.machine, h.info.number_processors,
+	       (unsigned long long)h.info.dtb, (unsigned long long)h.info.pfn_database,
+	       (unsigned long long)h.info.ps_loaded_module_list,
+	       (unsigned long long)h.info.ps_active_process_head,
+	       (unsigned long long)h.info.kd_debugger_data_block, h.info.exception_code,
+	       (unsigned long long)h.info.exception_address,
+	       (unsigned long long)h.info.context.rip, (unsigned long long)h.info.context.rsp,
+	       h.info.context.seg_cs, h.dump_type, (unsigned long long)h.required_dump_space,
+	       h.number_of_runs, (unsigned long long)h.number_of_pages);
+	for (uint32_t i = 0; i < h.number_of_runs; i++)
+		printf("run %u: page %#llx, %llu pages, file offset %#llx\n", i,
+		       (unsigned long long)h.runs[i].base_page,
+		       (unsigned long long)h.runs[i].page_count,
+		       (unsigned long long)dump_win_page_offset(&h, h.runs[i].base_page << 12));
+	printf("comment: %s\n", h.comment);
+	return 0;
+}
+
 int dump_main(int argc, char **argv)
 {
 	struct progress prog;
@@ -315,13 +413,15 @@ int dump_main(int argc, char **argv)
 	rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
 		return rc;
+	if (a.inspect)
+		return inspect(a.inspect);
 	memset(&src, 0, sizeof(src));
 	memset(&prog, 0, sizeof(prog));
 	prog.tty = !a.quiet && isatty(STDERR_FILENO);
 	prog.t0 = t0 = now_s();
 	src.progress = show_progress;
 	src.progress_ctx = &prog;
-	rc = a.kd ? dump_kd(&a, &src, err, sizeof(err)) :
+	rc = a.kd && a.fmt != DUMP_DMP ? dump_kd(&a, &src, err, sizeof(err)) :
 		    dump_host(&a, &src, err, sizeof(err), &paused);
 	if (rc) {
 		fprintf(stderr, "vmkd dump: %s\n", err);
@@ -330,10 +430,10 @@ int dump_main(int argc, char **argv)
 	el = now_s() - t0;
 	printf("dump: %llu KiB in %zu range%s -> %s (%s) in %.3f s, %.1f MB/s%s\n",
 	       (unsigned long long)(guest_ram_total(src.layout) >> 10), src.layout->count,
-	       src.layout->count == 1 ? "" : "s", a.out, a.fmt == DUMP_ELF ? "elf" : "raw", el,
+	       src.layout->count == 1 ? "" : "s", a.out, a.fmt == DUMP_ELF ? "elf" : a.fmt == DUMP_DMP ? "dmp" : "raw", el,
 	       el > 0 ? (double)guest_ram_total(src.layout) / el / 1e6 : 0.0,
-	       a.kd ? " through KD" : "");
-	if (!a.kd && !a.no_pause)
+	       a.kd && a.fmt != DUMP_DMP ? " through KD" : "");
+	if ((!a.kd || a.fmt == DUMP_DMP) && !a.no_pause)
 		printf("dump: guest paused for %.3f s\n", paused);
 	return 0;
 }

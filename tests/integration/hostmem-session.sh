@@ -94,6 +94,18 @@ reads() {
 	done
 }
 
+# wait_stop_or_exit SECONDS: the client saw the initial breakpoint (0), or the time ran out
+# or QEMU ended first (1).
+wait_stop_or_exit() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		grep -q '(first chance)' "$client_out" 2>/dev/null && return 0
+		kill -0 "$target_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # session MODE ACCEL LIMIT: MODE host (the host path) or guest (--no-host-ram).
 session() {
 	local mode=$1 accel=$2 limit=$3 name="$2-$1" shm flag pat phys guard line n
@@ -106,8 +118,8 @@ session() {
 	# shellcheck disable=SC2046
 	target_start "$name" "$accel" "$limit" "debugport=vm workload=loop build=19041" -- \
 		$(vm_args "$name" "$shm")
-	if ! wait_for "$client_out" '\(first chance\)' "$limit"; then
-		fail "$name: no initial breakpoint within $limit s"
+	if ! wait_stop_or_exit "$limit"; then
+		fail "$name: no initial breakpoint within $limit s (or the target ended first)"
 		show "$client_out" "$tmp/$name.console" "$tmp/$name.qemu.out" "$relay_log"
 		client_finish 5
 		target_kill
@@ -137,14 +149,18 @@ session() {
 	else
 		check "$name: --no-host-ram: no host path" test -z "$line"
 	fi
-	cmd_wait "ed $flag 1" 30
 	if [[ $mode == host ]]; then
 		dumps "$name" "$shm" "$phys"
-		# Leave the guest halted; a KD dump breaks in, reads and continues it.
+		# The debugger leaves the guest halted; the Windows dump and the KD dump break
+		# in, read and continue it; a last debugger ends the workload.
 		cmd q
 		client_finish 30
+		win_dump "$name" "$shm" "$phys"
 		kd_dump "$name" "$phys"
+		"$BUILD/vmkd" attach -b --wait 60 --connect-timeout 10 -c "ed $flag 1; qd" \
+			"unix:$tmp/$name.dbg.sock" >"$tmp/$name.last.client" 2>&1
 	else
+		cmd_wait "ed $flag 1" 30
 		cmd qd
 		client_finish 30
 	fi
@@ -212,6 +228,40 @@ dumps() {
 	check "$name: the guest runs again after the dumps (QMP cont)" \
 		bash -c "printf '{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-status\"}\n' |
 			socat -t 2 - unix-connect:$tmp/$name.qmp | grep -q '\"running\": true'"
+}
+
+# win_dump NAME SHM PHYS: a Windows full memory dump (header from KD, pages from host RAM),
+# its header read back by `vmkd dump --inspect`, the pattern page found through the runs.
+win_dump() {
+	local name=$1 shm=$2 phys=$3 info off
+	"$BUILD/vmkd" dump -f dmp --kd "unix:$tmp/$name.dbg.sock" --qmp "unix:$tmp/$name.qmp" \
+		--ram "$shm" -o "$tmp/$name.dmp" >>"$tmp/$name.dump.out" 2>&1
+	check "$name: vmkd dump -f dmp succeeded" grep -q "(dmp)" "$tmp/$name.dump.out"
+	info=$("$BUILD/vmkd" dump --inspect "$tmp/$name.dmp" 2>&1)
+	echo "$info" >"$tmp/$name.dmp.txt"
+	check "$name: dmp: PAGEDU64, version 15.19041, machine 8664, 1 processor" \
+		grep -qzE "signature: PAGEDU64.version: 15\.19041.machine: 8664.processors: 1" <<<"$(tr '\n' '.' <<<"$info")"
+	check "$name: dmp: DirectoryTableBase is the guest's CR3 (page aligned, in RAM)" \
+		grep -qE "^DirectoryTableBase: 0x[0-9a-f]*000$" <<<"$info"
+	check "$name: dmp: PsLoadedModuleList and KdDebuggerDataBlock in the kernel" \
+		bash -c "grep -qE '^PsLoadedModuleList: 0xfffff800' <<<\"$info\" && grep -qE '^KdDebuggerDataBlock: 0xfffff800' <<<\"$info\""
+	check "$name: dmp: the stopped processor's context (cs 0x10) and a break-in exception" \
+		bash -c "grep -qE '^context: rip 0xfffff800[0-9a-f]+ rsp 0x[0-9a-f]+ cs 0x10$' <<<\"$info\" && grep -q '^exception: 0x80000003' <<<\"$info\""
+	check "$name: dmp: one run per RAM range, as many as the ELF core's PT_LOADs" \
+		test "$(grep -c '^run ' <<<"$info")" -eq "$(elf_check "$tmp/$name.elf" "$tmp/$name.raw" 2>/dev/null)"
+	off=$(python3 - "$info" "$phys" <<'PY'
+import re, sys
+pa = int(sys.argv[2], 0); off = 0x2000
+for base, count in re.findall(r'^run \d+: page (0x[0-9a-f]+|0), (\d+) pages', sys.argv[1], re.M):
+    base, count = int(base, 0), int(count)
+    if base <= pa >> 12 < base + count:
+        print(off + (pa - (base << 12))); break
+    off += count << 12
+PY
+)
+	check "$name: dmp: the pattern page, found through the runs, equals the raw dump" \
+		cmp -s <(dd if="$tmp/$name.dmp" bs=4096 skip=$((${off:-0} / 4096)) count=4 2>/dev/null) \
+			<(dd if="$tmp/$name.raw" bs=4096 skip=$((phys / 4096)) count=4 2>/dev/null)
 }
 
 # kd_dump NAME PHYS: the pattern region through KD requests equals the host dump.
