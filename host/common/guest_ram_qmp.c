@@ -62,13 +62,13 @@ int guest_ram_open_qmp(struct guest_ram *g, struct qmp *q, const char *path,
 	return rc;
 }
 
-int guest_ram_open(struct guest_ram *g, const char *qmp_spec, const char *path,
+int guest_ram_open(struct guest_ram *g, const char *qmp_spec, int connect_ms, const char *path,
 		   const char *backend_id, int writable, char *err, size_t errlen)
 {
 	struct qmp q;
 	int rc;
 
-	if (qmp_open(&q, qmp_spec, err, errlen))
+	if (qmp_open_ms(&q, qmp_spec, connect_ms, err, errlen))
 		return -1;
 	rc = guest_ram_open_qmp(g, &q, path, backend_id, writable, err, errlen);
 	qmp_close(&q);

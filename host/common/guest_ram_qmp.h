@@ -18,8 +18,8 @@
 int guest_ram_open_qmp(struct guest_ram *g, struct qmp *q, const char *path,
 		       const char *backend_id, int writable, char *err, size_t errlen);
 
-/* Connects to qmp_spec, maps, disconnects. */
-int guest_ram_open(struct guest_ram *g, const char *qmp_spec, const char *path,
+/* Connects to qmp_spec (trying for up to connect_ms), maps, disconnects. */
+int guest_ram_open(struct guest_ram *g, const char *qmp_spec, int connect_ms, const char *path,
 		   const char *backend_id, int writable, char *err, size_t errlen);
 
 #endif

@@ -107,12 +107,17 @@ static int read_reply(struct qmp *q, char *line, size_t cap)
 
 int qmp_open(struct qmp *q, const char *spec, char *err, size_t errlen)
 {
+	return qmp_open_ms(q, spec, 10000, err, errlen);
+}
+
+int qmp_open_ms(struct qmp *q, const char *spec, int connect_ms, char *err, size_t errlen)
+{
 	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
 	char line[512];
 	int rc;
 
 	memset(q, 0, sizeof(*q));
-	q->fd = endpoint_connect(spec, 10000, err, errlen);
+	q->fd = endpoint_connect(spec, connect_ms, err, errlen);
 	if (q->fd < 0)
 		return -1;
 	/* The greeting carries no "return": send the capabilities, then wait for theirs. */

@@ -19,9 +19,11 @@ struct qmp {
 	char *buf;   /* received bytes, not yet split into lines */
 };
 
-/* Connects to unix:PATH (or PATH, or another endpoint spec) and negotiates capabilities.
- * 0, or -1 with err. */
+/* Connects to unix:PATH (or PATH, or another endpoint spec) and negotiates capabilities,
+ * retrying the connect for up to 10 s. 0, or -1 with err. */
 int qmp_open(struct qmp *q, const char *spec, char *err, size_t errlen);
+/* The same with its own connect budget (an event loop cannot wait 10 s). */
+int qmp_open_ms(struct qmp *q, const char *spec, int connect_ms, char *err, size_t errlen);
 void qmp_close(struct qmp *q);
 
 /*

@@ -16,6 +16,7 @@
 #include "relay_vm_int.h"
 
 #define MANIP_SIZE sizeof(struct kd_manipulate_state64)
+#define QMP_CONNECT_MS 500 /* QEMU runs (its chardev is connected): its QMP socket exists */
 
 enum cr_state {
 	CR_UNKNOWN,  /* not asked for in this stop */
@@ -133,7 +134,9 @@ static int have_ram(struct relay_vm *vm, struct relay_hostmem *hm)
 	hm->mapped = 0;
 	hm->map_tried = 1;
 	hm->map_epoch = vm->st.guest_connects;
-	if (guest_ram_open(&hm->ram, hm->qmp, hm->ram_path, hm->ram_id, 0, err, sizeof(err))) {
+	/* Blocking, once per QEMU process: a local socket answers in milliseconds. */
+	if (guest_ram_open(&hm->ram, hm->qmp, QMP_CONNECT_MS, hm->ram_path, hm->ram_id, 0, err,
+			   sizeof(err))) {
 		hm->st.map_failures++;
 		relay_logf(vm->log, vm->now, vm->name,
 			   "host RAM path off until QEMU restarts: %s", err);
