@@ -179,7 +179,37 @@ static void failures_are_reported(void **state)
 	assert_int_equal(fmt, DUMP_ELF);
 	assert_int_equal(dump_format_parse("raw", &fmt), 0);
 	assert_int_equal(fmt, DUMP_RAW);
-	assert_int_equal(dump_format_parse("dmp", &fmt), -1);
+	assert_int_equal(dump_format_parse("dmp", &fmt), 0);
+	assert_int_equal(fmt, DUMP_DMP);
+	assert_int_equal(dump_format_parse("qcow2", &fmt), -1);
+	/* A Windows dump without its header. */
+	src.read = rd;
+	fx->fail_at = 0;
+	assert_int_equal(dump_write(fx->fd, DUMP_DMP, &src, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "needs its header"));
+}
+
+/* dmp: the header first, then every range's pages back to back. */
+static void dmp_pages_follow_the_header(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t hdr[0x2000];
+	struct dump_source src = { .layout = &fx->l, .map = map, .ctx = fx, .prefix = hdr,
+				   .prefix_len = sizeof(hdr) };
+	uint8_t buf[0x3000];
+	char err[128];
+	struct stat st;
+
+	memset(hdr, 0xab, sizeof(hdr));
+	assert_int_equal(dump_write(fx->fd, DUMP_DMP, &src, err, sizeof(err)), 0);
+	assert_int_equal(fstat(fx->fd, &st), 0);
+	assert_int_equal(st.st_size, 0x2000 + 0x5000);
+	file_read(fx, 0, buf, 0x2000);
+	assert_memory_equal(buf, hdr, 0x2000);
+	file_read(fx, 0x2000, buf, 0x2000);
+	assert_memory_equal(buf, fx->ram + 0x4000, 0x2000);
+	file_read(fx, 0x4000, buf, 0x3000);
+	assert_memory_equal(buf, fx->ram, 0x3000);
 }
 
 int main(void)
@@ -188,6 +218,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(elf_core_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(raw_is_the_physical_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(failures_are_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(dmp_pages_follow_the_header, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
