@@ -279,11 +279,11 @@ static int dmp_header(const struct dump_args *a, const struct guest_ram_layout *
 	return rc;
 }
 
-static int dump_host(const struct dump_args *a, struct dump_source *src, char *err,
-		     size_t errlen, double *paused)
+/* l: the caller's, it outlives the dump (the summary counts it). */
+static int dump_host(const struct dump_args *a, struct guest_ram_layout *l,
+		     struct dump_source *src, char *err, size_t errlen, double *paused)
 {
 	static uint8_t hdr[DMP_HEADER_SIZE];
-	struct guest_ram_layout l;
 	struct guest_ram g;
 	struct qmp q;
 	int running = 0, rc = -1;
@@ -293,16 +293,16 @@ static int dump_host(const struct dump_args *a, struct dump_source *src, char *e
 		return -1;
 	if (guest_ram_open_qmp(&g, &q, a->ram, a->ram_id, 0, err, errlen))
 		goto out_qmp;
-	l = g.layout;
+	*l = g.layout;
 	if (a->have_range)
-		clip(&l, a->start, a->len);
+		clip(l, a->start, a->len);
 	if (a->fmt == DUMP_DMP) {
-		if (dmp_header(a, &l, hdr, err, errlen))
+		if (dmp_header(a, l, hdr, err, errlen))
 			goto out;
 		src->prefix = hdr;
 		src->prefix_len = sizeof(hdr);
 	}
-	src->layout = &l;
+	src->layout = l;
 	src->map = map_ram;
 	src->ctx = &g;
 	if (!a->no_pause) {
@@ -330,20 +330,19 @@ out_qmp:
 	return rc;
 }
 
-static int dump_kd(const struct dump_args *a, struct dump_source *src, char *err,
-		   size_t errlen)
+static int dump_kd(const struct dump_args *a, struct guest_ram_layout *l,
+		   struct dump_source *src, char *err, size_t errlen)
 {
-	static struct guest_ram_layout l;
 	struct session *s = kd_stopped(a->kd, err, errlen);
 	int rc;
 
 	if (!s)
 		return -1;
-	memset(&l, 0, sizeof(l));
-	l.count = 1;
-	l.r[0].gpa = a->start;
-	l.r[0].size = a->len;
-	src->layout = &l;
+	memset(l, 0, sizeof(*l));
+	l->count = 1;
+	l->r[0].gpa = a->start;
+	l->r[0].size = a->len;
+	src->layout = l;
 	src->read = read_kd;
 	src->ctx = s;
 	src->chunk = 64 * KD_MANIPULATE_MAX_DATA;
@@ -403,6 +402,7 @@ static int inspect(const char *path)
 
 int dump_main(int argc, char **argv)
 {
+	static struct guest_ram_layout layout;
 	struct progress prog;
 	struct dump_source src;
 	struct dump_args a;
@@ -421,8 +421,8 @@ int dump_main(int argc, char **argv)
 	prog.t0 = t0 = now_s();
 	src.progress = show_progress;
 	src.progress_ctx = &prog;
-	rc = a.kd && a.fmt != DUMP_DMP ? dump_kd(&a, &src, err, sizeof(err)) :
-		    dump_host(&a, &src, err, sizeof(err), &paused);
+	rc = a.kd && a.fmt != DUMP_DMP ? dump_kd(&a, &layout, &src, err, sizeof(err)) :
+		    dump_host(&a, &layout, &src, err, sizeof(err), &paused);
 	if (rc) {
 		fprintf(stderr, "vmkd dump: %s\n", err);
 		return 1;
