@@ -55,6 +55,8 @@ struct fx {
 	size_t last_len;
 
 	int refuse_control;            /* the fake guest refuses ReadControlSpace */
+	int hold;                      /* the fake guest does not answer yet */
+	uint32_t apis[16];             /* api_number of the replies the debugger got, in order */
 	size_t guest_reads, guest_controls, guest_other;
 };
 
@@ -205,6 +207,8 @@ static void dbg_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t 
 	(void)id;
 	if (type != KD_PACKET_TYPE_STATE_MANIPULATE)
 		return;
+	if (fx->replies < 16 && len >= 4)
+		memcpy(&fx->apis[fx->replies], payload, 4);
 	fx->replies++;
 	fx->last_len = len;
 	memcpy(fx->last, payload, len);
@@ -231,6 +235,8 @@ static int guest_serve(struct fx *fx)
 	uint8_t out[KD_MAX_PAYLOAD];
 	int answered = 0;
 
+	if (fx->hold)
+		return 0; /* frames stay in the relay's buffer until the guest reads them */
 	tr_view_clear(&fx->gv);
 	tr_view_feed(&fx->gv, relay_buf_peek(b), relay_buf_pending(b));
 	relay_buf_consume(b, relay_buf_pending(b));
@@ -536,6 +542,50 @@ static void hostmem_refused_cr3_falls_back(void **state)
 	assert_int_equal(fx->replies, 3);
 }
 
+/* A request still with the guest: a read after it must not overtake its reply. */
+static void hostmem_keeps_reply_order(void **state)
+{
+	struct fx *fx = *state;
+	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->vm);
+	struct kd_api_msg req;
+
+	guest_stops(fx);
+	assert_true(read_and_compare(fx, 1, VBASE, 16)); /* CR3 known */
+	fx->hold = 1;
+	kd_api_req_get_version(&req);
+	dbg_send(fx, &req);
+	kd_api_req_read_virtual(&req, VBASE + 0x20, 16);
+	dbg_send(fx, &req);
+	assert_int_equal(fx->replies, 1);
+	assert_int_equal(st->why_busy, 1);
+	fx->hold = 0;
+	exchange(fx);
+	assert_int_equal(fx->replies, 3);
+	assert_int_equal(fx->apis[1], KD_API_GET_VERSION);
+	assert_int_equal(fx->apis[2], KD_API_READ_VIRTUAL_MEMORY);
+	assert_int_equal(fx->guest_reads, 1);
+	/* Both answered: the host path takes reads again. */
+	assert_true(read_and_compare(fx, 1, VBASE + 0x40, 16));
+	assert_int_equal(st->host_reads, 2);
+}
+
+/* A guest that reconnects (QEMU restarted) forgets the stop: it runs until it reports. */
+static void hostmem_guest_restart_forgets_the_stop(void **state)
+{
+	struct fx *fx = *state;
+
+	guest_stops(fx);
+	assert_true(read_and_compare(fx, 1, VBASE, 16));
+	relay_vm_guest_disconnected(fx->vm, fx->now);
+	relay_vm_guest_connected(fx->vm, fx->now);
+	exchange(fx);
+	assert_false(read_and_compare(fx, 1, VBASE, 16));
+	assert_int_equal(relay_hostmem_stats(fx->vm)->why_running, 1);
+	guest_stops(fx);
+	assert_true(read_and_compare(fx, 1, VBASE, 16));
+	assert_int_equal(fx->guest_controls, 2);
+}
+
 static void hostmem_stats_and_trace(void **state)
 {
 	struct fx *fx = *state;
@@ -564,6 +614,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hostmem_running_guest_and_invalidation, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(hostmem_refused_cr3_falls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostmem_keeps_reply_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostmem_guest_restart_forgets_the_stop, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(hostmem_stats_and_trace, setup, teardown),
 	};
 
