@@ -17,6 +17,9 @@
 # the relay. channel: the kernel's `workload=echo` over the same virtio-serial port, timed
 # by `vmkd bench --echo` on the chardev itself. Every QEMU is bounded (--timeout) and
 # stopped by pid, never by name. Sizes per run are printed with the table.
+# hostmem: the vmkd run again with the guest RAM in a shared memory backend file on
+# /dev/shm, so the relay answers memory reads of the stopped guest from the host (its host
+# path); plus `vmkd dump` of that RAM (dump_mb_s, written to the results' temp dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -49,10 +52,12 @@ raw=$tmp/raw.csv
 
 # shellcheck source=tests/integration/lib/qemu.sh
 . tests/integration/lib/qemu.sh
+shm_file="" # the hostmem run's guest RAM file
 
 cleanup() {
 	vm_stop
 	relay_stop
+	if [[ -n $shm_file ]]; then rm -f "$shm_file"; fi
 	if [[ $keep == 1 ]]; then
 		echo "run.sh: logs kept in $tmp" >&2
 	else
@@ -91,9 +96,10 @@ sizes() {
 	fi
 	case $1/$2 in
 	tcg/serial) echo "300 40 2M 500 0 0" ;;
-	tcg/vmkd) echo "5000 1000 16M 5000 5000 1000" ;;
+	tcg/vmkd | tcg/hostmem) echo "5000 1000 16M 5000 5000 1000" ;;
 	kvm/serial) echo "100 10 128K 200 0 0" ;;
 	kvm/vmkd) echo "500 100 2M 1000 1000 200" ;;
+	kvm/hostmem) echo "500 1000 64M 1000 1000 200" ;;
 	esac
 }
 
@@ -133,7 +139,25 @@ bench_kd() {
 	[[ ${VMKD_BENCH_CONSOLE:-0} == 1 ]] && console=file:$dir/console
 	echo "== $accel / $transport: $small small reads, $read4k 4k reads, $bulk bulk, $lines DbgPrint lines" >&2
 
-	if [[ $transport == serial ]]; then
+	if [[ $transport == hostmem ]]; then
+		# The vmkd set-up plus the guest RAM in a file the relay maps, and a QMP socket
+		# of the relay's own (QEMU serves one client per QMP socket; the bench has one).
+		firmware=seabios
+		append="$append debugport=vm"
+		kd=(--kd-serial null)
+		shm_file=/dev/shm/vmkd-bench-$$-$accel
+		relay_start "$dir/relay.log" "$dir/vser.sock" "$dir/dbg.sock" -q \
+			--host-ram "$shm_file" --qmp "unix:$dir/qmp-relay.sock" || true
+		# shellcheck disable=SC2054 # the commas belong to -device's option string
+		qemu_extra=(-device virtio-serial-pci,id=vser0
+			-chardev "socket,id=vmkd0,path=$dir/vser.sock,server=off,reconnect=1"
+			-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0
+			-object "memory-backend-file,id=vmkd-ram,size=256M,mem-path=$shm_file,share=on,prealloc=on"
+			-machine memory-backend=vmkd-ram -S
+			-qmp "unix:$dir/qmp-relay.sock,server=on,wait=off")
+		bench_extra=(--relay-pid "$relay_pid" --relay-log "$dir/relay.log")
+		endpoint=unix:$dir/dbg.sock
+	elif [[ $transport == serial ]]; then
 		# qboot boots in ~0.1 s under KVM and the 16550 needs no PCI.
 		firmware=$([[ $accel == kvm ]] && echo qboot || echo seabios)
 		kd=(--kd-serial "unix-wait:$dir/kd.sock")
@@ -152,6 +176,7 @@ bench_kd() {
 	vm_start "$dir/qemu.out" "$dir/qemu.pid" --accel "$accel" --firmware "$firmware" \
 		--timeout "$limit" --append "$append" --console "$console" "${kd[@]}" \
 		-- -qmp "unix:$dir/qmp.sock,server=on,wait=off" "${qemu_extra[@]}"
+	if [[ $transport == hostmem ]]; then bench_dump "$accel" "$dir"; fi
 
 	timeout -k 5 "$limit" "$VMKD" bench --accel "$accel" --transport "$transport" \
 		--small "$small" --read4k "$read4k" --bulk "$bulk" --lines "$lines" \
@@ -161,6 +186,11 @@ bench_kd() {
 	sed 's/^/    /' "$dir/bench.err" >&2
 	vm_wait 30
 	relay_stop
+	if [[ -n $shm_file ]]; then
+		echo "    $(grep -o 'host RAM [a-z]*: host path.*' "$dir/relay.log" | tail -n 1)" >&2
+		rm -f "$shm_file"
+		shm_file=""
+	fi
 	if [[ $rc -ne 0 ]]; then
 		echo "    run failed (status $rc); QEMU said: $(tail -n 1 "$dir/qemu.out")" >&2
 	fi
@@ -168,6 +198,28 @@ bench_kd() {
 	fill_missing "$accel" "$transport" "$dir/rows.csv" \
 		"the $transport run failed (status $rc): $(grep -v '^vmkd bench: \[' "$dir/bench.err" |
 			tail -n 1 | sed 's/^vmkd bench: //')"
+}
+
+# bench_dump ACCEL DIR: `vmkd dump` (raw) of the guest's 256 MiB from host RAM. QEMU starts
+# stopped (-S) with its RAM file preallocated (every page real), so the guest cannot boot
+# past its initial breakpoint without the debugger meanwhile; QMP cont starts it after.
+bench_dump() {
+	local accel=$1 dir=$2 line rate
+	for _ in {1..100}; do [[ -S $dir/qmp-relay.sock ]] && break; sleep 0.1; done
+	# The relay maps lazily; the dump uses the same QMP socket before it does.
+	line=$("$VMKD" dump --qmp "unix:$dir/qmp-relay.sock" --ram "$shm_file" -f raw -q \
+		-o "$dir/dump.raw" 2>&1 | grep '^dump: .* MB/s' | head -n 1) || true
+	rm -f "$dir/dump.raw"
+	printf '{"execute":"qmp_capabilities"}\n{"execute":"cont"}\n' |
+		socat -t 2 - "unix-connect:$dir/qmp-relay.sock" >/dev/null 2>&1 || true
+	rate=$(sed -nE 's/.* ([0-9.]+) MB\/s.*/\1/p' <<<"$line")
+	echo "    $line" >&2
+	if [[ -n $rate ]]; then
+		echo "$accel,hostmem,dump_mb_s,$rate,MB/s" >>"$raw"
+		echo "# note $accel hostmem dump_mb_s: vmkd dump -f raw of 256 MiB of preallocated guest RAM from /dev/shm to $(df -T "$dir" | awk 'NR == 2 {print $2}') ($dir)" >>"$raw"
+	else
+		na_rows "$accel" hostmem "vmkd dump failed: $line" dump_mb_s:MB/s
+	fi
 }
 
 # fill_missing ACCEL TRANSPORT ROWS WHY: appends ROWS, then n/a rows for metrics it lacks.
@@ -221,6 +273,11 @@ for accel in "${accels[@]}"; do
 	bench_kd "$accel" serial
 	if [[ $have_vmkd == 1 ]]; then
 		bench_kd "$accel" vmkd
+		if [[ -w /dev/shm ]]; then
+			bench_kd "$accel" hostmem
+		else
+			na_rows "$accel" hostmem "/dev/shm is not writable here" "${KD_METRICS[@]}" dump_mb_s:MB/s
+		fi
 		bench_echo "$accel"
 	else
 		na_rows "$accel" vmkd "$vmkd_why" "${KD_METRICS[@]}" "${ECHO_METRICS[@]}"
@@ -241,6 +298,7 @@ sed -n 's/^# note //p' "$raw" >"$out/latest.notes"
 	for accel in "${accels[@]}"; do
 		echo "# sizes $accel serial: $(sizes "$accel" serial)"
 		echo "# sizes $accel vmkd: $(sizes "$accel" vmkd)"
+		echo "# sizes $accel hostmem: $(sizes "$accel" hostmem)"
 	done
 	[[ -n $kvm_note ]] && echo "# $kvm_note"
 	cat "$out/latest.csv"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# table.sh - prints the benchmark table: per accelerator one row per metric with the serial
-# and vmkd values and vmkd's gain, then the targets (met or missed) and the notes.
+# table.sh - prints the benchmark table: per accelerator one row per metric with the serial,
+# vmkd and host RAM (hostmem: vmkd with the relay's host path) values and their gains over
+# serial, then the targets (met or missed) and the notes.
 #
 # usage: bench/table.sh INPUT NOTES
 #   INPUT  "# ..." header lines (QEMU version, sizes), then the CSV with its header
@@ -13,7 +14,7 @@ notes=${2?usage: table.sh INPUT NOTES}
 awk -F, -v notes="$notes" '
 # Rates: more is better, gain = vmkd / serial. Sizes and losses: no gain. Else costs.
 function kind(m) {
-	if (m ~ /^(requests_per_s|read_mb_s|dbgprint_lines_s)$/) return "rate"
+	if (m ~ /^(requests_per_s|read_mb_s|dbgprint_lines_s|dump_mb_s)$/) return "rate"
 	if (m ~ /^(read_bytes|dbgprint_lines_lost)$/) return "none"
 	return "cost"
 }
@@ -50,11 +51,13 @@ END {
 	for (a = 1; a <= na; a++) {
 		acc = accels[a]
 		printf "\n== accelerator %s\n", acc
-		printf "%-28s %-12s %14s %14s %10s\n", "metric", "unit", "serial", "vmkd", "vmkd gain"
+		printf "%-28s %-12s %14s %14s %10s %14s %10s\n", "metric", "unit", "serial", "vmkd",
+			"vmkd gain", "host RAM", "host gain"
 		for (i = 1; i <= nm[acc]; i++) {
 			m = order[acc, i]
-			s = val[acc, "serial", m]; v = val[acc, "vmkd", m]
-			printf "%-28s %-12s %14s %14s %10s\n", m, unit[m], fmt(s), fmt(v), gain(m, s, v)
+			s = val[acc, "serial", m]; v = val[acc, "vmkd", m]; h = val[acc, "hostmem", m]
+			printf "%-28s %-12s %14s %14s %10s %14s %10s\n", m, unit[m], fmt(s), fmt(v),
+				gain(m, s, v), fmt(h), gain(m, s, h)
 		}
 		printf "targets (%s):\n", acc
 		s = val[acc, "serial", "rtt_read4k_us"]; v = val[acc, "vmkd", "rtt_read4k_us"]
@@ -64,6 +67,17 @@ END {
 				verdict(s / v >= want), s / v
 		else
 			printf "  rtt_read4k vmkd >= %dx faster than serial: n/a\n", want
+		s = val[acc, "serial", "rtt_read4k_us"]; h = val[acc, "hostmem", "rtt_read4k_us"]
+		if (num(s) && num(h))
+			printf "  rtt_read4k host RAM >= 1000x faster than serial: %s (%.3gx)\n",
+				verdict(s / h >= 1000), s / h
+		else
+			printf "  rtt_read4k host RAM >= 1000x faster than serial: n/a\n"
+		h = val[acc, "hostmem", "read_mb_s"]
+		printf "  read_mb_s through the host path >= 200 MB/s: %s\n",
+			num(h) ? verdict(h >= 200) " (" fmt(h) ")" : "n/a"
+		h = val[acc, "hostmem", "dump_mb_s"]
+		printf "  vmkd dump >= 1000 MB/s: %s\n", num(h) ? verdict(h >= 1000) " (" fmt(h) ")" : "n/a"
 		v = val[acc, "vmkd", "rtt_small_us"]; c = val[acc, "vmkd", "channel_rtt_us"]
 		if (num(v) && num(c))
 			printf "  rtt_small within 2x of channel_rtt: %s (%s us = %.3gx of %s us)\n",

@@ -5,6 +5,7 @@
 
 #include "../host/bench/bench.h"
 #include "../host/client/attach.h"
+#include "../host/dump/dump.h"
 #include "../host/relay/relay.h"
 #include "../host/setup/setup_cmd.h"
 
@@ -22,6 +23,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "attach", attach_main, "KD debugger in the terminal, on a KDCOM stream (unix/tcp)" },
 	{ "relay", relay_main, "KD packets between VMs (kdvm.dll, virtio-serial) and KD debuggers" },
+	{ "dump", dump_main, "guest physical memory to a file (raw, ELF core), from host RAM or KD" },
 	{ "bench", bench_main, "serial vs vmkd: KD round trips, throughput, DbgPrint rate" },
 	{ "qemu-args", qemu_args_main, "the QEMU arguments that connect a VM to the relay" },
 	{ "libvirt", libvirt_main, "the libvirt domain XML that connects a VM to the relay" },

@@ -1,7 +1,7 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
 # (host/common, host/client, host/relay, ...), linked with libkd, libedit and capstone.
 
-HOST_DIRS := host/common host/client host/relay host/gdb host/setup
+HOST_DIRS := host/common host/client host/relay host/gdb host/setup host/dump
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_LIB := $(BUILD)/libvmkdhost.a
@@ -30,3 +30,6 @@ FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
 
 # libFuzzer harness of the engine's packet decoder (tests/fuzz/fuzz_session_decode.c).
 FUZZ_SRCS_fuzz_session_decode := host/client/session_decode.c
+# Fuzz harnesses of host/common (tests/fuzz/fuzz_pagewalk.c, fuzz_mtree.c).
+FUZZ_SRCS_fuzz_pagewalk := host/common/pagewalk.c host/common/guest_ram.c host/common/guest_vmem.c
+FUZZ_SRCS_fuzz_mtree := host/common/guest_ram.c

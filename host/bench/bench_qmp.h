@@ -14,10 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/qmp.h"
+
 struct bench_qmp {
-	int fd;
-	size_t len;
-	char buf[1 << 16];   /* bytes received, not yet split into lines */
+	struct qmp q;        /* the shared client (host/common/qmp.h) */
+	int fd;              /* -1 while closed (kept for callers that test it) */
 	char line[1 << 16];  /* the last reply */
 };
 

@@ -11,7 +11,7 @@
 #include "../common/endpoint.h"
 
 #define LINE_MAX_LEN 1024u
-#define MAX_FIELDS   6u  /* NAME GUEST LISTEN and up to two options, one more to refuse */
+#define MAX_FIELDS   10u /* NAME GUEST LISTEN and up to six options, one more to refuse */
 
 void relay_config_init(struct relay_config *c)
 {
@@ -174,9 +174,27 @@ static const struct {
 } line_options[] = {
 	{ "trace", offsetof(struct relay_vm_config, trace) },
 	{ "takeover", offsetof(struct relay_vm_config, takeover) },
+	{ "no-host-ram", offsetof(struct relay_vm_config, no_host_ram) },
 };
 
-static int set_option(struct relay_vm_config *vm, const char *word, char *err, size_t errlen)
+/* The host path's settings: KEY=VALUE into a field of cap bytes, at most once. */
+static int set_value(char *dst, size_t cap, const char *key, const char *value, char *err,
+		     size_t errlen)
+{
+	if (*dst) {
+		snprintf(err, errlen, "option '%s=' given twice", key);
+		return -1;
+	}
+	if (!*value || strlen(value) >= cap) {
+		snprintf(err, errlen, "%s= wants a value of 1-%zu characters", key, cap - 1);
+		return -1;
+	}
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+int relay_vm_config_option(struct relay_vm_config *vm, const char *word, char *err,
+			   size_t errlen)
 {
 	for (size_t i = 0; i < sizeof(line_options) / sizeof(line_options[0]); i++) {
 		int *flag = (int *)(void *)((char *)vm + line_options[i].offset);
@@ -190,7 +208,14 @@ static int set_option(struct relay_vm_config *vm, const char *word, char *err, s
 		*flag = 1;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown option '%s' (only 'trace', 'takeover')", word);
+	if (!strncmp(word, "ram=", 4))
+		return set_value(vm->host_ram, sizeof(vm->host_ram), "ram", word + 4, err, errlen);
+	if (!strncmp(word, "qmp=", 4))
+		return set_value(vm->qmp, sizeof(vm->qmp), "qmp", word + 4, err, errlen);
+	if (!strncmp(word, "ram-id=", 7))
+		return set_value(vm->ram_id, sizeof(vm->ram_id), "ram-id", word + 7, err, errlen);
+	snprintf(err, errlen, "unknown option '%s' (trace, takeover, no-host-ram, ram=FILE, "
+		 "qmp=SOCKET, ram-id=ID)", word);
 	return -1;
 }
 
@@ -209,15 +234,14 @@ int relay_config_parse_line(const char *line, struct relay_vm_config *vm, char *
 	if (n == 0)
 		return 0;
 	if (n < 3 || n > MAX_FIELDS - 1) {
-		snprintf(err, errlen, "expected \"NAME GUEST LISTEN [trace] [takeover]\", got %s "
-			 "field%s", n < 3 ? (n == 1 ? "one" : "two") : "too many",
-			 n == 1 ? "" : "s");
+		snprintf(err, errlen, "expected \"NAME GUEST LISTEN [OPTION...]\", got %s field%s",
+			 n < 3 ? (n == 1 ? "one" : "two") : "too many", n == 1 ? "" : "s");
 		return -1;
 	}
 	if (relay_vm_config_set(vm, f[0], f[1], f[2], err, errlen))
 		return -1;
 	for (size_t i = 3; i < n; i++)
-		if (set_option(vm, f[i], err, errlen))
+		if (relay_vm_config_option(vm, f[i], err, errlen))
 			return -1;
 	return 1;
 }

@@ -3,9 +3,14 @@
  * relay_config.h - which VMs the relay serves: from command-line flags (one VM) or a
  * config file, one VM a line:
  *
- *     # NAME   GUEST                        LISTEN                  [trace]
+ *     # NAME   GUEST                        LISTEN                  [OPTION...]
  *     win10    unix:/run/vmkd/win10.sock    tcp:127.0.0.1:50000
  *     win11    listen:unix:/run/vmkd/w11    unix:/run/vmkd/w11-kd   trace
+ *     win12    unix:/run/vmkd/w12.sock      tcp:50002  ram=/dev/shm/vmkd-w12 qmp=unix:/run/w12.qmp
+ *
+ * Options (at most three): trace; ram=FILE qmp=SOCKET [ram-id=ID] for the host path
+ * (relay_hostmem.h: the memory backend file, QEMU's QMP socket, the backend object's id,
+ * default vmkd-ram); no-host-ram.
  *
  * GUEST is QEMU's chardev: an endpoint (endpoint.h) the relay connects to, QEMU listening
  * (server=on), or "listen:ENDPOINT" where the relay listens and QEMU connects (server=off).
@@ -38,6 +43,11 @@ void relay_config_free(struct relay_config *c);
  * Returns 0, or -1 with a message in err. */
 int relay_vm_config_set(struct relay_vm_config *vm, const char *name, const char *guest,
 			const char *listen, char *err, size_t errlen);
+
+/* One OPTION of a config line (or its command-line twin): trace, no-host-ram, ram=FILE,
+ * qmp=SOCKET, ram-id=ID. 0, or -1 with err. */
+int relay_vm_config_option(struct relay_vm_config *vm, const char *opt, char *err,
+			   size_t errlen);
 
 /* Adds a VM, refusing a second one with the same name, guest or listen endpoint. */
 int relay_config_add(struct relay_config *c, const struct relay_vm_config *vm, char *err,

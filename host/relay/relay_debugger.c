@@ -11,6 +11,7 @@
 
 #include "../common/relay_notice.h"
 
+#include "relay_hostmem.h"
 #include "relay_vm_int.h"
 
 /*
@@ -159,6 +160,8 @@ static void link_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t
 			   "debugger sent a data packet of type %u: dropped", type);
 		return;
 	}
+	if (relay_hostmem_from_debugger(vm, type, payload, len))
+		return; /* answered from host RAM */
 	vm->st.kd_to_guest++;
 	vm->st.kd_to_guest_bytes += len;
 	relay_guest_send_kd(vm, type, payload, len);

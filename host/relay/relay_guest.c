@@ -5,6 +5,7 @@
 #include "vmkd/kd_api.h"
 
 #include "../common/relay_notice.h"
+#include "relay_hostmem.h"
 #include "relay_vm_int.h"
 
 /* Rejections are logged up to this many per VM (all of them with --trace), then counted. */
@@ -220,6 +221,8 @@ static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
 	/* The guest spoke: a BREAKIN or RESYNC it had is being answered. */
 	vm->breakin_sent = 0;
 	vm->resync_sent = 0;
+	if (relay_hostmem_from_guest(vm, type, kd, len))
+		return; /* the reply to the host path's own request */
 	fate = relay_debugger_fate(vm, type, kd, len);
 	if (vm->trace)
 		relay_trace_frame(vm->log, vm->now, vm->name, KD_TRACE_FROM_TARGET, &f->hdr,

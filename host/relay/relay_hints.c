@@ -3,6 +3,7 @@
 #include "relay_hints.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "../common/endpoint.h"
 
@@ -43,6 +44,31 @@ static void libvirt_channel(FILE *f, const struct endpoint *ep, int relay_listen
 #define GUEST_BITS 64
 /* The local port suggested for forwarding a unix socket to WinDbg. */
 #define FORWARD_PORT 50000
+/* The shared memory backend the host path reads (relay_hostmem.h), and QMP. */
+static void host_ram_lines(FILE *f, const struct relay_vm_config *vm)
+{
+	const char *id = vm->ram_id[0] ? vm->ram_id : "vmkd-ram";
+
+	if (!vm->host_ram[0] || vm->no_host_ram) {
+		fprintf(f, "  host RAM: off (memory reads run in the guest); to read guest memory on the "
+			   "host, give the VM\n"
+			   "            -object memory-backend-file,id=vmkd-ram,size=RAM,mem-path="
+			   "/dev/shm/vmkd-%s,share=on -machine memory-backend=vmkd-ram\n"
+			   "            -qmp unix:/run/vmkd/%s.qmp,server=on,wait=off and the relay "
+			   "--host-ram /dev/shm/vmkd-%s --qmp unix:/run/vmkd/%s.qmp\n",
+			vm->name, vm->name, vm->name, vm->name);
+		return;
+	}
+	fprintf(f, "  QEMU:     -object memory-backend-file,id=%s,size=RAM,mem-path=%s,share=on "
+		   "-machine memory-backend=%s", id, vm->host_ram, id);
+	if (!strncmp(vm->qmp, "unix:", 5))
+		fprintf(f, " -qmp %s,server=on,wait=off", vm->qmp);
+	fprintf(f, "\n  libvirt:  <memoryBacking><source type='file'/><access mode='shared'/>"
+		   "</memoryBacking> (the file is in qemu.conf's memory_backing_dir) and a QMP socket "
+		   "of the relay's own: <qemu:commandline><qemu:arg value='-qmp'/><qemu:arg "
+		   "value='unix:PATH,server=on,wait=off'/></qemu:commandline>; relay --ram-id "
+		   "pc.ram\n");
+}
 
 static void debugger_lines(FILE *f, const struct endpoint *ep, int port)
 {
@@ -89,5 +115,6 @@ void relay_print_hints(FILE *f, const struct relay_vm_config *vm, int dbg_port)
 	fprintf(f, "  libvirt:  ");
 	libvirt_channel(f, &guest, vm->guest_listen);
 	fprintf(f, "\n");
+	host_ram_lines(f, vm);
 	debugger_lines(f, &dbg, dbg_port);
 }

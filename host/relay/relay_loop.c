@@ -16,6 +16,7 @@
 #include "vmkd/kd_wire.h"
 
 #include "../common/endpoint.h"
+#include "relay_hostmem.h"
 
 #define READ_CHUNK (64u * 1024u)
 
@@ -466,6 +467,8 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 		goto fail;
 	}
 	s->vm->trace = cfg->trace || r->opt.trace;
+	if (relay_hostmem_enable(s->vm, cfg, err, errlen))
+		goto fail;
 
 	s->dbg_listen_fd = listen_on(cfg->listen, s->unlink_dbg, sizeof(s->unlink_dbg), err,
 				     errlen);

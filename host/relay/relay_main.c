@@ -83,11 +83,21 @@ static void usage(FILE *f)
 		"                        unix:$XDG_RUNTIME_DIR/vmkd/NAME.sock (root without it:\n"
 		"                        /run/vmkd/NAME.sock), in a 0700 directory\n"
 		"  -n, --name NAME       the VM's name in logs (default " RELAY_DEFAULT_NAME ")\n"
-		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [trace] [takeover]\n"
+		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [OPTION...]\n"
+		"                        (options: trace takeover no-host-ram ram=FILE qmp=SOCKET\n"
+		"                        ram-id=ID)\n"
 		"      --takeover        a new debugger connection replaces the attached one\n"
 		"                        (default: it is refused with a notice, unless the\n"
 		"                        attached one stopped acknowledging)\n"
-		"  -t, --trace           log every packet on both sides, with timestamps\n"
+		"  -t, --trace           log every packet on both sides, with timestamps, and which\n"
+		"                        path (host RAM or guest) answered each memory read\n"
+		"  -m, --host-ram FILE   the VM's memory backend file (QEMU -object\n"
+		"                        memory-backend-file,...,share=on): memory reads of a stopped\n"
+		"                        guest are answered from it, on the host (needs --qmp)\n"
+		"  -Q, --qmp SOCKET      QEMU's QMP socket (unix:PATH): where the RAM sits\n"
+		"      --ram-id ID       the memory backend object's id (default vmkd-ram;\n"
+		"                        libvirt: pc.ram)\n"
+		"      --no-host-ram     every request goes to the guest (the host path off)\n"
 		"  -s, --stats SECONDS   log a stats line per VM this often (and on SIGUSR1)\n"
 		"  -q, --quiet           no start-up hints\n"
 		"  -h, --help\n\n"
@@ -101,7 +111,8 @@ enum { OPT_TAKEOVER = 256 }; /* long-only options */
 
 struct relay_args {
 	const char *guest, *listen, *name, *config;
-	int trace, quiet, takeover;
+	const char *host_ram, *qmp, *ram_id;
+	int trace, quiet, takeover, no_host_ram;
 	double stats_seconds;
 };
 
@@ -116,6 +127,10 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		{ "stats", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "takeover", no_argument, NULL, OPT_TAKEOVER },
+		{ "host-ram", required_argument, NULL, 'm' },
+		{ "qmp", required_argument, NULL, 'Q' },
+		{ "ram-id", required_argument, NULL, 'I' },
+		{ "no-host-ram", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -124,7 +139,7 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "g:l:n:c:ts:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "g:l:n:c:ts:qhm:Q:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			a->guest = optarg;
@@ -155,6 +170,18 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		case OPT_TAKEOVER:
 			a->takeover = 1;
 			break;
+		case 'm':
+			a->host_ram = optarg;
+			break;
+		case 'Q':
+			a->qmp = optarg;
+			break;
+		case 'I':
+			a->ram_id = optarg;
+			break;
+		case 'N':
+			a->no_host_ram = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -173,12 +200,41 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		usage(stderr);
 		return 2;
 	}
+	if (a->config && (a->host_ram || a->qmp || a->ram_id)) {
+		fprintf(stderr, "vmkd relay: with --config, give ram=, qmp= and ram-id= per VM "
+				"in the file\n");
+		return 2;
+	}
 	if (a->config && (a->listen || a->name)) {
 		fprintf(stderr, "vmkd relay: --listen and --name go with --guest; the config "
 				"file names each VM's endpoints\n");
 		return 2;
 	}
 	return -1;
+}
+
+/* --host-ram, --qmp, --ram-id as the config file's options. */
+static int host_ram_options(const struct relay_args *a, struct relay_vm_config *vm, char *err,
+			    size_t errlen)
+{
+	char opt[RELAY_SPEC_MAX + 16];
+
+	if (a->host_ram) {
+		snprintf(opt, sizeof(opt), "ram=%s", a->host_ram);
+		if (relay_vm_config_option(vm, opt, err, errlen))
+			return -1;
+	}
+	if (a->qmp) {
+		snprintf(opt, sizeof(opt), "qmp=%s", a->qmp);
+		if (relay_vm_config_option(vm, opt, err, errlen))
+			return -1;
+	}
+	if (a->ram_id) {
+		snprintf(opt, sizeof(opt), "ram-id=%s", a->ram_id);
+		if (relay_vm_config_option(vm, opt, err, errlen))
+			return -1;
+	}
+	return 0;
 }
 
 static int load_config(const struct relay_args *a, struct relay_config *cfg)
@@ -188,10 +244,18 @@ static int load_config(const struct relay_args *a, struct relay_config *cfg)
 	if (a->config) {
 		if (relay_config_load(cfg, a->config, err, sizeof(err)))
 			goto fail;
+		for (size_t i = 0; i < cfg->count; i++)
+			cfg->vms[i].no_host_ram |= a->no_host_ram;
 		return 0;
 	}
-	if (relay_config_single(cfg, a->name, a->guest, a->listen, err, sizeof(err)))
+	if (relay_config_single(cfg, a->name, a->guest, a->listen, err, sizeof(err)) ||
+	    host_ram_options(a, &cfg->vms[0], err, sizeof(err)))
 		goto fail;
+	cfg->vms[0].no_host_ram = a->no_host_ram;
+	if (cfg->vms[0].host_ram[0] && !cfg->vms[0].qmp[0]) {
+		snprintf(err, sizeof(err), "--host-ram needs --qmp (where QEMU tells the layout)");
+		goto fail;
+	}
 	/* The default socket's directory is made (0700) only now that the rest is valid. */
 	if (!a->listen && endpoint_default_debugger(cfg->vms[0].name, 1, spec, sizeof(spec), err,
 						    sizeof(err)))

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The relay's stats line and the guest transport's counters as text. */
 #include <stdio.h>
+#include <string.h>
 
+#include "relay_hostmem.h"
 #include "relay_vm.h"
 
 static const char *const dbg_state_names[] = {
@@ -43,6 +45,7 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 U(s->breakins), U(s->resyncs), U(s->unacked_no_guest), U(s->unacked_too_big),
 		 U(s->unacked_full), U(s->debugger_held), U(s->debugger_held_bytes),
 		 U(s->notices), U(s->notices_dropped), U(s->bad_max_payload));
+	relay_hostmem_format_stats(vm, buf + strlen(buf), cap - strlen(buf));
 }
 
 void relay_vm_format_guest_stats(const struct relay_vm *vm, char *buf, size_t cap)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "relay_hostmem.h"
 #include "relay_vm_int.h"
 
 struct relay_vm *relay_vm_new(const char *name, const struct kd_link_config *link_cfg,
@@ -36,6 +37,7 @@ void relay_vm_free(struct relay_vm *vm)
 {
 	if (!vm)
 		return;
+	relay_hostmem_free(vm);
 	relay_queue_free(&vm->queue);
 	relay_buf_free(&vm->to_guest);
 	relay_buf_free(&vm->to_debugger);

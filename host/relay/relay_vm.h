@@ -84,6 +84,11 @@ struct relay_vm_config {
 	char listen[RELAY_SPEC_MAX];  /* endpoint spec the debugger connects to */
 	int trace;                    /* log every packet on both sides */
 	int takeover;                 /* a new debugger connection replaces the attached one */
+	/* host path (relay_hostmem.h): guest RAM read on the host while the guest is stopped */
+	char host_ram[RELAY_SPEC_MAX];  /* the memory backend file ("" = off) */
+	char qmp[RELAY_SPEC_MAX];       /* QEMU's QMP socket (endpoint spec) */
+	char ram_id[64];                /* the backend object's id ("" = vmkd-ram) */
+	int no_host_ram;                /* --no-host-ram: configured, but off */
 };
 
 enum relay_debugger_state {
@@ -183,6 +188,7 @@ struct relay_vm {
 	struct relay_buf to_debugger;
 
 	struct relay_vm_stats st;
+	struct relay_hostmem *hostmem;     /* NULL: the host path is off */
 };
 
 /* Allocates a VM core (guest and debugger both disconnected). link_cfg NULL = the kdcom

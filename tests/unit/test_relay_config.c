@@ -63,10 +63,10 @@ static void config_bad_lines(void **state)
 	} cases[] = {
 		{ "vm1 unix:/x", "two fields" },
 		{ "vm1", "one field" },
-		{ "a b c d e f g", "too many" },
+		{ "a b c d e f g h i j", "too many" },
 		{ "vm1 unix:/x tcp:1 bogus", "unknown option 'bogus'" },
 		{ "vm1 unix:/x tcp:1 trace trace", "option 'trace' given twice" },
-		{ "vm1 unix:/x tcp:1 trace takeover x", "too many" },
+		{ "vm1 unix:/x tcp:1 trace takeover x", "unknown option 'x'" },
 		{ "bad/name unix:/x tcp:1", "bad VM name" },
 		{ "abcdefghijabcdefghijabcdefghij12 unix:/x tcp:1", "bad VM name" },
 		{ "vm1 tcp:h:port tcp:1", "guest endpoint" },
@@ -245,6 +245,62 @@ static void default_listen_is_private_socket(void **state)
 	free(old);
 }
 
+/* The host path's options: config keys, their hints, their misuse. */
+static void host_ram_options(void **state)
+{
+	struct relay_vm_config vm;
+	char err[256], *text = NULL;
+	size_t size = 0;
+	FILE *f;
+	const char *ram_without_qmp[] = { "relay", "--guest", "unix:/g", "--host-ram", "/dev/shm/x",
+					  NULL };
+	const char *ram_with_config[] = { "relay", "--config", "/c", "--qmp", "unix:/q", NULL };
+
+	(void)state;
+	assert_int_equal(relay_config_parse_line("w1 unix:/g tcp:1 ram=/dev/shm/vmkd-w1 "
+						 "qmp=unix:/run/w1.qmp ram-id=pc.ram", &vm, err,
+						 sizeof(err)), 1);
+	assert_string_equal(vm.host_ram, "/dev/shm/vmkd-w1");
+	assert_string_equal(vm.qmp, "unix:/run/w1.qmp");
+	assert_string_equal(vm.ram_id, "pc.ram");
+	assert_false(vm.trace);
+	assert_false(vm.no_host_ram);
+	assert_int_equal(relay_config_parse_line("w1 unix:/g tcp:1 trace no-host-ram", &vm, err,
+						 sizeof(err)), 1);
+	assert_true(vm.trace);
+	assert_true(vm.no_host_ram);
+	assert_string_equal(vm.host_ram, "");
+	assert_int_equal(relay_config_parse_line("w1 unix:/g tcp:1 ram=", &vm, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "ram= wants a value"));
+	assert_int_equal(relay_config_parse_line("w1 unix:/g tcp:1 ram-id=0123456789012345678901234"
+						 "5678901234567890123456789012345678901234567890",
+						 &vm, err, sizeof(err)), -1);
+
+	/* Hints: the memory backend and QMP arguments for QEMU, the libvirt equivalent. */
+	assert_int_equal(relay_config_parse_line("vm0 unix:/g tcp:1 ram=/dev/shm/vmkd-vm0 "
+						 "qmp=unix:/run/vm0.qmp", &vm, err, sizeof(err)), 1);
+	f = open_memstream(&text, &size);
+	relay_print_hints(f, &vm, 1);
+	fclose(f);
+	assert_has(text, "-object memory-backend-file,id=vmkd-ram,size=RAM,mem-path="
+			 "/dev/shm/vmkd-vm0,share=on -machine memory-backend=vmkd-ram "
+			 "-qmp unix:/run/vm0.qmp,server=on,wait=off\n");
+	assert_has(text, "<memoryBacking><source type='file'/><access mode='shared'/>"
+			 "</memoryBacking>");
+	free(text);
+	text = NULL;
+	vm.no_host_ram = 1;
+	f = open_memstream(&text, &size);
+	relay_print_hints(f, &vm, 1);
+	fclose(f);
+	assert_has(text, "host RAM: off");
+	free(text);
+
+	assert_int_equal(relay_main(5, (char **)(uintptr_t)ram_without_qmp), 1);
+	assert_int_equal(relay_main(5, (char **)(uintptr_t)ram_with_config), 2);
+}
+
 static int run_main(int argc, const char **argv)
 {
 	return relay_main(argc, (char **)(uintptr_t)argv);
@@ -276,6 +332,7 @@ int main(void)
 		cmocka_unit_test(config_files),
 		cmocka_unit_test(hints_lines),
 		cmocka_unit_test(default_listen_is_private_socket),
+		cmocka_unit_test(host_ram_options),
 		cmocka_unit_test(main_rejects_bad_usage),
 	};
 

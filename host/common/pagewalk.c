@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* x86-64 page walk over a physical-read callback (Intel SDM vol. 3, 4.5). */
+#include "pagewalk.h"
+
+#define PTE_P         (1ull << 0)
+#define PTE_PS        (1ull << 7)
+#define FRAME_MASK    0x000ffffffffff000ull  /* bits 51:12 */
+
+void pw_mode_from_cr(struct pw_mode *m, uint64_t cr3, uint64_t cr4, unsigned maxphyaddr)
+{
+	m->cr3 = cr3;
+	m->la57 = (cr4 & PW_CR4_LA57) != 0;
+	m->maxphyaddr = maxphyaddr;
+}
+
+int pw_canonical(const struct pw_mode *m, uint64_t va)
+{
+	unsigned bits = m->la57 ? 57 : 48;
+	uint64_t top = va >> (bits - 1); /* the sign bit and everything above it */
+
+	return top == 0 || top == (~0ull >> (bits - 1));
+}
+
+/* Frame bits at or above MAXPHYADDR are reserved (bits 51:M). */
+static uint64_t high_reserved(const struct pw_mode *m)
+{
+	unsigned w = m->maxphyaddr;
+
+	if (w == 0 || w >= 52)
+		return 0;
+	return FRAME_MASK & ~((1ull << w) - 1);
+}
+
+enum pw_result pw_translate(const struct pw_mode *m, uint64_t va, pw_read_phys_fn read,
+			    void *ctx, struct pw_translation *out)
+{
+	unsigned level = m->la57 ? 5 : 4;
+	uint64_t table = m->cr3 & FRAME_MASK, rsvd = high_reserved(m);
+
+	if (!pw_canonical(m, va))
+		return PW_NON_CANONICAL;
+	if (table & rsvd)
+		return PW_RESERVED;
+	for (; level >= 1; level--) {
+		unsigned shift = 12 + 9 * (level - 1);
+		uint64_t index = (va >> shift) & 0x1ff, e;
+		uint8_t raw[8];
+
+		if (read(ctx, table + index * 8, raw, sizeof(raw)) != sizeof(raw))
+			return PW_NO_TABLE;
+		e = (uint64_t)raw[0] | (uint64_t)raw[1] << 8 | (uint64_t)raw[2] << 16 |
+		    (uint64_t)raw[3] << 24 | (uint64_t)raw[4] << 32 | (uint64_t)raw[5] << 40 |
+		    (uint64_t)raw[6] << 48 | (uint64_t)raw[7] << 56;
+		if (!(e & PTE_P))
+			return PW_NOT_PRESENT;
+		if (e & rsvd)
+			return PW_RESERVED;
+		if (level >= 4 && (e & PTE_PS))
+			return PW_RESERVED; /* no 512 GiB pages */
+		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
+			uint64_t size = 1ull << shift;
+			/* Large pages: bit 12 is PAT; bits shift-1 .. 13 must be zero. */
+			uint64_t low = level == 1 ? 0 : (size - 1) & ~0x1fffull;
+
+			if (e & low)
+				return PW_RESERVED;
+			out->pa = (e & FRAME_MASK & ~(size - 1)) | (va & (size - 1));
+			out->page_size = size;
+			out->level = level;
+			return PW_OK;
+		}
+		table = e & FRAME_MASK;
+	}
+	return PW_NOT_PRESENT; /* not reached: level 1 always ends the walk */
+}
+
+const char *pw_result_name(enum pw_result r)
+{
+	switch (r) {
+	case PW_OK:
+		return "ok";
+	case PW_NOT_PRESENT:
+		return "not present";
+	case PW_NON_CANONICAL:
+		return "non-canonical";
+	case PW_RESERVED:
+		return "reserved bits set";
+	case PW_NO_TABLE:
+		return "page table outside RAM";
+	}
+	return "?";
+}
