@@ -1,7 +1,7 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
 # (host/common, host/client, host/relay, ...), linked with libkd, libedit and capstone.
 
-HOST_DIRS := host/common host/client host/relay host/gdb
+HOST_DIRS := host/common host/client host/relay host/gdb host/record
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_LIB := $(BUILD)/libvmkdhost.a
@@ -26,4 +26,5 @@ LDLIBS_TEST += $(HOST_LIBS) -lpthread
 # The relay core's fuzz harness (tests/fuzz/fuzz_relay.c): the per-VM core without sockets.
 FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
 	host/relay/relay_debugger.c host/relay/relay_queue.c host/relay/relay_buf.c \
-	host/relay/relay_log.c host/relay/relay_stats.c
+	host/relay/relay_log.c host/relay/relay_stats.c \
+	host/relay/relay_tap.c host/relay/relay_dbglog.c host/record/record.c

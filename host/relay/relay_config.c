@@ -174,6 +174,7 @@ static const struct {
 } line_options[] = {
 	{ "trace", offsetof(struct relay_vm_config, trace) },
 	{ "takeover", offsetof(struct relay_vm_config, takeover) },
+	{ "nodbglog", offsetof(struct relay_vm_config, no_dbglog) },
 };
 
 static int set_option(struct relay_vm_config *vm, const char *word, char *err, size_t errlen)
@@ -190,7 +191,7 @@ static int set_option(struct relay_vm_config *vm, const char *word, char *err, s
 		*flag = 1;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown option '%s' (only 'trace', 'takeover')", word);
+	snprintf(err, errlen, "unknown option '%s' (only 'trace', 'takeover', 'nodbglog')", word);
 	return -1;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/endpoint.h"
 #include "relay_config.h"
@@ -80,16 +81,26 @@ static void usage(FILE *f)
 		"  -t, --trace           log every packet on both sides, with timestamps\n"
 		"  -s, --stats SECONDS   log a stats line per VM this often (and on SIGUSR1)\n"
 		"  -q, --quiet           no start-up hints\n"
+		"      --log-dir DIR     the DbgPrint log, DIR/NAME.log (rotated, NAME.log.1 ...),\n"
+		"                        kept with or without a debugger; default\n"
+		"                        $XDG_RUNTIME_DIR/vmkd (root without it: /var/log/vmkd);\n"
+		"                        read it with 'vmkd log NAME [-f]'\n"
+		"      --no-dbglog       no DbgPrint log (a config line can say 'nodbglog')\n"
+		"      --record FILE     record each VM's session (KD packets both sides, link\n"
+		"                        events) to FILE, %%n the VM's name; see 'vmkd trace',\n"
+		"                        'vmkd replay'\n"
 		"  -h, --help\n\n"
 		"One debugger per VM at a time (see --takeover). Logs go to stderr,\n"
 		"the start-up hints (QEMU, libvirt and debugger command lines) to stdout.\n"
 		"SIGUSR1 logs the stats and asks each guest for its transport counters.\n");
 }
 
-enum { OPT_TAKEOVER = 256 }; /* long-only options */
+enum { OPT_TAKEOVER = 256, OPT_LOG_DIR, OPT_NO_DBGLOG, OPT_RECORD }; /* long-only options */
 
 struct relay_args {
 	const char *guest, *listen, *name, *config;
+	const char *log_dir, *record;
+	int no_dbglog;
 	int trace, quiet, takeover;
 	double stats_seconds;
 };
@@ -105,6 +116,9 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		{ "stats", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "takeover", no_argument, NULL, OPT_TAKEOVER },
+		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+		{ "no-dbglog", no_argument, NULL, OPT_NO_DBGLOG },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,6 +157,15 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 			break;
 		case OPT_TAKEOVER:
 			a->takeover = 1;
+			break;
+		case OPT_LOG_DIR:
+			a->log_dir = optarg;
+			break;
+		case OPT_NO_DBGLOG:
+			a->no_dbglog = 1;
+			break;
+		case OPT_RECORD:
+			a->record = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -191,8 +214,44 @@ fail:
 	return -1;
 }
 
+/* The DbgPrint log's directory and the recording's pattern (relay_tap.h). Returns 0, or -1
+ * after a message. */
+static int tap_options(const struct relay_args *a, const struct relay_config *cfg,
+		       struct relay_tap_options *t, char *dir, size_t cap)
+{
+	char err[512];
+	struct timespec mono, wall;
+
+	memset(t, 0, sizeof(*t));
+	if (!a->no_dbglog) {
+		if (a->log_dir)
+			snprintf(dir, cap, "%s", a->log_dir);
+		else if (dbglog_default_dir(dir, cap, err, sizeof(err)))
+			goto fail;
+		if (dbglog_make_dir(dir, err, sizeof(err)))
+			goto fail;
+		t->log_dir = dir;
+	}
+	if (a->record && cfg->count > 1 && !strstr(a->record, "%n")) {
+		fprintf(stderr, "vmkd relay: --record with several VMs needs %%n (the VM's name) "
+				"in the file name\n");
+		return -1;
+	}
+	t->record = a->record;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	t->wall_offset_us = ((int64_t)wall.tv_sec - (int64_t)mono.tv_sec) * 1000000 +
+			    ((int64_t)wall.tv_nsec - (int64_t)mono.tv_nsec) / 1000;
+	return 0;
+fail:
+	fprintf(stderr, "vmkd relay: %s\n", err);
+	return -1;
+}
+
 int relay_main(int argc, char **argv)
 {
+	struct relay_tap_options tap;
+	char log_dir[4096];
 	struct relay_options opt;
 	struct relay_config cfg;
 	struct relay_args a;
@@ -207,6 +266,8 @@ int relay_main(int argc, char **argv)
 	relay_config_init(&cfg);
 	rc = 1;
 	if (load_config(&a, &cfg))
+		goto out;
+	if (tap_options(&a, &cfg, &tap, log_dir, sizeof(log_dir)))
 		goto out;
 	if (install_signals(&wait_mask)) {
 		perror("vmkd relay: signals");
@@ -223,6 +284,7 @@ int relay_main(int argc, char **argv)
 	opt.stop_flag = &stop_flag;
 	opt.stats_flag = &stats_flag;
 	opt.wait_sigmask = &wait_mask;
+	opt.tap = &tap;
 	r = relay_new(&opt);
 	if (!r) {
 		fprintf(stderr, "vmkd relay: out of resources\n");

@@ -84,6 +84,7 @@ struct relay_vm_config {
 	char listen[RELAY_SPEC_MAX];  /* endpoint spec the debugger connects to */
 	int trace;                    /* log every packet on both sides */
 	int takeover;                 /* a new debugger connection replaces the attached one */
+	int no_dbglog;                /* no DbgPrint log for this VM (config: nodbglog) */
 };
 
 enum relay_debugger_state {
@@ -147,6 +148,8 @@ struct relay_vm_stats {
 	uint64_t notices_dropped;      /* the queue was full */
 };
 
+struct relay_tap;
+
 struct relay_vm {
 	char name[RELAY_NAME_MAX];
 	int trace;
@@ -183,6 +186,9 @@ struct relay_vm {
 	struct relay_buf to_debugger;
 
 	struct relay_vm_stats st;
+
+	/* observers: DbgPrint log, recorder (relay_tap.h); NULL: none. Set by the owner. */
+	struct relay_tap *tap;
 };
 
 /* Allocates a VM core (guest and debugger both disconnected). link_cfg NULL = the kdcom
