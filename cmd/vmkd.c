@@ -5,6 +5,7 @@
 
 #include "../host/bench/bench.h"
 #include "../host/client/attach.h"
+#include "../host/record/record_text.h"
 #include "../host/relay/relay.h"
 
 #ifndef VMKD_VERSION
@@ -21,6 +22,9 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "attach", attach_main, "KD debugger in the terminal, on a KDCOM stream (unix/tcp)" },
 	{ "relay", relay_main, "KD packets between VMs (kdvm.dll, virtio-serial) and KD debuggers" },
+	{ "log", log_main, "a VM's DbgPrint log, kept by the relay with or without a debugger" },
+	{ "trace", trace_main, "print a session recording (relay --record), or export pcapng" },
+	{ "replay", replay_main, "play a recording's target side to a debugger; report divergence" },
 	{ "bench", bench_main, "serial vs vmkd: KD round trips, throughput, DbgPrint rate" },
 };
 
