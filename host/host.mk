@@ -28,3 +28,7 @@ FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
 	host/relay/relay_debugger.c host/relay/relay_queue.c host/relay/relay_buf.c \
 	host/relay/relay_log.c host/relay/relay_stats.c \
 	host/relay/relay_tap.c host/relay/relay_dbglog.c host/record/record.c
+
+# Recordings (tests/fuzz/fuzz_record.c): reader, trace lines, pcapng export, replay script.
+FUZZ_SRCS_fuzz_record := host/record/record.c host/record/record_text.c \
+	host/record/pcapng.c host/record/replay.c
