@@ -142,7 +142,14 @@ record_test() {
 	check "$name: pcapng export starts with a section header block" \
 		test "$(od -An -tx1 -N4 "$tmp/$name.pcapng" | tr -d ' ')" = 0a0d0d0a
 	if command -v tshark >/dev/null; then
-		check "$name: tshark reads the pcapng" tshark -r "$tmp/$name.pcapng" -c 1
+		tshark -r "$tmp/$name.pcapng" -X lua_script:tools/wireshark/vmkd.lua \
+			-Y "vmkd.kd.api == 0x3146" >"$tmp/$name.tshark" 2>/dev/null
+		check "$name: tshark with tools/wireshark/vmkd.lua finds the GetVersion packets" \
+			grep -q "GetVersion" "$tmp/$name.tshark"
+		check "$name: ... on both sides of the relay" \
+			test "$(grep -c "STATE_MANIPULATE" "$tmp/$name.tshark")" -ge 4
+	else
+		echo "    (tshark not installed: the dissector is not exercised)"
 	fi
 
 	# The replay serves the same client script: same output.

@@ -89,7 +89,12 @@ local function payload_tree(tree, buf, ptype)
 		if n > 16 then
 			tree:add(f.text, buf(16, n - 16))
 			if api == 0x3230 then
-				name = name .. ' "' .. buf(16, math.min(n - 16, 60)):string() .. '"'
+				local text = buf(16, math.min(n - 16, 60)):string()
+				-- control characters (the newline) would break the Info column
+				text = text:gsub("[%c\\]", function(c)
+					return string.format("\\x%02x", c:byte())
+				end)
+				name = name .. ' "' .. text .. '"'
 			end
 		end
 	end -- a state change's first field, NewState, is named by the same table
