@@ -96,10 +96,20 @@ void relay_tap_free(struct relay_tap *t, uint64_t now)
 {
 	if (!t)
 		return;
-	if (t->dbglog)
+	if (t->dbglog) {
+		dbglog_flush(t->dbglog, now);
+		relay_logf(t->log, now, t->name, "DbgPrint log: %llu lines (%llu DbgPrints), %llu "
+			   "rotations, %llu lost", (unsigned long long)t->dbglog->st.lines,
+			   (unsigned long long)t->dbglog->st.prints,
+			   (unsigned long long)t->dbglog->st.rotations,
+			   (unsigned long long)t->dbglog->st.errors);
 		dbglog_close(t->dbglog, now);
+	}
 	if (t->recording) {
 		debugger_pending_out(t, now, t->dbg_pending_len, RECORD_FLAG_FRAGMENT);
+		relay_logf(t->log, now, t->name, "recording: %llu records, %llu bytes%s",
+			   (unsigned long long)t->rec.records, (unsigned long long)t->rec.bytes,
+			   t->rec.dropped ? "; some could not be written" : "");
 		if (record_writer_close(&t->rec) || t->rec.dropped)
 			relay_logf(t->log, now, t->name, "recording: %llu records could not be "
 				   "written", (unsigned long long)t->rec.dropped);
