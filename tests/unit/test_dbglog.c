@@ -19,6 +19,7 @@
 
 #include "vmkd/kd_api.h"
 
+#include "../../host/relay/relay_config.h"
 #include "../../host/relay/relay_dbglog.h"
 #include "../../host/relay/relay_tap.h"
 #include "../../host/relay/relay_vm.h"
@@ -300,6 +301,24 @@ static void relay_tap_logs_without_debugger(void **state)
 	free(text);
 }
 
+/* 'nodbglog' on a config line turns the log off for that VM only. */
+static void config_nodbglog(void **state)
+{
+	struct relay_vm_config vm;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(relay_config_parse_line("a unix:/tmp/a.sock unix:/tmp/a-kd.sock nodbglog",
+						 &vm, err, sizeof(err)), 1);
+	assert_int_equal(vm.no_dbglog, 1);
+	assert_int_equal(relay_config_parse_line("b unix:/tmp/b.sock unix:/tmp/b-kd.sock trace",
+						 &vm, err, sizeof(err)), 1);
+	assert_int_equal(vm.no_dbglog, 0);
+	assert_int_equal(relay_config_parse_line("c unix:/tmp/c.sock unix:/tmp/c-kd.sock nodbglog "
+						 "nodbglog", &vm, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "given twice"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +330,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(unwritable_log_counts_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_tap_logs_without_debugger, setup, teardown),
+		cmocka_unit_test(config_nodbglog),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -24,6 +25,7 @@
 #include "../../host/record/record.h"
 #include "../../host/record/record_text.h"
 #include "../../host/record/replay.h"
+#include "../../host/relay/relay_tap.h"
 #include "test_relay_fakes.h"
 
 #define T0 5000000ull      /* monotonic start */
@@ -540,6 +542,60 @@ static void replay_debugger_leaves_early(void **state)
 	free(pl);
 }
 
+
+/* The recorder cuts the debugger's byte stream into one record per packet however it is
+ * split; bytes between packets get a FRAGMENT record of their own. */
+static void tap_records_debugger_packets(void **state)
+{
+	char path[] = "/tmp/vmkd-test-record.XXXXXX", err[128];
+	struct relay_tap_options o = { .record = path };
+	struct relay_log log = { NULL, 0 };
+	uint8_t stream[3 * KD_MAX_PACKET_BYTES], req[KD_MAX_PAYLOAD], *data;
+	struct record_reader r;
+	struct record rec;
+	struct relay_tap *t;
+	size_t n = 0, len;
+	int fd = mkstemp(path), wires = 0, fragments = 0, whole = 0;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	t = relay_tap_new("vm0", &o, &log, 100, err, sizeof(err));
+	assert_non_null(t);
+	n += kd_control_build(stream + n, KD_PACKET_TYPE_RESET, 0);
+	stream[n++] = 'b';
+	memcpy(stream + n, "junk", 4);
+	n += 4;
+	n += wire_data(stream + n, KD_PACKET_TYPE_STATE_MANIPULATE, 0x80800000, req,
+		       get_version_request(req));
+	n += kd_control_build(stream + n, KD_PACKET_TYPE_ACKNOWLEDGE, 0x80800000);
+	for (size_t i = 0; i < n; i++) /* one byte at a time */
+		relay_tap_on_debugger(t, 200 + i, 0, stream + i, 1);
+	relay_tap_on_debugger(t, 1000, 1, stream, 16); /* the relay's own: as written */
+	relay_tap_on_event(t, 1001, RECORD_EV_DEBUGGER_DISCONNECTED, NULL);
+	relay_tap_free(t, 1002);
+	assert_int_equal(record_load_file(path, 1 << 20, &data, &len, err, sizeof(err)), 0);
+	assert_int_equal(record_reader_init(&r, data, len), 0);
+	while (record_next(&r, &rec) == 1) {
+		if (rec.type != RECORD_KD_WIRE)
+			continue;
+		wires++;
+		if (rec.flags & RECORD_FLAG_FRAGMENT) {
+			fragments++;
+			assert_int_equal(rec.len, 4);
+			assert_memory_equal(rec.body, "junk", 4);
+		} else {
+			whole++;
+		}
+	}
+	/* RESET, 'b', "junk", GetVersion, ACK from the debugger; RESET from the relay */
+	assert_int_equal(wires, 6);
+	assert_int_equal(fragments, 1);
+	assert_int_equal(whole, 5);
+	free(data);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +608,7 @@ int main(void)
 		cmocka_unit_test(replay_to_the_end),
 		cmocka_unit_test(replay_reports_divergence),
 		cmocka_unit_test(replay_debugger_leaves_early),
+		cmocka_unit_test(tap_records_debugger_packets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
