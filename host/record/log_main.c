@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../relay/relay_dbglog.h"
+#include "log_follow.h"
 #include "record_text.h"
 
 #define FOLLOW_POLL_NS 100000000L /* how often -f looks for new lines */
@@ -68,46 +69,6 @@ static int print_tail(FILE *f, long n)
 	fflush(stdout);
 	free(buf);
 	return 0;
-}
-
-static void copy_new(FILE *f)
-{
-	char buf[65536];
-	size_t got;
-
-	clearerr(f);
-	while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, got, stdout);
-	fflush(stdout);
-}
-
-/* Follows path: new bytes as they come; when the file is replaced (rotation: another inode)
- * or cut (smaller), the rest of the old one and then the new one from its start. */
-static int follow(FILE *f, const char *path)
-{
-	struct stat cur, now;
-	struct timespec ts = { 0, FOLLOW_POLL_NS };
-
-	if (fstat(fileno(f), &cur))
-		return -1;
-	for (;;) {
-		copy_new(f);
-		nanosleep(&ts, NULL);
-		if (stat(path, &now))
-			continue; /* between the rename and the new file */
-		if (now.st_ino != cur.st_ino || now.st_dev != cur.st_dev ||
-		    now.st_size < ftell(f)) {
-			FILE *nf = fopen(path, "re");
-
-			if (!nf)
-				continue;
-			copy_new(f);
-			fclose(f);
-			f = nf;
-			if (fstat(fileno(f), &cur))
-				return -1;
-		}
-	}
 }
 
 int log_main(int argc, char **argv)
@@ -184,8 +145,19 @@ int log_main(int argc, char **argv)
 		fclose(f);
 		return 1;
 	}
-	if (follow_flag)
-		follow(f, path);
+	if (follow_flag) {
+		struct log_follower fw;
+		struct timespec ts = { 0, FOLLOW_POLL_NS };
+
+		if (log_follow_init(&fw, path, f)) {
+			fclose(f);
+			return 1;
+		}
+		for (;;) { /* until a signal ends the process, as tail -F */
+			log_follow_step(&fw, stdout);
+			nanosleep(&ts, NULL);
+		}
+	}
 	fclose(f);
 	return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "vmkd/kd_api.h"
 
+#include "../../host/record/log_follow.h"
 #include "../../host/relay/relay_config.h"
 #include "../../host/relay/relay_dbglog.h"
 #include "../../host/relay/relay_tap.h"
@@ -301,6 +302,40 @@ static void relay_tap_logs_without_debugger(void **state)
 	free(text);
 }
 
+/* `vmkd log -f` across rotations: the follower ends with every line, in order, once,
+ * stepping after each line (the log rotates every few lines) and after a rotation that
+ * caught it mid-file. */
+static void follow_across_rotations(void **state)
+{
+	struct fx *f = *state;
+	struct dbglog *l = open_log(f, 300, 4);
+	struct log_follower fw;
+	char line[64], *out = NULL, *p;
+	size_t outlen = 0;
+	FILE *mem = open_memstream(&out, &outlen);
+	FILE *in = fopen(f->path, "r");
+	int n = 0;
+
+	assert_non_null(in);
+	assert_int_equal(log_follow_init(&fw, f->path, in), 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(line, sizeof(line), "follow %03d\n", i);
+		print(l, (uint64_t)i, 0, line);
+		if (i % 2) /* two lines per step: some rotations happen between steps */
+			log_follow_step(&fw, mem);
+	}
+	log_follow_step(&fw, mem);
+	assert_true(l->st.rotations >= 4);
+	assert_int_equal(fw.reopens, l->st.rotations);
+	dbglog_close(l, 100);
+	log_follow_close(&fw);
+	fclose(mem);
+	for (p = out; (p = strstr(p, "follow ")); p += 7, n++)
+		assert_int_equal(atoi(p + 7), n);
+	assert_int_equal(n, 50);
+	free(out);
+}
+
 /* 'nodbglog' on a config line turns the log off for that VM only. */
 static void config_nodbglog(void **state)
 {
@@ -331,6 +366,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unwritable_log_counts_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_tap_logs_without_debugger, setup, teardown),
 		cmocka_unit_test(config_nodbglog),
+		cmocka_unit_test_setup_teardown(follow_across_rotations, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
