@@ -166,6 +166,7 @@ void dbglog_print(struct dbglog *l, uint64_t now, unsigned cpu, const uint8_t *t
 {
 	unsigned slot = cpu < DBGLOG_PROCS ? cpu : DBGLOG_PROCS - 1;
 	struct dbglog_partial *p = &l->part[slot];
+	uint64_t lines_before = l->st.lines;
 
 	l->st.prints++;
 	for (size_t i = 0; i < len; i++) {
@@ -186,10 +187,21 @@ void dbglog_print(struct dbglog *l, uint64_t now, unsigned cpu, const uint8_t *t
 		memcpy(p->buf + p->len, esc, n);
 		p->len += n;
 	}
+	/* written out by dbglog_poll within DBGLOG_SYNC_US: one write per DbgPrint would cost
+	 * the relay a system call per line in a DbgPrint flood */
+	if (l->f && !l->dirty && l->st.lines != lines_before) {
+		l->dirty = 1;
+		l->dirty_since = now;
+	}
+}
+
+static void sync_file(struct dbglog *l)
+{
 	if (l->f && fflush(l->f)) {
 		set_error(l, "cannot write", l->path);
 		l->st.errors++;
 	}
+	l->dirty = 0;
 }
 
 int dbglog_packet(struct dbglog *l, uint64_t now, uint16_t type, const uint8_t *kd,
@@ -224,23 +236,26 @@ static void flush_older(struct dbglog *l, uint64_t now, uint64_t age, int timeou
 		write_line(l, now, i, p);
 		wrote = 1;
 	}
-	if (wrote && l->f)
-		fflush(l->f);
+	if (wrote)
+		sync_file(l);
 }
 
 void dbglog_flush(struct dbglog *l, uint64_t now)
 {
 	flush_older(l, now, 0, 0);
+	sync_file(l);
 }
 
 void dbglog_poll(struct dbglog *l, uint64_t now)
 {
 	flush_older(l, now, l->opt.flush_us, 1);
+	if (l->dirty && now - l->dirty_since >= DBGLOG_SYNC_US)
+		sync_file(l);
 }
 
 uint64_t dbglog_deadline(const struct dbglog *l)
 {
-	uint64_t d = DBGLOG_NO_DEADLINE;
+	uint64_t d = l->dirty ? l->dirty_since + DBGLOG_SYNC_US : DBGLOG_NO_DEADLINE;
 
 	for (unsigned i = 0; i < DBGLOG_PROCS; i++)
 		if (l->part[i].len && l->part[i].since + l->opt.flush_us < d)

@@ -28,6 +28,7 @@
 #define DBGLOG_LINE_MAX     2048u               /* escaped bytes of one line */
 #define DBGLOG_PROCS        64u                 /* processors 63 and above share a slot */
 #define DBGLOG_FLUSH_US     500000u             /* a partial line waits at most this */
+#define DBGLOG_SYNC_US      100000u             /* written lines reach the file within this */
 #define DBGLOG_MAX_BYTES    (16u * 1024u * 1024u)
 #define DBGLOG_KEEP         4u
 #define DBGLOG_NO_DEADLINE  UINT64_MAX
@@ -61,6 +62,8 @@ struct dbglog {
 	FILE *f;
 	uint64_t size;           /* bytes in the current file */
 	uint64_t retry_at;       /* the file could not be opened: next try */
+	int dirty;               /* lines buffered since dirty_since, not yet written out */
+	uint64_t dirty_since;
 	int error_logged;
 	char last_error[256];
 	struct dbglog_stats st;
@@ -80,9 +83,10 @@ void dbglog_print(struct dbglog *l, uint64_t now, unsigned cpu, const uint8_t *t
  * ignored. Returns 1 if it was a DbgPrint. */
 int dbglog_packet(struct dbglog *l, uint64_t now, uint16_t type, const uint8_t *kd,
 		  size_t len);
-/* Writes every partial line now (the guest restarted or left). */
+/* Writes every partial line and everything buffered now (the guest restarted or left). */
 void dbglog_flush(struct dbglog *l, uint64_t now);
-/* Writes the partial lines older than flush_us. */
+/* Writes the partial lines older than flush_us, and the buffered lines after
+ * DBGLOG_SYNC_US (lines are buffered, not written one system call each). */
 void dbglog_poll(struct dbglog *l, uint64_t now);
 uint64_t dbglog_deadline(const struct dbglog *l);
 

@@ -223,14 +223,19 @@ static int tap_options(const struct relay_args *a, const struct relay_config *cf
 	struct timespec mono, wall;
 
 	memset(t, 0, sizeof(*t));
-	if (!a->no_dbglog) {
-		if (a->log_dir)
-			snprintf(dir, cap, "%s", a->log_dir);
-		else if (dbglog_default_dir(dir, cap, err, sizeof(err)))
-			goto fail;
+	if (!a->no_dbglog && a->log_dir) {
+		snprintf(dir, cap, "%s", a->log_dir);
 		if (dbglog_make_dir(dir, err, sizeof(err)))
 			goto fail;
 		t->log_dir = dir;
+	} else if (!a->no_dbglog) {
+		/* the default place may not exist for this user: then no log, and a line saying
+		 * so, rather than a relay that no longer starts where it used to */
+		if (dbglog_default_dir(dir, cap, err, sizeof(err)) ||
+		    dbglog_make_dir(dir, err, sizeof(err)))
+			fprintf(stderr, "vmkd relay: no DbgPrint log: %s\n", err);
+		else
+			t->log_dir = dir;
 	}
 	if (a->record && cfg->count > 1 && !strstr(a->record, "%n")) {
 		fprintf(stderr, "vmkd relay: --record with several VMs needs %%n (the VM's name) "

@@ -143,6 +143,13 @@ static void partial_line_flushed_on_timeout(void **state)
 	assert_int_equal(l->st.timeouts, 1);
 	assert_true(dbglog_deadline(l) == DBGLOG_NO_DEADLINE);
 	print(l, 2 * SECOND, 2, "rest\n"); /* a new line: the timed-out piece is not repeated */
+	/* whole lines are buffered, and reach the file within DBGLOG_SYNC_US */
+	assert_true(dbglog_deadline(l) == 2 * SECOND + DBGLOG_SYNC_US);
+	text = slurp(f->path);
+	assert_null(strstr(text, "cpu2 rest\n"));
+	free(text);
+	dbglog_poll(l, 2 * SECOND + DBGLOG_SYNC_US);
+	assert_true(dbglog_deadline(l) == DBGLOG_NO_DEADLINE);
 	text = slurp(f->path);
 	assert_non_null(strstr(text, "cpu2 no newline yet\n"));
 	assert_non_null(strstr(text, "cpu2 rest\n"));
@@ -321,8 +328,10 @@ static void follow_across_rotations(void **state)
 	for (int i = 0; i < 50; i++) {
 		snprintf(line, sizeof(line), "follow %03d\n", i);
 		print(l, (uint64_t)i, 0, line);
-		if (i % 2) /* two lines per step: some rotations happen between steps */
+		if (i % 2) { /* two lines per step: some rotations happen between steps */
+			dbglog_poll(l, (uint64_t)i + DBGLOG_SYNC_US);
 			log_follow_step(&fw, mem);
+		}
 	}
 	log_follow_step(&fw, mem);
 	assert_true(l->st.rotations >= 4);
