@@ -75,6 +75,7 @@ static void usage(FILE *f)
 		"                        /run/vmkd/NAME.sock), in a 0700 directory\n"
 		"  -n, --name NAME       the VM's name in logs (default " RELAY_DEFAULT_NAME ")\n"
 		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [trace] [takeover]\n"
+		"                        [nodbglog]\n"
 		"      --takeover        a new debugger connection replaces the attached one\n"
 		"                        (default: it is refused with a notice, unless the\n"
 		"                        attached one stopped acknowledging)\n"
