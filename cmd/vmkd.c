@@ -6,6 +6,7 @@
 #include "../host/bench/bench.h"
 #include "../host/client/attach.h"
 #include "../host/dump/dump.h"
+#include "../host/record/record_text.h"
 #include "../host/relay/relay.h"
 #include "../host/setup/setup_cmd.h"
 
@@ -24,6 +25,9 @@ static const struct subcommand subcommands[] = {
 	{ "attach", attach_main, "KD debugger in the terminal, on a KDCOM stream (unix/tcp)" },
 	{ "relay", relay_main, "KD packets between VMs (kdvm.dll, virtio-serial) and KD debuggers" },
 	{ "dump", dump_main, "guest physical memory to a file (raw, ELF core), from host RAM or KD" },
+	{ "log", log_main, "a VM's DbgPrint log, kept by the relay with or without a debugger" },
+	{ "trace", trace_main, "print a session recording (relay --record), or export pcapng" },
+	{ "replay", replay_main, "play a recording's target side to a debugger; report divergence" },
 	{ "bench", bench_main, "serial vs vmkd: KD round trips, throughput, DbgPrint rate" },
 	{ "qemu-args", qemu_args_main, "the QEMU arguments that connect a VM to the relay" },
 	{ "libvirt", libvirt_main, "the libvirt domain XML that connects a VM to the relay" },

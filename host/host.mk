@@ -1,7 +1,7 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
 # (host/common, host/client, host/relay, ...), linked with libkd, libedit and capstone.
 
-HOST_DIRS := host/common host/client host/relay host/gdb host/setup host/dump
+HOST_DIRS := host/common host/client host/relay host/gdb host/setup host/dump host/record
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_LIB := $(BUILD)/libvmkdhost.a
@@ -23,13 +23,21 @@ ALL_TARGETS += $(HOST_LIB) $(VMKD)
 TEST_EXTRA_LIBS += $(HOST_LIB)
 LDLIBS_TEST += $(HOST_LIBS) -lpthread
 
-# The relay core's fuzz harness (tests/fuzz/fuzz_relay.c): the per-VM core without sockets.
+# The relay core's fuzz harness (tests/fuzz/fuzz_relay.c): the per-VM core without sockets,
+# with its observers (DbgPrint log, recorder) and the host path it calls into.
 FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
 	host/relay/relay_debugger.c host/relay/relay_queue.c host/relay/relay_buf.c \
-	host/relay/relay_log.c host/relay/relay_stats.c
+	host/relay/relay_log.c host/relay/relay_stats.c \
+	host/relay/relay_tap.c host/relay/relay_dbglog.c host/record/record.c \
+	host/relay/relay_hostmem.c host/common/guest_ram.c host/common/guest_ram_qmp.c \
+	host/common/guest_vmem.c host/common/pagewalk.c host/common/qmp.c host/common/endpoint.c
 
 # libFuzzer harness of the engine's packet decoder (tests/fuzz/fuzz_session_decode.c).
 FUZZ_SRCS_fuzz_session_decode := host/client/session_decode.c
 # Fuzz harnesses of host/common (tests/fuzz/fuzz_pagewalk.c, fuzz_mtree.c).
 FUZZ_SRCS_fuzz_pagewalk := host/common/pagewalk.c host/common/guest_ram.c host/common/guest_vmem.c
 FUZZ_SRCS_fuzz_mtree := host/common/guest_ram.c
+
+# Recordings (tests/fuzz/fuzz_record.c): reader, trace lines, pcapng export, replay script.
+FUZZ_SRCS_fuzz_record := host/record/record.c host/record/record_text.c \
+	host/record/pcapng.c host/record/replay.c

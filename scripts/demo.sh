@@ -94,7 +94,7 @@ vmkd)
 		die "$BUILD/target/vmkd-target.bin was built without kdvm.dll (no mingw-w64 when it was built); run 'make demo' again, which installs it (make deps) and rebuilds"
 	# The relay listens for QEMU's chardev and for the debugger; QEMU connects at start,
 	# so the port is open before the guest runs.
-	relay_start "$tmp/relay.log" "$tmp/vm.sock" "$tmp/kd.sock" --name demo ||
+	relay_start "$tmp/relay.log" "$tmp/vm.sock" "$tmp/kd.sock" --name demo --log-dir "$tmp" ||
 		die "the relay did not start: $(tail -n 3 "$tmp/relay.log")"
 	append="debugport=vm workload=loop"
 	firmware=seabios # qboot assigns no PCI BARs, virtio needs them

@@ -12,6 +12,14 @@ passed=0 failed=0 skipped=0
 failures=()
 logdir=build/test-logs
 mkdir -p "$logdir"
+# The relay's per-user defaults (debugger sockets, DbgPrint logs) go under XDG_RUNTIME_DIR,
+# or /run/vmkd and /var/log/vmkd for root: tests get a private one and leave the machine's
+# alone.
+if [[ -z ${XDG_RUNTIME_DIR:-} ]]; then
+	XDG_RUNTIME_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-tests-xdg.XXXXXX")
+	export XDG_RUNTIME_DIR
+	trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
+fi
 
 # run NAME CMD...: runs one suite, streams its output, adds its counts.
 run() {

@@ -175,6 +175,7 @@ static const struct {
 	{ "trace", offsetof(struct relay_vm_config, trace) },
 	{ "takeover", offsetof(struct relay_vm_config, takeover) },
 	{ "no-host-ram", offsetof(struct relay_vm_config, no_host_ram) },
+	{ "nodbglog", offsetof(struct relay_vm_config, no_dbglog) },
 };
 
 /* The host path's settings: KEY=VALUE into a field of cap bytes, at most once. */
@@ -214,8 +215,8 @@ int relay_vm_config_option(struct relay_vm_config *vm, const char *word, char *e
 		return set_value(vm->qmp, sizeof(vm->qmp), "qmp", word + 4, err, errlen);
 	if (!strncmp(word, "ram-id=", 7))
 		return set_value(vm->ram_id, sizeof(vm->ram_id), "ram-id", word + 7, err, errlen);
-	snprintf(err, errlen, "unknown option '%s' (trace, takeover, no-host-ram, ram=FILE, "
-		 "qmp=SOCKET, ram-id=ID)", word);
+	snprintf(err, errlen, "unknown option '%s' (trace, takeover, no-host-ram, nodbglog, "
+		 "ram=FILE, qmp=SOCKET, ram-id=ID)", word);
 	return -1;
 }
 

@@ -12,6 +12,7 @@
 #include "../common/relay_notice.h"
 
 #include "relay_hostmem.h"
+#include "relay_tap.h"
 #include "relay_vm_int.h"
 
 /*
@@ -140,6 +141,7 @@ static void link_write(void *opaque, const uint8_t *buf, size_t len)
 		return;
 	if (vm->trace)
 		relay_trace_kd_wire(vm->log, vm->now, vm->name, KD_TRACE_FROM_TARGET, buf, len);
+	RELAY_TAP_DEBUGGER(vm, 1, buf, len);
 	if (relay_buf_append(&vm->to_debugger, buf, len)) {
 		vm->st.out_overflow++;
 		return;
@@ -401,6 +403,7 @@ int relay_vm_debugger_connected(struct relay_vm *vm, uint64_t now)
 	vm->gone_notified = 0;
 	vm->dbg_heard = heard_count(vm);
 	vm->st.debugger_connects++;
+	RELAY_TAP_EVENT(vm, RECORD_EV_DEBUGGER_CONNECTED, NULL);
 	relay_logf(vm->log, now, vm->name, "debugger connected; guest told DEBUGGER(1)");
 	relay_guest_send_debugger(vm, 1);
 	return 0;
@@ -420,6 +423,7 @@ void relay_vm_debugger_disconnected(struct relay_vm *vm, uint64_t now)
 	kd_link_cancel(&vm->link);
 	relay_buf_clear(&vm->to_debugger);
 	vm->st.debugger_disconnects++;
+	RELAY_TAP_EVENT(vm, RECORD_EV_DEBUGGER_DISCONNECTED, NULL);
 	relay_logf(vm->log, now, vm->name, "debugger disconnected (%zu packets dropped)%s",
 		   dropped, was == RELAY_DBG_ATTACHED ? "; guest told DEBUGGER(0)" : "");
 	if (was == RELAY_DBG_ATTACHED)
@@ -487,6 +491,7 @@ size_t relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t l
 			step = len - done;
 		if (vm->trace)
 			trace_input(vm, buf + done, step);
+		RELAY_TAP_DEBUGGER(vm, 0, buf + done, step);
 		kd_link_input(&vm->link, buf + done, step, now);
 		done += step;
 	}
@@ -513,9 +518,14 @@ void relay_vm_poll(struct relay_vm *vm, uint64_t now)
 	vm->now = now;
 	if (vm->dbg != RELAY_DBG_NONE)
 		kd_link_poll(&vm->link, now);
+	if (vm->tap)
+		relay_tap_poll(vm->tap, now);
 }
 
 uint64_t relay_vm_deadline(const struct relay_vm *vm)
 {
-	return vm->dbg == RELAY_DBG_NONE ? KD_LINK_NO_DEADLINE : kd_link_deadline(&vm->link);
+	uint64_t d = vm->dbg == RELAY_DBG_NONE ? KD_LINK_NO_DEADLINE : kd_link_deadline(&vm->link);
+	uint64_t t = vm->tap ? relay_tap_deadline(vm->tap) : KD_LINK_NO_DEADLINE;
+
+	return t < d ? t : d;
 }

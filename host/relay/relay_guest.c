@@ -6,6 +6,7 @@
 
 #include "../common/relay_notice.h"
 #include "relay_hostmem.h"
+#include "relay_tap.h"
 #include "relay_vm_int.h"
 
 /* Rejections are logged up to this many per VM (all of them with --trace), then counted. */
@@ -54,6 +55,7 @@ void relay_guest_send_kd(struct relay_vm *vm, uint16_t type, const uint8_t *payl
 {
 	struct vmkd_kd_packet kp;
 
+	RELAY_TAP_GUEST_KD(vm, 1, type, payload, len);
 	memset(&kp, 0, sizeof(kp));
 	kp.packet_type = type;
 	kp.length = (uint32_t)len;
@@ -173,6 +175,7 @@ static void on_hello(struct relay_vm *vm, const struct vmkd_frame *f)
 	vm->breakin_sent = 0;
 	vm->resync_sent = 0;
 	relay_debugger_guest_restarted(vm);
+	RELAY_TAP_EVENT(vm, RECORD_EV_GUEST_HELLO, vm->guest_agent);
 	relay_logf(vm->log, vm->now, vm->name,
 		   "guest HELLO from \"%s\" (capabilities %#x, max payload %u): debugger link "
 		   "renumbered, HELLO_ACK with debugger %s", vm->guest_agent, vm->guest_caps,
@@ -218,6 +221,7 @@ static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
 	}
 	vm->st.kd_from_guest++;
 	learn_machine(vm, type, kd, len);
+	RELAY_TAP_GUEST_KD(vm, 0, type, kd, len);
 	/* The guest spoke: a BREAKIN or RESYNC it had is being answered. */
 	vm->breakin_sent = 0;
 	vm->resync_sent = 0;
@@ -312,6 +316,7 @@ void relay_vm_guest_connected(struct relay_vm *vm, uint64_t now)
 	vm->guest_max_payload = VMKD_FRAME_MAX_PAYLOAD;
 	vm->unacked_logged = 0;
 	vm->st.guest_connects++;
+	RELAY_TAP_EVENT(vm, RECORD_EV_GUEST_CONNECTED, NULL);
 	relay_logf(vm->log, now, vm->name, "guest chardev connected; guest told DEBUGGER(%d)",
 		   relay_vm_debugger_attached(vm));
 	relay_guest_send_debugger(vm, relay_vm_debugger_attached(vm));
@@ -331,6 +336,7 @@ void relay_vm_guest_disconnected(struct relay_vm *vm, uint64_t now)
 	relay_buf_clear(&vm->to_guest);
 	vm->guest_agent[0] = '\0';
 	vm->st.guest_disconnects++;
+	RELAY_TAP_EVENT(vm, RECORD_EV_GUEST_DISCONNECTED, NULL);
 	relay_logf(vm->log, now, vm->name, "guest chardev disconnected (QEMU stopped?)%s",
 		   relay_vm_debugger_attached(vm) ? "; debugger told" : "");
 	if (relay_vm_debugger_attached(vm)) {

@@ -127,6 +127,8 @@ static void slot_release(struct relay_slot *s)
 		unlink(s->unlink_dbg);
 	if (s->unlink_guest[0])
 		unlink(s->unlink_guest);
+	if (s->vm)
+		relay_tap_free(s->vm->tap, relay_clock_us());
 	relay_vm_free(s->vm);
 	free(s->grx);
 	free(s->drx);
@@ -443,6 +445,21 @@ static int grow_slots(struct relay *r)
 	return 0;
 }
 
+/* The VM's DbgPrint log and recording, if asked for (relay_tap.h). */
+static int add_tap(struct relay *r, struct relay_slot *s, uint64_t now, char *err,
+		   size_t errlen)
+{
+	struct relay_tap_options o;
+
+	if (!r->opt.tap)
+		return 0;
+	o = *r->opt.tap;
+	if (s->cfg.no_dbglog)
+		o.log_dir = NULL;
+	s->vm->tap = relay_tap_new(s->cfg.name, &o, &r->log, now, err, errlen);
+	return !s->vm->tap && *err ? -1 : 0;
+}
+
 int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, size_t errlen)
 {
 	struct relay_slot *s;
@@ -467,7 +484,7 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 		goto fail;
 	}
 	s->vm->trace = cfg->trace || r->opt.trace;
-	if (relay_hostmem_enable(s->vm, cfg, err, errlen))
+	if (relay_hostmem_enable(s->vm, cfg, err, errlen) || add_tap(r, s, now, err, errlen))
 		goto fail;
 
 	s->dbg_listen_fd = listen_on(cfg->listen, s->unlink_dbg, sizeof(s->unlink_dbg), err,

@@ -30,6 +30,7 @@
 
 #include "vmkd/kd_link.h"
 
+#include "relay_tap.h"
 #include "relay_vm.h"
 
 #define RELAY_GUEST_RETRY_US 500000u  /* connect to QEMU's chardev this often */
@@ -48,6 +49,7 @@ struct relay_options {
 	volatile sig_atomic_t *reload_flag; /* a signal handler sets it: relay_run returns, the
 					     * caller reloads and clears it (relay_reload.h) */
 	const sigset_t *wait_sigmask;      /* signal mask while waiting (ppoll); NULL: as is */
+	const struct relay_tap_options *tap; /* DbgPrint log, recording (relay_tap.h); NULL: none */
 };
 
 struct relay;

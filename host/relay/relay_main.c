@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/endpoint.h"
 #include "relay_config.h"
@@ -84,8 +85,8 @@ static void usage(FILE *f)
 		"                        /run/vmkd/NAME.sock), in a 0700 directory\n"
 		"  -n, --name NAME       the VM's name in logs (default " RELAY_DEFAULT_NAME ")\n"
 		"  -c, --config FILE     many VMs, one a line: NAME GUEST LISTEN [OPTION...]\n"
-		"                        (options: trace takeover no-host-ram ram=FILE qmp=SOCKET\n"
-		"                        ram-id=ID)\n"
+		"                        (options: trace takeover no-host-ram nodbglog ram=FILE\n"
+		"                        qmp=SOCKET ram-id=ID)\n"
 		"      --takeover        a new debugger connection replaces the attached one\n"
 		"                        (default: it is refused with a notice, unless the\n"
 		"                        attached one stopped acknowledging)\n"
@@ -100,6 +101,14 @@ static void usage(FILE *f)
 		"      --no-host-ram     every request goes to the guest (the host path off)\n"
 		"  -s, --stats SECONDS   log a stats line per VM this often (and on SIGUSR1)\n"
 		"  -q, --quiet           no start-up hints\n"
+		"      --log-dir DIR     the DbgPrint log, DIR/NAME.log (rotated, NAME.log.1 ...),\n"
+		"                        kept with or without a debugger; default\n"
+		"                        $XDG_RUNTIME_DIR/vmkd (root without it: /var/log/vmkd);\n"
+		"                        read it with 'vmkd log NAME [-f]'\n"
+		"      --no-dbglog       no DbgPrint log (a config line can say 'nodbglog')\n"
+		"      --record FILE     record each VM's session (KD packets both sides, link\n"
+		"                        events) to FILE, %%n the VM's name; see 'vmkd trace',\n"
+		"                        'vmkd replay'\n"
 		"  -h, --help\n\n"
 		"One debugger per VM at a time (see --takeover). Logs go to stderr,\n"
 		"the start-up hints (QEMU, libvirt and debugger command lines) to stdout.\n"
@@ -107,12 +116,12 @@ static void usage(FILE *f)
 		"reloads --config FILE: VMs whose line did not change are not disturbed.\n");
 }
 
-enum { OPT_TAKEOVER = 256 }; /* long-only options */
+enum { OPT_TAKEOVER = 256, OPT_LOG_DIR, OPT_NO_DBGLOG, OPT_RECORD }; /* long-only options */
 
 struct relay_args {
 	const char *guest, *listen, *name, *config;
-	const char *host_ram, *qmp, *ram_id;
-	int trace, quiet, takeover, no_host_ram;
+	const char *host_ram, *qmp, *ram_id, *log_dir, *record;
+	int trace, quiet, takeover, no_host_ram, no_dbglog;
 	double stats_seconds;
 };
 
@@ -131,6 +140,9 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		{ "qmp", required_argument, NULL, 'Q' },
 		{ "ram-id", required_argument, NULL, 'I' },
 		{ "no-host-ram", no_argument, NULL, 'N' },
+		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+		{ "no-dbglog", no_argument, NULL, OPT_NO_DBGLOG },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -181,6 +193,15 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 			break;
 		case 'N':
 			a->no_host_ram = 1;
+			break;
+		case OPT_LOG_DIR:
+			a->log_dir = optarg;
+			break;
+		case OPT_NO_DBGLOG:
+			a->no_dbglog = 1;
+			break;
+		case OPT_RECORD:
+			a->record = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -266,8 +287,49 @@ fail:
 	return -1;
 }
 
+/* The DbgPrint log's directory and the recording's pattern (relay_tap.h). Returns 0, or -1
+ * after a message. */
+static int tap_options(const struct relay_args *a, const struct relay_config *cfg,
+		       struct relay_tap_options *t, char *dir, size_t cap)
+{
+	char err[512];
+	struct timespec mono, wall;
+
+	memset(t, 0, sizeof(*t));
+	if (!a->no_dbglog && a->log_dir) {
+		snprintf(dir, cap, "%s", a->log_dir);
+		if (dbglog_make_dir(dir, err, sizeof(err)))
+			goto fail;
+		t->log_dir = dir;
+	} else if (!a->no_dbglog) {
+		/* the default place may not exist for this user: then no log, and a line saying
+		 * so, rather than a relay that no longer starts where it used to */
+		if (dbglog_default_dir(dir, cap, err, sizeof(err)) ||
+		    dbglog_make_dir(dir, err, sizeof(err)))
+			fprintf(stderr, "vmkd relay: no DbgPrint log: %s\n", err);
+		else
+			t->log_dir = dir;
+	}
+	if (a->record && cfg->count > 1 && !strstr(a->record, "%n")) {
+		fprintf(stderr, "vmkd relay: --record with several VMs needs %%n (the VM's name) "
+				"in the file name\n");
+		return -1;
+	}
+	t->record = a->record;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	t->wall_offset_us = ((int64_t)wall.tv_sec - (int64_t)mono.tv_sec) * 1000000 +
+			    ((int64_t)wall.tv_nsec - (int64_t)mono.tv_nsec) / 1000;
+	return 0;
+fail:
+	fprintf(stderr, "vmkd relay: %s\n", err);
+	return -1;
+}
+
 int relay_main(int argc, char **argv)
 {
+	struct relay_tap_options tap;
+	char log_dir[4096];
 	struct relay_options opt;
 	struct relay_config cfg;
 	struct relay_args a;
@@ -282,6 +344,8 @@ int relay_main(int argc, char **argv)
 	relay_config_init(&cfg);
 	rc = 1;
 	if (load_config(&a, &cfg))
+		goto out;
+	if (tap_options(&a, &cfg, &tap, log_dir, sizeof(log_dir)))
 		goto out;
 	if (install_signals(&wait_mask, a.config != NULL)) {
 		perror("vmkd relay: signals");
@@ -299,6 +363,7 @@ int relay_main(int argc, char **argv)
 	opt.stats_flag = &stats_flag;
 	opt.reload_flag = &reload_flag;
 	opt.wait_sigmask = &wait_mask;
+	opt.tap = &tap;
 	r = relay_new(&opt);
 	if (!r) {
 		fprintf(stderr, "vmkd relay: out of resources\n");

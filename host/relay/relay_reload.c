@@ -13,7 +13,10 @@ static int same_vm(const struct relay_vm_config *a, const struct relay_vm_config
 {
 	return !strcmp(a->name, b->name) && !strcmp(a->guest, b->guest) &&
 	       a->guest_listen == b->guest_listen && !strcmp(a->listen, b->listen) &&
-	       a->trace == b->trace && a->takeover == b->takeover;
+	       a->trace == b->trace && a->takeover == b->takeover &&
+	       !strcmp(a->host_ram, b->host_ram) && !strcmp(a->qmp, b->qmp) &&
+	       !strcmp(a->ram_id, b->ram_id) && a->no_host_ram == b->no_host_ram &&
+	       a->no_dbglog == b->no_dbglog;
 }
 
 static const struct relay_vm_config *find(const struct relay_config *c,

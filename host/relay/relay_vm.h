@@ -89,6 +89,7 @@ struct relay_vm_config {
 	char qmp[RELAY_SPEC_MAX];       /* QEMU's QMP socket (endpoint spec) */
 	char ram_id[64];                /* the backend object's id ("" = vmkd-ram) */
 	int no_host_ram;                /* --no-host-ram: configured, but off */
+	int no_dbglog;                /* no DbgPrint log for this VM (config: nodbglog) */
 };
 
 enum relay_debugger_state {
@@ -152,6 +153,8 @@ struct relay_vm_stats {
 	uint64_t notices_dropped;      /* the queue was full */
 };
 
+struct relay_tap;
+
 struct relay_vm {
 	char name[RELAY_NAME_MAX];
 	int trace;
@@ -189,6 +192,9 @@ struct relay_vm {
 
 	struct relay_vm_stats st;
 	struct relay_hostmem *hostmem;     /* NULL: the host path is off */
+
+	/* observers: DbgPrint log, recorder (relay_tap.h); NULL: none. Set by the owner. */
+	struct relay_tap *tap;
 };
 
 /* Allocates a VM core (guest and debugger both disconnected). link_cfg NULL = the kdcom
