@@ -5,6 +5,7 @@
 
 #include "../host/bench/bench.h"
 #include "../host/client/attach.h"
+#include "../host/gdb/gdb_main.h"
 #include "../host/relay/relay.h"
 
 #ifndef VMKD_VERSION
@@ -21,6 +22,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "attach", attach_main, "KD debugger in the terminal, on a KDCOM stream (unix/tcp)" },
 	{ "relay", relay_main, "KD packets between VMs (kdvm.dll, virtio-serial) and KD debuggers" },
+	{ "gdb", gdb_main, "GDB remote protocol server over KD: gdb, lldb, IDA, Ghidra" },
 	{ "bench", bench_main, "serial vs vmkd: KD round trips, throughput, DbgPrint rate" },
 };
 
