@@ -22,3 +22,6 @@ ALL_TARGETS += $(HOST_LIB) $(VMKD)
 # TEST_EXTRA_LIBS before libkd and LDLIBS_TEST last).
 TEST_EXTRA_LIBS += $(HOST_LIB)
 LDLIBS_TEST += $(HOST_LIBS) -lpthread
+
+# libFuzzer harness of the gdb server's RSP framing and register decoding.
+FUZZ_SRCS_fuzz_rsp := host/gdb/rsp_parser.c host/gdb/gdb_regs.c
