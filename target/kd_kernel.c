@@ -140,6 +140,10 @@ static enum kd_resume stop_in_debugger(struct trap_frame *tf, uint64_t pc, uint3
 	enum kd_resume r;
 
 	kd_machine_frame_to_context(tf, &kd.ctx);
+	/* Debug registers are off while the debugger has the CPU (Windows clears Dr7 on entry
+	 * too): the debugger's own reads of a watched address must not trap. The CONTEXT
+	 * keeps Dr7; leaving puts it (or what the debugger set) back. */
+	write_dr(7, 0);
 	kd.ctx.rip = pc;
 	kd_enter();
 	r = kd_target_report_exception(&kd.target, &kd.ctx, code, address, 1);

@@ -209,6 +209,8 @@ int gdb_main(int argc, char **argv)
 		fprintf(stderr, "vmkd gdb: %s\n", err);
 		goto out_session;
 	}
+	if (ep.kind == ENDPOINT_TCP && endpoint_local_port(lfd) > 0) /* port 0: the kernel's pick */
+		snprintf(ep.port, sizeof(ep.port), "%d", endpoint_local_port(lfd));
 	endpoint_format(&ep, name, sizeof(name));
 	fprintf(stderr, "vmkd gdb: KD on %s; listening on %s (gdb: target remote %s)\n", kd,
 		name, ep.kind == ENDPOINT_UNIX ? ep.path : name + 4);

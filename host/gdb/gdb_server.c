@@ -353,9 +353,6 @@ int gdb_resume(struct gdb_server *g, int step)
 {
 	int rc;
 
-	rc = apply_hw(g);
-	if (rc)
-		return rc;
 	/* A hard-coded int3 (DbgBreakPoint) would stop the target again at once: step over
 	 * it as WinDbg does. For a step that is the step. */
 	rc = session_skip_int3(g->s);
@@ -367,6 +364,11 @@ int gdb_resume(struct gdb_server *g, int step)
 		gdb_reply_stop(g);
 		return 1;
 	}
+	/* Debug registers last, right before the target runs: a kernel that takes them
+	 * at once must not trap on its own accesses while still in the debugger. */
+	rc = apply_hw(g);
+	if (rc)
+		return rc;
 	rc = session_continue2(g->s, KD_DBG_CONTINUE, step, dr7_of(g));
 	if (rc)
 		return rc;

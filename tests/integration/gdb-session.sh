@@ -101,7 +101,7 @@ gdb_run() {
 
 # gdb_session NAME ACCEL LIMIT: the target is booting with `vmkd gdb` on its KD side.
 gdb_session() {
-	local name=$1 accel=$2 limit=$3 fn flag calls pat phys next pc
+	local name=$1 accel=$2 limit=$3 fn flag calls pat phys next pc f0=$failed
 	if ! wait_for "$server_log" 'target stopped' "$limit" ||
 		! wait_for "$server_log" 'pattern 0x' 30; then
 		fail "$name: no initial stop within $limit s"
@@ -118,7 +118,8 @@ gdb_session() {
 	local bp_cmds=()
 	if [[ $accel == tcg ]]; then
 		bp_cmds=("break *$fn" "continue" "p/x \$pc" "x/2i \$pc" "stepi" "p/x \$pc"
-			"delete" "watch *(long *)$calls" "continue" "delete")
+			"delete" "watch *(long *)$calls" "continue" "delete"
+			"hbreak *$fn" "continue" "p/x \$pc" "delete")
 	else
 		bp_cmds=("p/x \$pc" "stepi" "p/x \$pc")
 	fi
@@ -150,6 +151,9 @@ gdb_session() {
 			grep -qE "^Hardware watchpoint 2: \*\(long \*\)$calls" <<<"$(grep -A3 'Old value' -B2 <<<"$out")"
 		check "$name: ... with gdb's old and new values" \
 			grep -qE "^New value = [0-9]+" <<<"$out"
+		pc=$(grep -oE '^\$3 = 0x[0-9a-f]+' <<<"$out" | awk '{print $3}')
+		check "$name: a hardware breakpoint (hbreak, Dr0) on the function is hit" \
+			test "$pc" == "$fn" -a "$(grep -c "^Hardware assisted breakpoint 3 at $fn" <<<"$out")" -eq 1
 	else
 		local a b
 		a=$(grep -oE '^\$1 = 0x[0-9a-f]+' <<<"$out" | awk '{print $3}')
@@ -157,7 +161,7 @@ gdb_session() {
 		check "$name: stepi moves rip ($a -> $b)" test -n "$a" -a -n "$b" -a "$a" != "$b"
 	fi
 	check "$name: gdb detached" grep -q "Inferior 1 (Remote target) detached" <<<"$out"
-	[[ $failed -gt 0 ]] && show "$tmp/$name-1.gdbout" "$server_log"
+	[[ $failed -gt $f0 ]] && show "$tmp/$name-1.gdbout" "$server_log"
 
 	# Re-attach to the running guest, continue, and interrupt it with SIGINT to gdb (gdb
 	# sends 0x03, the server a KD break-in).
@@ -183,7 +187,7 @@ gdb_session() {
 	check "$name: the workload ran between the stops" \
 		grep -qE "^$calls[^:]*:\s+0x0*[1-9a-f][0-9a-f]*\$" <<<"$out"
 	check "$name: gdb detached again" grep -q "Inferior 1 (Remote target) detached" <<<"$out"
-	[[ $failed -gt 0 ]] && show "$tmp/$name-2.gdbout" "$server_log"
+	[[ $failed -gt $f0 ]] && show "$tmp/$name-2.gdbout" "$server_log"
 
 	# Last visit: end the workload and let the guest run to completion.
 	gdb_run "$name-3" "set {int}$flag = 1" "detach"
@@ -193,6 +197,44 @@ gdb_session() {
 	check "$name: the guest ran to completion after the detach (exit $target_rc)" \
 		test "$target_rc" -eq 0
 	target_pid=
+}
+
+# ---- lldb ------------------------------------------------------------------------------
+
+# One lldb session (gdb-remote over TCP, port picked by the kernel) over the serial port.
+lldb_session() {
+	local name=tcg-lldb port pat flag f0=$failed
+	echo "== $name: lldb -> vmkd gdb (tcp) -> QEMU's COM port"
+	target_start "$name" tcg 120 "workload=loop build=19041" \
+		--kd-serial "unix-wait:$tmp/$name.kd.sock"
+	server_start "$name" "unix:$tmp/$name.kd.sock" tcp:127.0.0.1:0
+	if ! wait_for "$server_log" 'target stopped' 120 || ! wait_for "$server_log" 'pattern 0x' 30; then
+		fail "$name: no initial stop"
+		show "$server_log" "$tmp/$name.console"
+		target_kill
+		server_stop
+		return
+	fi
+	grep -q "^accel: tcg\$" "$tmp/$name.qemu.out" && echo "accel: tcg"
+	client_out=$server_log
+	pat=$(field pattern) flag=$(field stop-flag)
+	port=$(grep -oE 'listening on tcp:127\.0\.0\.1:[0-9]+' "$server_log" | grep -oE '[0-9]+$')
+	check "$name: the server reports the TCP port it listens on" test -n "$port" -a "${port:-0}" != 0
+	timeout 300 lldb -b -o "gdb-remote 127.0.0.1:$port" -o "register read rip" \
+		-o "memory read -s1 -c8 -fx $pat" -o "memory write -s4 $flag 1" -o "detach" \
+		>"$tmp/$name.lldbout" 2>&1
+	out=$(cat "$tmp/$name.lldbout")
+	check "$name: lldb stops the target (stop reason SIGTRAP)" \
+		grep -q "stop reason = signal SIGTRAP" <<<"$out"
+	check "$name: lldb reads rip" grep -qE "rip = 0xfffff8[0-9a-f]+" <<<"$out"
+	check "$name: lldb reads the known pattern" \
+		grep -qE "0x03 0x0a 0x11 0x18 0x1f 0x26 0x2d 0x34" <<<"$out"
+	target_wait
+	check "$name: lldb's write of the stop flag ended the workload (exit $target_rc)" \
+		test "$target_rc" -eq 0
+	[[ $failed -gt $f0 ]] && show "$tmp/$name.lldbout" "$server_log"
+	target_pid=
+	server_stop
 }
 
 # ---- the transports -------------------------------------------------------------------
@@ -225,6 +267,11 @@ serial() {
 
 fast tcg 120
 serial tcg 120
+if command -v lldb >/dev/null; then
+	lldb_session
+else
+	echo "== lldb is not installed (apt-get install lldb): its session is skipped"
+fi
 if kvm_usable; then
 	fast kvm 240
 else
