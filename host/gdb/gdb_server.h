@@ -10,7 +10,6 @@
 #ifndef VMKD_HOST_GDB_SERVER_H
 #define VMKD_HOST_GDB_SERVER_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
