@@ -10,6 +10,7 @@
 # One lldb session (gdb-remote over TCP) when lldb is installed. Full run under TCG; a
 # smoke run under KVM when /dev/kvm works (no int3 or watchpoints there: this host's KVM
 # cannot run them in ring 0). Ends with "N passed, N failed".
+# shellcheck disable=SC2016 # '$1 = ...' is gdb's value history, matched literally
 set -uo pipefail
 trap "" PIPE
 cd "$(dirname "$0")/../.." || exit 1
@@ -17,13 +18,13 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-gdb.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid= server_pid= gdb_pid=
+relay_pid='' server_pid='' gdb_pid=''
 cleanup() {
 	[[ -n $gdb_pid ]] && kill "$gdb_pid" 2>/dev/null
 	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
 	[[ -n ${target_pid:-} ]] && target_kill
 	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	if [[ ${KEEP_TMP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 
