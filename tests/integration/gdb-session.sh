@@ -186,7 +186,7 @@ gdb_session() {
 	check "$name: SIGINT in gdb interrupts the running guest" \
 		grep -q "Program received signal SIGTRAP" <<<"$out"
 	check "$name: the workload ran between the stops" \
-		grep -qE "^$calls[^:]*:\s+0x0*[1-9a-f][0-9a-f]*\$" <<<"$out"
+		grep -qE "^${calls}[^:]*:\s+0x0*[1-9a-f][0-9a-f]*\$" <<<"$out"
 	check "$name: gdb detached again" grep -q "Inferior 1 (Remote target) detached" <<<"$out"
 	[[ $failed -gt $f0 ]] && show "$tmp/$name-2.gdbout" "$server_log"
 
