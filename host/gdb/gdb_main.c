@@ -59,10 +59,6 @@ static int loopback_host(const char *h)
 	return !strcmp(h, "localhost") || !strncmp(h, "127.", 4) || !strcmp(h, "::1");
 }
 
-struct main_ctx {
-	struct gdb_server g;
-};
-
 static void on_print(void *opaque, const char *text, size_t len)
 {
 	gdb_server_print(opaque, text, len);
@@ -137,7 +133,7 @@ int gdb_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct session_options opt;
-	struct main_ctx *m;
+	struct gdb_server *g;
 	struct endpoint ep;
 	const char *kd = NULL, *listen_spec = "unix:vmkd-gdb.sock";
 	char err[256], name[400];
@@ -191,16 +187,16 @@ int gdb_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	m = calloc(1, sizeof(*m));
-	if (!m)
+	g = calloc(1, sizeof(*g)); /* ~50 KiB of packet buffers: not on the stack */
+	if (!g)
 		return 1;
-	gdb_server_init(&m->g, NULL, stderr);
-	m->g.verbose = verbose;
+	gdb_server_init(g, NULL, stderr);
+	g->verbose = verbose;
 	opt.cb.print = on_print;
 	opt.cb.module = on_module;
-	opt.cb.opaque = &m->g;
-	m->g.s = session_open(kd, &opt, err, sizeof(err));
-	if (!m->g.s) {
+	opt.cb.opaque = g;
+	g->s = session_open(kd, &opt, err, sizeof(err));
+	if (!g->s) {
 		fprintf(stderr, "vmkd gdb: %s\n", err);
 		goto out;
 	}
@@ -214,14 +210,14 @@ int gdb_main(int argc, char **argv)
 	endpoint_format(&ep, name, sizeof(name));
 	fprintf(stderr, "vmkd gdb: KD on %s; listening on %s (gdb: target remote %s)\n", kd,
 		name, ep.kind == ENDPOINT_UNIX ? ep.path : name + 4);
-	rc = serve(&m->g, lfd, once);
+	rc = serve(g, lfd, once);
 	close(lfd);
 	if (ep.kind == ENDPOINT_UNIX)
 		unlink(ep.path);
 out_session:
-	gdb_server_cleanup(&m->g);
-	session_close(m->g.s);
+	gdb_server_cleanup(g);
+	session_close(g->s);
 out:
-	free(m);
+	free(g);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #define E_BADARGS 0x01
 #define E_NOMEM 0x0e     /* 14: gdb's EFAULT-ish "cannot access memory" */
 #define E_TARGET 0x05    /* KD request failed */
+#define E_NOSPC 0x1c     /* all four debug registers in use */
 #define MEM_MAX ((GDB_PACKET_SIZE - 32) / 2)
 #define XFER_MAX (GDB_PACKET_SIZE - 32)
 #define LIBRARIES_MAX 65536
@@ -608,7 +609,7 @@ static void breakpoint(struct gdb_server *g, const char *a, const char *end, int
 		for (slot = 0; slot < GDB_HW_SLOTS && g->hw[slot].used; slot++)
 			;
 		if (slot == GDB_HW_SLOTS) {
-			gdb_reply_error(g, E_NOMEM);
+			gdb_reply_error(g, E_NOSPC);
 			return;
 		}
 		g->hw[slot] = (struct gdb_hw_slot){ 1, (enum gdb_hw_type)(type - 1), addr,

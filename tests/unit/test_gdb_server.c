@@ -624,7 +624,7 @@ static void run_control(void **state)
 		assert_string_equal(ask(f, pkt), "OK");
 	}
 	snprintf(pkt, sizeof(pkt), "Z4,%llx,8", PATTERN + 0x40);
-	assert_string_equal(ask(f, pkt), "E0e"); /* all four in use */
+	assert_string_equal(ask(f, pkt), "E1c"); /* all four in use */
 	snprintf(pkt, sizeof(pkt), "z2,%llx,8", PATTERN + 8);
 	assert_string_equal(ask(f, pkt), "OK");
 	snprintf(pkt, sizeof(pkt), "Z4,%llx,8", PATTERN + 0x40);
