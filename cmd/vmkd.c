@@ -7,6 +7,7 @@
 #include "../host/client/attach.h"
 #include "../host/dump/dump.h"
 #include "../host/record/record_text.h"
+#include "../host/gdb/gdb_main.h"
 #include "../host/relay/relay.h"
 #include "../host/setup/setup_cmd.h"
 
@@ -28,6 +29,7 @@ static const struct subcommand subcommands[] = {
 	{ "log", log_main, "a VM's DbgPrint log, kept by the relay with or without a debugger" },
 	{ "trace", trace_main, "print a session recording (relay --record), or export pcapng" },
 	{ "replay", replay_main, "play a recording's target side to a debugger; report divergence" },
+	{ "gdb", gdb_main, "GDB remote protocol server over KD: gdb, lldb, IDA, Ghidra" },
 	{ "bench", bench_main, "serial vs vmkd: KD round trips, throughput, DbgPrint rate" },
 	{ "qemu-args", qemu_args_main, "the QEMU arguments that connect a VM to the relay" },
 	{ "libvirt", libvirt_main, "the libvirt domain XML that connects a VM to the relay" },

@@ -41,3 +41,5 @@ FUZZ_SRCS_fuzz_mtree := host/common/guest_ram.c
 # Recordings (tests/fuzz/fuzz_record.c): reader, trace lines, pcapng export, replay script.
 FUZZ_SRCS_fuzz_record := host/record/record.c host/record/record_text.c \
 	host/record/pcapng.c host/record/replay.c
+# libFuzzer harness of the gdb server's RSP framing and register decoding.
+FUZZ_SRCS_fuzz_rsp := host/gdb/rsp_parser.c host/gdb/gdb_regs.c

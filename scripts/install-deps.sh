@@ -12,6 +12,7 @@ packages=(
 	libedit-dev libcapstone-dev         # vmkd attach: line editing, disassembly
 	gnuplot-nox fonts-liberation        # make bench plot (and a font for its PNG)
 	socat procps iproute2 python3       # test plumbing (python3: the kdvm.dll checks)
+	gdb lldb                            # vmkd gdb: the real gdb and lldb in gdb-session.sh
 	libxml2-utils libvirt-clients       # vmkd libvirt checks: xmllint, virt-xml-validate + schemas
 	man-db groff-base                   # man page checks (man -l, groff -man -ww)
 	dpkg-dev file                       # make deb (dpkg-shlibdeps) and its test

@@ -140,6 +140,10 @@ static enum kd_resume stop_in_debugger(struct trap_frame *tf, uint64_t pc, uint3
 	enum kd_resume r;
 
 	kd_machine_frame_to_context(tf, &kd.ctx);
+	/* Debug registers are off while the debugger has the CPU (Windows clears Dr7 on entry
+	 * too): the debugger's own reads of a watched address must not trap. The CONTEXT
+	 * keeps Dr7; leaving puts it (or what the debugger set) back. */
+	write_dr(7, 0);
 	kd.ctx.rip = pc;
 	kd_enter();
 	r = kd_target_report_exception(&kd.target, &kd.ctx, code, address, 1);
@@ -183,9 +187,9 @@ void kd_debug_trap(struct trap_frame *tf)
 		tf->rip = at + 1; /* nobody took it: step over the int3 and go on */
 		return;
 	}
-	write_dr(6, 0);
 	tf->rflags &= ~RFLAGS_TF;
 	if (pending != KD_PENDING_NONE && (dr6 & DR6_BS)) {
+		write_dr(6, 0);
 		kd.pending = KD_PENDING_NONE;
 		if (pending == KD_PENDING_LOAD_SYMBOLS)
 			load_symbols_from_trap(tf);
@@ -193,7 +197,10 @@ void kd_debug_trap(struct trap_frame *tf)
 			stop_in_debugger(tf, tf->rip, KD_STATUS_BREAKPOINT, tf->rip);
 		return;
 	}
+	/* Dr6 stays as the CPU left it while stopped, so the debugger sees which debug
+	 * register fired (the control report and the CONTEXT carry it); cleared after. */
 	stop_in_debugger(tf, tf->rip, KD_STATUS_SINGLE_STEP, tf->rip);
+	write_dr(6, 0);
 	/* An instruction breakpoint (DR0-3) would fire again at once without RF. */
 	if (dr6 & 0xf)
 		tf->rflags |= RFLAGS_RF;
