@@ -1,7 +1,7 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
 # (host/common, host/client, host/relay, ...), linked with libkd, libedit and capstone.
 
-HOST_DIRS := host/common host/client host/relay host/gdb
+HOST_DIRS := host/common host/sym host/client host/relay host/gdb
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_LIB := $(BUILD)/libvmkdhost.a
@@ -22,3 +22,6 @@ ALL_TARGETS += $(HOST_LIB) $(VMKD)
 # TEST_EXTRA_LIBS before libkd and LDLIBS_TEST last).
 TEST_EXTRA_LIBS += $(HOST_LIB)
 LDLIBS_TEST += $(HOST_LIBS) -lpthread
+
+# libFuzzer harnesses of the symbol layer (tests/fuzz).
+FUZZ_SRCS_fuzz_pe_exports := host/sym/sym.c host/sym/sym_pe.c

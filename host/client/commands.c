@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../sym/sym.h"
 #include "disasm.h"
 #include "expr.h"
 #include "hexdump.h"
@@ -82,9 +83,17 @@ static int env_read_ptr(void *opaque, uint64_t addr, uint64_t *value)
 	return 0;
 }
 
+static int env_symbol(void *opaque, const char *text, size_t len, uint64_t *value)
+{
+	struct cmd_ctx *c = opaque;
+	struct sym_table *t = cmd_sym(c, 0);
+
+	return t ? sym_resolve(t, text, len, value) : -1;
+}
+
 int cmd_eval(struct cmd_ctx *c, const char *text, uint64_t *out)
 {
-	struct expr_env env = { env_reg, env_read_ptr, c };
+	struct expr_env env = { env_reg, env_read_ptr, c, env_symbol };
 	char err[256];
 
 	if (expr_eval(text, &env, out, err, sizeof(err)))
@@ -113,49 +122,87 @@ int cmd_parse_range(struct cmd_ctx *c, int argc, char **argv, uint64_t *addr,
 	return 0;
 }
 
-void cmd_module_names(const char *path, char *name, size_t ncap, char *file, size_t fcap)
+static int sym_read(void *opaque, uint64_t va, void *buf, size_t len, size_t *got)
 {
-	const char *base = path, *p;
-	size_t n;
-
-	for (p = path; *p; p++)
-		if (*p == '\\' || *p == '/')
-			base = p + 1;
-	snprintf(file, fcap, "%s", base);
-	n = strcspn(base, ".");
-	if (n >= ncap)
-		n = ncap - 1;
-	for (size_t i = 0; i < n; i++)
-		name[i] = (char)((base[i] >= 'A' && base[i] <= 'Z') ? base[i] + 32 : base[i]);
-	name[n] = '\0';
-	/* WinDbg calls the kernel "nt" whatever its file name. */
-	if (!strcmp(name, "ntoskrnl") || !strcmp(name, "ntkrnlmp") || !strcmp(name, "ntkrnlpa") ||
-	    !strcmp(name, "ntkrpamp"))
-		snprintf(name, ncap, "nt");
+	return session_read_virtual(opaque, va, buf, len, got);
 }
 
-int cmd_symbolize(const struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap)
+/* The module set: PsLoadedModuleList when the target has one, plus what LoadSymbols
+ * reported (modules the list does not name yet, or a target without a list). */
+static void sym_refresh(struct cmd_ctx *c)
 {
-	char name[64], file[64];
+	size_t nsess = session_module_count(c->s), n = 0;
+	struct sym_module_desc *list;
+	const struct sym_reader r = { sym_read, c->s };
+	int walked = -1;
 
-	for (size_t i = 0; i < c->nmods; i++) {
-		const struct cmd_module *m = &c->mods[i];
-
-		if (addr >= m->base && addr - m->base < m->size) {
-			snprintf(buf, cap, "%s+0x%llx", m->name, (unsigned long long)(addr - m->base));
-			return 1;
-		}
-	}
-	for (size_t i = 0; i < session_module_count(c->s); i++) {
+	list = calloc(SYM_MAX_MODULES, sizeof(*list));
+	if (!list)
+		return;
+	if (cmd_get_version(c) == 0 && c->ver.ps_loaded_module_list)
+		walked = sym_walk_module_list(&r, c->ver.ps_loaded_module_list, list,
+					      SYM_MAX_MODULES, NULL, 0);
+	n = walked > 0 ? (size_t)walked : 0;
+	for (size_t i = 0; i < nsess && n < SYM_MAX_MODULES; i++) {
 		const struct session_module *m = session_module_at(c->s, i);
+		size_t j;
 
-		if (addr >= m->base && addr - m->base < m->size) {
-			cmd_module_names(m->path, name, sizeof(name), file, sizeof(file));
-			snprintf(buf, cap, "%s+0x%llx", name, (unsigned long long)(addr - m->base));
-			return 1;
-		}
+		for (j = 0; j < n && list[j].base != m->base; j++)
+			;
+		if (j < n)
+			continue;
+		list[n].base = m->base;
+		list[n].size = m->size;
+		snprintf(list[n].path, sizeof(list[n].path), "%s", m->path);
+		n++;
 	}
-	return 0;
+	sym_table_set_modules(c->sym, list, n);
+	free(list);
+}
+
+struct sym_table *cmd_sym(struct cmd_ctx *c, int force)
+{
+	const struct session_stop *st = session_last_stop(c->s);
+	int stale;
+
+	if (!c->sym)
+		return NULL;
+	if (session_state(c->s) != SESSION_TARGET_STOPPED)
+		return c->sym; /* what we have: reading needs a stopped target */
+	stale = force || !c->sym_valid || c->sym_nsession != session_module_count(c->s) ||
+		(st->kind == SESSION_STOP_LOAD_SYMBOLS && st->seq != c->sym_seq);
+	if (!stale)
+		return c->sym;
+	c->sym_valid = 1;
+	c->sym_nsession = session_module_count(c->s);
+	if (st->kind == SESSION_STOP_LOAD_SYMBOLS)
+		c->sym_seq = st->seq;
+	sym_refresh(c);
+	return c->sym;
+}
+
+int cmd_symbolize(struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap)
+{
+	struct sym_table *t = cmd_sym(c, 0);
+
+	return t ? sym_format(t, addr, buf, cap) : 0;
+}
+
+/* "call    fffff800`00101000" -> "call    nt!Name+0x10 (fffff800`00101000)": a direct
+ * branch target after an export gets its symbol, as WinDbg shows it (a bare "nt+0x1020"
+ * would say no more than the address). */
+static void symbolize_branch(struct cmd_ctx *c, char *line, size_t cap)
+{
+	char *tok = strrchr(line, ' '), label[160], tail[40];
+	uint64_t target;
+
+	if (!tok || strlen(tok + 1) != 17 || tok[9] != '`')
+		return;
+	if (expr_number(tok + 1, &target) || !cmd_symbolize(c, target, label, sizeof(label)) ||
+	    !strchr(label, '!'))
+		return;
+	snprintf(tail, sizeof(tail), "%s", tok + 1);
+	snprintf(tok + 1, cap - (size_t)(tok + 1 - line), "%s (%s)", label, tail);
 }
 
 /* Prints count instructions starting at addr (known: bytes already at hand for it). A
@@ -165,7 +212,7 @@ int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uin
 {
 	uint8_t buf[4096];
 	size_t len, got = 0, off = 0;
-	char line[256], label[96];
+	char line[320], label[160];
 	int rc;
 
 	if (count > sizeof(buf) / MAX_INSN)
@@ -187,6 +234,7 @@ int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uin
 	if (cmd_symbolize(c, addr, label, sizeof(label)))
 		fprintf(c->out, "%s:\n", label);
 	for (uint64_t i = 0; i < count; i++) {
+		unsigned flags = 0;
 		size_t n;
 
 		if (off >= got) {
@@ -194,7 +242,10 @@ int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uin
 			off++;
 			continue;
 		}
-		n = disasm_line(c->dis, addr + off, buf + off, got - off, line, sizeof(line), NULL);
+		n = disasm_line(c->dis, addr + off, buf + off, got - off, line, sizeof(line),
+				&flags);
+		if (flags & (DISASM_CALL | DISASM_BRANCH))
+			symbolize_branch(c, line, sizeof(line));
 		fprintf(c->out, "%s\n", line);
 		off += n;
 	}
@@ -350,6 +401,8 @@ static const struct cmd commands[] = {
 	{ "t", cmdh_t, 0, CMD_STOPPED, "t [COUNT]", "single step" },
 	{ "p", cmdh_p, 0, CMD_STOPPED, "p [COUNT]", "step over calls" },
 	{ "lm", cmdh_lm, 0, CMD_STOPPED, "lm", "loaded modules (PsLoadedModuleList)" },
+	{ "x", cmdh_x, 0, CMD_STOPPED, "x MODULE!PATTERN", "export symbols matching * and ?" },
+	{ "ln", cmdh_ln, 0, CMD_STOPPED, "ln ADDR", "nearest symbols before and after ADDR" },
 	{ "!kdbg", cmdh_kdbg, 0, CMD_STOPPED, "!kdbg", "the kernel's debugger data block" },
 	{ "rdmsr", cmdh_rdmsr, 0, CMD_STOPPED, "rdmsr MSR", "read a model-specific register" },
 	{ "wrmsr", cmdh_wrmsr, 0, CMD_STOPPED, "wrmsr MSR VALUE", "write a model-specific register" },
@@ -369,7 +422,7 @@ static int cmdh_help(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(c->out, "  %-24s %s\n", commands[i].usage, commands[i].help);
 	fprintf(c->out, "Addresses: hex (0x optional, ` separators allowed), 0n decimal, @reg, "
-		"poi(x), + - *.\n");
+		"module, module!export, poi(x), + - *.\n");
 	return 0;
 }
 
@@ -385,13 +438,13 @@ void cmd_init(struct cmd_ctx *c, struct session *s, struct disasm *dis, FILE *ou
 	c->dis = dis;
 	c->out = out;
 	c->err = err;
+	c->sym = sym_table_new(&(struct sym_reader){ sym_read, s });
 }
 
 void cmd_cleanup(struct cmd_ctx *c)
 {
-	free(c->mods);
-	c->mods = NULL;
-	c->nmods = 0;
+	sym_table_free(c->sym);
+	c->sym = NULL;
 }
 
 int cmd_execute(struct cmd_ctx *c, const char *line)

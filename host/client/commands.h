@@ -13,13 +13,7 @@
 #include "session.h"
 
 struct disasm;
-
-struct cmd_module {
-	uint64_t base;
-	uint32_t size;
-	char name[64];  /* short name: "nt", "hal", "kdcom" */
-	char file[64];  /* base file name: "ntoskrnl.exe" */
-};
+struct sym_table;
 
 struct cmd_ctx {
 	struct session *s;
@@ -39,8 +33,10 @@ struct cmd_ctx {
 	uint64_t u_next, u_seq;         /* where a bare `u` goes on, within one stop */
 	int u_valid;
 
-	struct cmd_module *mods;        /* from `lm` */
-	size_t nmods;
+	struct sym_table *sym;          /* modules and export symbols (host/sym) */
+	int sym_valid;                  /* the module set reflects the target's */
+	size_t sym_nsession;            /* session_module_count() when it was built */
+	uint64_t sym_seq;               /* stop seq of the LoadSymbols it saw last */
 	struct kd_get_version64 ver;
 	int ver_valid;
 };
@@ -61,8 +57,9 @@ int cmd_execute_list(struct cmd_ctx *c, const char *list, const char *prompt);
  * instruction at the PC. */
 void cmd_report_stop(struct cmd_ctx *c, const struct session_stop *st, int regs);
 
-/* "nt+0x1234" for an address inside a known module; returns 0 if none matched. */
-int cmd_symbolize(const struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap);
+/* "nt!Name+0x12" (or "nt+0x1234" without a preceding export) for an address inside a known
+ * module; returns 0 if none matched. */
+int cmd_symbolize(struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap);
 
 /* Command names, for completion; NULL-terminated iteration via index. */
 const char *cmd_name(size_t i);

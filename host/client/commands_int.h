@@ -43,8 +43,9 @@ int cmd_eval(struct cmd_ctx *c, const char *text, uint64_t *out);
 /* [ADDR] [L COUNT] from argv[1]. */
 int cmd_parse_range(struct cmd_ctx *c, int argc, char **argv, uint64_t *addr, int *have_addr,
 		    uint64_t *count);
-/* "nt" / "ntoskrnl.exe" from an image path. */
-void cmd_module_names(const char *path, char *name, size_t ncap, char *file, size_t fcap);
+/* The symbol table, its module set refreshed if the target's may have changed (a new
+ * LoadSymbols report, or force). Never NULL after cmd_init succeeded. */
+struct sym_table *cmd_sym(struct cmd_ctx *c, int force);
 int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uint8_t *known,
 		     size_t known_len, int move_cursor);
 void cmd_print_regs(struct cmd_ctx *c);
@@ -68,6 +69,9 @@ int cmdh_u(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_rdmsr(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_wrmsr(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_eval(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* cmd_sym.c */
+int cmdh_x(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_ln(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 /* cmd_run.c */
 int cmdh_bp(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_bl(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
