@@ -24,4 +24,5 @@ TEST_EXTRA_LIBS += $(HOST_LIB)
 LDLIBS_TEST += $(HOST_LIBS) -lpthread
 
 # libFuzzer harnesses of the symbol layer (tests/fuzz).
-FUZZ_SRCS_fuzz_pe_exports := host/sym/sym.c host/sym/sym_pe.c
+FUZZ_SRCS_fuzz_pe_exports := host/sym/sym.c host/sym/sym_pe.c host/sym/sym_unwind.c
+FUZZ_SRCS_fuzz_unwind := host/sym/sym_unwind.c

@@ -64,3 +64,124 @@ int cmdh_ln(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 		fprintf(c->out, "Exact matches:\n    %s!%s\n", m->name, before->name);
 	return 0;
 }
+
+/* ---- stacks ----------------------------------------------------------------------- */
+
+enum k_style { K_PLAIN, K_NUMBERED, K_ARGS, K_PARAMS };
+
+/* k, kn, kb, kp [COUNT]: the stack of the current processor. */
+int cmdh_k(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
+{
+	struct sym_table *t = cmd_sym(c, 0);
+	const struct kd_context_amd64 *x = &c->regs;
+	struct sym_frame frames[SYM_MAX_FRAMES];
+	enum k_style style = (enum k_style)cmd->arg;
+	uint64_t count = 20;
+	struct sym_regs regs;
+	size_t n;
+	char a[18], b[18], site[192];
+
+	if (argc > 2)
+		return cmd_fail(c, "usage: %s", cmd->usage);
+	if (argc == 2 && (cmd_eval(c, argv[1], &count) || !count))
+		return argc == 2 && !count ? cmd_fail(c, "bad frame count '%s'", argv[1]) : -1;
+	if (count > SYM_MAX_FRAMES)
+		count = SYM_MAX_FRAMES;
+	if (!t)
+		return cmd_fail(c, "out of memory");
+	if (cmd_load_regs(c))
+		return cmd_session_fail(c);
+	regs.rip = x->rip;
+	regs.r[SYM_RAX] = x->rax, regs.r[SYM_RCX] = x->rcx, regs.r[SYM_RDX] = x->rdx;
+	regs.r[SYM_RBX] = x->rbx, regs.r[SYM_RSP] = x->rsp, regs.r[SYM_RBP] = x->rbp;
+	regs.r[SYM_RSI] = x->rsi, regs.r[SYM_RDI] = x->rdi, regs.r[SYM_R8] = x->r8;
+	regs.r[SYM_R9] = x->r9, regs.r[SYM_R10] = x->r10, regs.r[SYM_R11] = x->r11;
+	regs.r[SYM_R12] = x->r12, regs.r[SYM_R13] = x->r13, regs.r[SYM_R14] = x->r14;
+	regs.r[SYM_R15] = x->r15;
+	n = sym_stack_walk(t, &regs, frames, (size_t)count);
+	if (style == K_NUMBERED)
+		fprintf(c->out, " # ");
+	if (style == K_ARGS)
+		fprintf(c->out, "Child-SP          RetAddr           : Args to Child"
+			"                                                           : Call Site\n");
+	else
+		fprintf(c->out, "Child-SP          RetAddr               Call Site\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct sym_frame *f = &frames[i];
+
+		if (!sym_format(t, f->rip, site, sizeof(site)))
+			snprintf(site, sizeof(site), "0x%s", cmd_addr(a, f->rip));
+		if (style == K_NUMBERED)
+			fprintf(c->out, "%02zx ", i);
+		if (style == K_ARGS) {
+			char a0[18], a1[18], a2[18], a3[18];
+
+			fprintf(c->out, "%s %s : %s %s %s %s : %s", cmd_addr(a, f->sp),
+				cmd_addr(b, f->ret), cmd_addr(a0, f->args[0]), cmd_addr(a1, f->args[1]),
+				cmd_addr(a2, f->args[2]), cmd_addr(a3, f->args[3]), site);
+		} else {
+			fprintf(c->out, "%s %s     %s%s", cmd_addr(a, f->sp), cmd_addr(b, f->ret), site,
+				style == K_PARAMS ? " (<no parameter info>)" : "");
+		}
+		fprintf(c->out, "%s\n", f->how == SYM_FRAME_FP ? "   [fp]" :
+				       f->how == SYM_FRAME_MACHFRAME ? "   [trap frame]" : "");
+	}
+	return 0;
+}
+
+/* .fnent ADDR: the function table entry and unwind codes covering ADDR. */
+int cmdh_fnent(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
+{
+	static const char *const ops[] = { "PUSH_NONVOL", "ALLOC_LARGE", "ALLOC_SMALL",
+		"SET_FPREG", "SAVE_NONVOL", "SAVE_NONVOL_FAR", "EPILOG", "SPARE_CODE",
+		"SAVE_XMM128", "SAVE_XMM128_FAR", "PUSH_MACHFRAME" };
+	struct sym_table *t = cmd_sym(c, 0);
+	const struct sym_module *m;
+	const struct sym_pe_info *pe;
+	struct sym_runtime_function rf;
+	uint8_t hdr[4], codes[512];
+	uint64_t addr;
+	size_t got = 0;
+	char a[18], label[192];
+	int rc;
+
+	if (argc != 2)
+		return cmd_fail(c, "usage: %s", cmd->usage);
+	if (cmd_eval(c, argv[1], &addr))
+		return -1;
+	m = t ? sym_module_by_addr(t, addr) : NULL;
+	pe = m ? sym_module_pe(t, m) : NULL;
+	if (!pe)
+		return cmd_fail(c, "%s is in no module with readable headers", cmd_addr(a, addr));
+	if (!pe->dir[SYM_PE_DIR_EXCEPTION].rva)
+		return cmd_fail(c, "%s has no .pdata (exception directory)", m->name);
+	rc = sym_pdata_lookup(sym_table_reader(t), m->base,
+			      pe->dir[SYM_PE_DIR_EXCEPTION].rva, pe->dir[SYM_PE_DIR_EXCEPTION].size,
+			      (uint32_t)(addr - m->base), &rf);
+	if (rc < 0)
+		return cmd_fail(c, "cannot read %s's .pdata", m->name);
+	if (rc > 0)
+		return cmd_fail(c, "no function table entry for %s (a leaf function)",
+				cmd_addr(a, addr));
+	if (!sym_format(t, m->base + rf.begin, label, sizeof(label)))
+		label[0] = '\0';
+	fprintf(c->out, "Function entry for %s:\n", label);
+	fprintf(c->out, "  BeginAddress      = %08x (%s)\n", rf.begin, cmd_addr(a, m->base + rf.begin));
+	fprintf(c->out, "  EndAddress        = %08x\n", rf.end);
+	fprintf(c->out, "  UnwindInfoAddress = %08x\n", rf.unwind);
+	if (session_read_virtual(c->s, m->base + rf.unwind, hdr, sizeof(hdr), &got) || got != 4)
+		return cmd_fail(c, "cannot read the unwind info");
+	fprintf(c->out, "  Version %u, Flags %#x, SizeOfProlog %#x, CountOfCodes %u, "
+		"FrameRegister %u, FrameOffset %#x\n", hdr[0] & 7, hdr[0] >> 3, hdr[1], hdr[2],
+		hdr[3] & 15, hdr[3] >> 4);
+	if (session_read_virtual(c->s, m->base + rf.unwind + 4, codes, 2u * hdr[2], &got) ||
+	    got != 2u * hdr[2])
+		return cmd_fail(c, "cannot read the unwind codes");
+	for (unsigned i = 0; i < hdr[2]; i++) {
+		unsigned op = codes[2 * i + 1] & 15;
+
+		fprintf(c->out, "    %02x: offs %02x, %s, info %u\n", i, codes[2 * i],
+			op < sizeof(ops) / sizeof(ops[0]) ? ops[op] : "?", codes[2 * i + 1] >> 4);
+	}
+	return 0;
+}

@@ -72,6 +72,8 @@ int cmdh_eval(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 /* cmd_sym.c */
 int cmdh_x(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_ln(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_k(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_fnent(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 /* cmd_run.c */
 int cmdh_bp(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_bl(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);

@@ -26,6 +26,11 @@ struct sym_table *sym_table_new(const struct sym_reader *r)
 	return t;
 }
 
+const struct sym_reader *sym_table_reader(const struct sym_table *t)
+{
+	return &t->r;
+}
+
 static void module_drop_syms(struct sym_module *m)
 {
 	for (size_t i = 0; i < m->nsyms; i++)
@@ -234,8 +239,11 @@ void sym_load_exports(struct sym_table *t, const struct sym_module *cm)
 	if (m->state != SYM_EXPORTS_UNREAD)
 		return;
 	m->state = SYM_EXPORTS_FAILED;
-	if (sym_pe_headers(&t->r, m->base, m->size, &info, err, sizeof(err)) ||
-	    sym_pe_exports(&t->r, m->base, &info, &e, &n, err, sizeof(err)))
+	if (sym_pe_headers(&t->r, m->base, m->size, &info, err, sizeof(err)))
+		return;
+	m->pe = info;
+	m->pe_valid = 1;
+	if (sym_pe_exports(&t->r, m->base, &info, &e, &n, err, sizeof(err)))
 		return;
 	m->syms = calloc(n ? n : 1, sizeof(*m->syms));
 	if (!m->syms)
@@ -392,4 +400,71 @@ int sym_enum(struct sym_table *t, const char *pattern,
 		}
 	}
 	return count;
+}
+
+const struct sym_pe_info *sym_module_pe(struct sym_table *t, const struct sym_module *m)
+{
+	sym_load_exports(t, m);
+	return m->pe_valid ? &m->pe : NULL;
+}
+
+/* One step of the walk: the caller's registers from this frame's. */
+static int unwind_one(struct sym_table *t, struct sym_regs *regs, int first,
+		      enum sym_frame_how *how)
+{
+	const struct sym_module *m = sym_module_by_addr(t, regs->rip);
+	const struct sym_pe_info *pe = m ? sym_module_pe(t, m) : NULL;
+	const struct sym_symbol *b, *a;
+	struct sym_runtime_function rf;
+	int machframe = 0, rc;
+
+	if (pe && pe->dir[SYM_PE_DIR_EXCEPTION].rva) {
+		rc = sym_pdata_lookup(&t->r, m->base, pe->dir[SYM_PE_DIR_EXCEPTION].rva,
+				      pe->dir[SYM_PE_DIR_EXCEPTION].size,
+				      (uint32_t)(regs->rip - m->base), &rf);
+		if (rc == 0) {
+			if (sym_unwind_frame(&t->r, m->base, &rf, regs, &machframe, NULL, 0))
+				return -1;
+			*how = machframe ? SYM_FRAME_MACHFRAME : SYM_FRAME_PDATA;
+			return 0;
+		}
+		if (rc == 1) {
+			*how = SYM_FRAME_LEAF;
+			return sym_unwind_leaf(&t->r, regs);
+		}
+	}
+	/* No unwind data: frame pointers, knowing a function's first byte from its symbol. */
+	*how = SYM_FRAME_FP;
+	sym_nearest(t, regs->rip, &b, &a);
+	return sym_unwind_fp(&t->r, regs, first && b && b->addr == regs->rip);
+}
+
+size_t sym_stack_walk(struct sym_table *t, const struct sym_regs *start, struct sym_frame *out,
+		      size_t max)
+{
+	struct sym_regs regs = *start;
+	size_t n = 0;
+
+	if (max > SYM_MAX_FRAMES)
+		max = SYM_MAX_FRAMES;
+	while (n < max) {
+		struct sym_frame *f = &out[n];
+		uint64_t sp = regs.r[SYM_RSP];
+		uint8_t home[32];
+
+		memset(f, 0, sizeof(*f));
+		f->rip = regs.rip;
+		f->sp = sp;
+		n++;
+		if (unwind_one(t, &regs, n == 1, &f->how))
+			break;
+		f->ret = regs.rip;
+		if (sym_read_exact(&t->r, regs.r[SYM_RSP], home, sizeof(home)) == 0)
+			for (unsigned i = 0; i < 4; i++)
+				memcpy(&f->args[i], home + 8 * i, 8);
+		/* A frame's caller lives higher on the stack, unless a trap switched stacks. */
+		if (!regs.rip || (f->how != SYM_FRAME_MACHFRAME && regs.r[SYM_RSP] <= sp))
+			break;
+	}
+	return n;
 }

@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sym_pe.h"
 #include "sym_reader.h"
+#include "sym_unwind.h"
 
 #define SYM_MAX_MODULES 4096u  /* PsLoadedModuleList walk bound: a corrupt list may loop */
 #define SYM_NAME_MAX 64u
@@ -39,6 +41,8 @@ struct sym_module {
 	enum sym_exports_state state;
 	struct sym_symbol *syms;  /* by address */
 	size_t nsyms;
+	int pe_valid;             /* pe holds the headers (read with the exports) */
+	struct sym_pe_info pe;
 };
 
 /* A module as a list walk or a LoadSymbols report gives it. */
@@ -52,6 +56,7 @@ struct sym_table;
 
 struct sym_table *sym_table_new(const struct sym_reader *r);
 void sym_table_free(struct sym_table *t);
+const struct sym_reader *sym_table_reader(const struct sym_table *t);
 
 /* "nt" / "ntoskrnl.exe" from an image path ("\SystemRoot\system32\ntoskrnl.exe"). */
 void sym_module_names(const char *path, char *name, size_t ncap, char *file, size_t fcap);
@@ -93,6 +98,33 @@ const struct sym_module *sym_nearest(struct sym_table *t, uint64_t addr,
 /* "nt!Name+0x12", "nt!Name", or "nt+0x1234" when no symbol precedes addr in its module.
  * Returns 1 if addr is in a module (buf filled), 0 if not. */
 int sym_format(struct sym_table *t, uint64_t addr, char *buf, size_t cap);
+
+/* The module's PE headers (read with its exports), or NULL if unreadable. */
+const struct sym_pe_info *sym_module_pe(struct sym_table *t, const struct sym_module *m);
+
+/* One frame of a stack walk. */
+enum sym_frame_how {
+	SYM_FRAME_PDATA,          /* unwound with the image's .pdata / UNWIND_INFO */
+	SYM_FRAME_LEAF,           /* image has .pdata but none for rip: a leaf function */
+	SYM_FRAME_MACHFRAME,      /* .pdata with a machine frame (trap, interrupt) */
+	SYM_FRAME_FP,             /* no unwind data: frame-pointer heuristics */
+};
+
+struct sym_frame {
+	uint64_t rip;             /* where this frame is executing */
+	uint64_t sp;              /* its stack pointer (Child-SP) */
+	uint64_t ret;             /* where it returns to (the next frame's rip), 0 if unknown */
+	uint64_t args[4];         /* the four home slots above the return address */
+	enum sym_frame_how how;
+};
+
+#define SYM_MAX_FRAMES 256u
+
+/* Walks the stack from regs into at most max frames. The walk ends at a failed unwind, a
+ * zero return address, or a stack pointer that does not move up (a loop). Returns the
+ * number of frames (at least 1). */
+size_t sym_stack_walk(struct sym_table *t, const struct sym_regs *regs, struct sym_frame *out,
+		      size_t max);
 
 /* Case-insensitive glob with * and ?. */
 int sym_glob(const char *pattern, const char *name);
