@@ -183,9 +183,9 @@ void kd_debug_trap(struct trap_frame *tf)
 		tf->rip = at + 1; /* nobody took it: step over the int3 and go on */
 		return;
 	}
-	write_dr(6, 0);
 	tf->rflags &= ~RFLAGS_TF;
 	if (pending != KD_PENDING_NONE && (dr6 & DR6_BS)) {
+		write_dr(6, 0);
 		kd.pending = KD_PENDING_NONE;
 		if (pending == KD_PENDING_LOAD_SYMBOLS)
 			load_symbols_from_trap(tf);
@@ -193,7 +193,10 @@ void kd_debug_trap(struct trap_frame *tf)
 			stop_in_debugger(tf, tf->rip, KD_STATUS_BREAKPOINT, tf->rip);
 		return;
 	}
+	/* Dr6 stays set while the debugger looks: the report and the context carry B0-B3,
+	 * which tell the debugger which hardware breakpoint fired (Continue2 clears it). */
 	stop_in_debugger(tf, tf->rip, KD_STATUS_SINGLE_STEP, tf->rip);
+	write_dr(6, 0);
 	/* An instruction breakpoint (DR0-3) would fire again at once without RF. */
 	if (dr6 & 0xf)
 		tf->rflags |= RFLAGS_RF;

@@ -285,6 +285,7 @@ void cmd_report(struct cmd_ctx *c, const struct session_stop *st, int regs, int 
 {
 	const struct session_bp *bp;
 	const uint8_t *known = NULL;
+	int hit;
 	size_t known_len = 0;
 	char a[18], b[18];
 
@@ -293,8 +294,9 @@ void cmd_report(struct cmd_ctx *c, const struct session_stop *st, int regs, int 
 		break;
 	case SESSION_STOP_EXCEPTION:
 		bp = session_bp_find(c->s, st->pc);
-		if (st->code == KD_STATUS_BREAKPOINT && bp && !bp->temporary) {
-			fprintf(c->out, "Breakpoint %d hit\n", bp->id);
+		hit = cmd_bp_hit_id(c, st);
+		if (hit >= 0) {
+			fprintf(c->out, "Breakpoint %d hit\n", hit);
 		} else if (st->code == KD_STATUS_SINGLE_STEP && regs) {
 			/* the step the user asked for: registers say it all */
 		} else if (!(st->code == KD_STATUS_BREAKPOINT && bp)) {
@@ -385,6 +387,16 @@ static const struct cmd commands[] = {
 	{ "dw", cmdh_dump, 2, CMD_STOPPED, "dw [ADDR] [L COUNT]", "dump words" },
 	{ "dd", cmdh_dump, 4, CMD_STOPPED, "dd [ADDR] [L COUNT]", "dump dwords" },
 	{ "dq", cmdh_dump, 8, CMD_STOPPED, "dq [ADDR] [L COUNT]", "dump qwords" },
+	{ "da", cmdh_dstring, 1, CMD_STOPPED, "da ADDR [L COUNT]", "ASCII string" },
+	{ "du", cmdh_dstring, 2, CMD_STOPPED, "du ADDR [L COUNT]", "UTF-16 string" },
+	{ "dps", cmdh_dps, 0, CMD_STOPPED, "dps [ADDR] [L COUNT]", "pointers with symbols" },
+	{ "dqs", cmdh_dps, 0, CMD_STOPPED, "dqs [ADDR] [L COUNT]", "qwords with symbols" },
+	{ "s", cmdh_s, 0, CMD_STOPPED, "s [-b|-w|-d|-q|-a|-u] ADDR L COUNT PATTERN",
+	  "search memory" },
+	{ ".writemem", cmdh_writemem, 0, CMD_STOPPED, ".writemem FILE ADDR L?LEN",
+	  "memory to a file" },
+	{ ".readmem", cmdh_readmem, 0, CMD_STOPPED, ".readmem FILE ADDR L?LEN",
+	  "a file into memory" },
 	{ "!db", cmdh_pdump, 1, CMD_STOPPED, "!db [PHYS] [L COUNT]", "dump physical bytes" },
 	{ "!dw", cmdh_pdump, 2, CMD_STOPPED, "!dw [PHYS] [L COUNT]", "dump physical words" },
 	{ "!dd", cmdh_pdump, 4, CMD_STOPPED, "!dd [PHYS] [L COUNT]", "dump physical dwords" },
@@ -394,9 +406,12 @@ static const struct cmd commands[] = {
 	{ "ed", cmdh_edit, 4, CMD_STOPPED, "ed ADDR dword...", "write dwords" },
 	{ "eq", cmdh_edit, 8, CMD_STOPPED, "eq ADDR qword...", "write qwords" },
 	{ "u", cmdh_u, 0, CMD_STOPPED, "u [ADDR] [L COUNT]", "disassemble" },
-	{ "bp", cmdh_bp, 0, CMD_STOPPED, "bp ADDR", "set a breakpoint" },
+	{ "bp", cmdh_bp, 0, CMD_STOPPED, "bp ADDR", "set a breakpoint (KD allows 32)" },
+	{ "ba", cmdh_ba, 0, CMD_STOPPED, "ba e|r|w SIZE ADDR", "hardware breakpoint (Dr0-3; size 1 2 4 8)" },
 	{ "bl", cmdh_bl, 0, 0, "bl", "list breakpoints" },
 	{ "bc", cmdh_bc, 0, CMD_STOPPED, "bc N...|*", "clear breakpoints" },
+	{ "bd", cmdh_bd, 0, CMD_STOPPED, "bd N...|*", "disable breakpoints" },
+	{ "be", cmdh_be, 0, CMD_STOPPED, "be N...|*", "enable breakpoints" },
 	{ "g", cmdh_g, 0, CMD_STOPPED, "g [ADDR]", "go (to ADDR); Ctrl-C breaks in" },
 	{ "t", cmdh_t, 0, CMD_STOPPED, "t [COUNT]", "single step" },
 	{ "p", cmdh_p, 0, CMD_STOPPED, "p [COUNT]", "step over calls" },

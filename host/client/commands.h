@@ -15,6 +15,23 @@
 struct disasm;
 struct sym_table;
 
+#define CMD_HW_SLOTS 4                           /* Dr0-Dr3 */
+#define CMD_MAX_BPS (SESSION_MAX_BPS + CMD_HW_SLOTS) /* KD's 32 software + 4 hardware */
+
+/* A user breakpoint: software (an int3 through the session, KD's breakpoint table) or
+ * hardware (a debug register set through the processor's context). */
+struct cmd_bp {
+	int in_use;
+	int id;                         /* the number bl / bc / bd / be use */
+	int enabled;
+	int hw;
+	char kind;                      /* hardware: 'e' execute, 'w' write, 'r' read/write */
+	unsigned len;                   /* hardware: 1, 2, 4, 8 */
+	int slot;                       /* hardware: Dr slot while enabled */
+	int sid;                        /* software: the session's id while enabled */
+	uint64_t addr;
+};
+
 struct cmd_ctx {
 	struct session *s;
 	FILE *out;
@@ -39,6 +56,8 @@ struct cmd_ctx {
 	uint64_t sym_seq;               /* stop seq of the LoadSymbols it saw last */
 	struct kd_get_version64 ver;
 	int ver_valid;
+
+	struct cmd_bp bps[CMD_MAX_BPS];
 };
 
 /* dis may be NULL (no disassembly). */

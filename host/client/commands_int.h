@@ -69,15 +69,27 @@ int cmdh_u(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_rdmsr(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_wrmsr(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_eval(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* cmd_mem.c */
+int cmdh_dstring(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_dps(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_s(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_writemem(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_readmem(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 /* cmd_sym.c */
 int cmdh_x(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_ln(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_k(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_fnent(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
-/* cmd_run.c */
+/* cmd_bp.c */
 int cmdh_bp(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_ba(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_bl(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_bc(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_bd(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_be(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* The user's number of the breakpoint that caused this stop, or -1. */
+int cmd_bp_hit_id(struct cmd_ctx *c, const struct session_stop *st);
+/* cmd_run.c */
 int cmdh_g(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_t(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_p(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);

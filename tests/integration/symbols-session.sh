@@ -110,9 +110,9 @@ symbols_checks() {
 	run "s -b $pat L 100 03 0a 11 18" 30
 	check "$name: s -b finds the known pattern at its start" \
 		grep -q "^$(windbg_addr "$(printf '%016x' "$pat")")  03 0a 11 18" <<<"$out"
-	run "s -d $pat L 1000 0x2d261f18" 30
+	run "s -d $pat L 1000 342d261f" 30
 	check "$name: s -d finds the pattern's second dword" \
-		grep -q "^$(windbg_addr "$(printf '%016x' $((pat + 4)))")  2d261f18" <<<"$out"
+		grep -q "^$(windbg_addr "$(printf '%016x' $((pat + 4)))")  342d261f" <<<"$out"
 	run ".writemem $tmp/$name.pat $pat L?100" 30
 	python3 -c 'import sys; sys.stdout.buffer.write(bytes((i * 7 + 3) & 255 for i in range(256)))' \
 		>"$tmp/$name.expect"
