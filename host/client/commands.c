@@ -424,6 +424,10 @@ static const struct cmd commands[] = {
 	{ "kp", cmdh_k, 3, CMD_STOPPED, "kp [COUNT]", "stack, parameters as far as known" },
 	{ ".fnent", cmdh_fnent, 0, CMD_STOPPED, ".fnent ADDR", "the .pdata entry and unwind codes at ADDR" },
 	{ "!kdbg", cmdh_kdbg, 0, CMD_STOPPED, "!kdbg", "the kernel's debugger data block" },
+	{ "!pte", cmdh_pte, 0, CMD_STOPPED, "!pte VA", "page-table entries of VA (walk from CR3)" },
+	{ "!vtop", cmdh_vtop, 0, CMD_STOPPED, "!vtop [DIRBASE] VA", "virtual to physical" },
+	{ "~", cmdh_processor, 0, CMD_STOPPED, "~[N]", "show or switch the current processor" },
+	{ ".reboot", cmdh_reboot, 0, CMD_STOPPED, ".reboot", "reboot the target" },
 	{ "rdmsr", cmdh_rdmsr, 0, CMD_STOPPED, "rdmsr MSR", "read a model-specific register" },
 	{ "wrmsr", cmdh_wrmsr, 0, CMD_STOPPED, "wrmsr MSR VALUE", "write a model-specific register" },
 	{ "?", cmdh_eval, 0, 0, "? EXPR", "evaluate an expression" },
@@ -469,7 +473,7 @@ void cmd_cleanup(struct cmd_ctx *c)
 
 int cmd_execute(struct cmd_ctx *c, const char *line)
 {
-	char buf[1024], *argv[MAX_ARGS];
+	char buf[1024], *argv[MAX_ARGS], tilde[] = "~";
 	const struct cmd *cmd = NULL;
 	int argc, rc;
 
@@ -485,6 +489,13 @@ int cmd_execute(struct cmd_ctx *c, const char *line)
 	if (argc < 0)
 		return cmd_fail(c, "too many words or an open quote");
 
+	/* "~1" is "~ 1", as WinDbg writes it. */
+	if (argv[0][0] == '~' && argv[0][1] && argc < MAX_ARGS) {
+		memmove(&argv[2], &argv[1], (size_t)(argc - 1) * sizeof(argv[0]));
+		argv[1] = argv[0] + 1;
+		argv[0] = tilde;
+		argc++;
+	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (!strcasecmp(argv[0], commands[i].name)) {
 			cmd = &commands[i];

@@ -75,6 +75,11 @@ int cmdh_dps(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_s(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_writemem(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_readmem(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* cmd_target.c */
+int cmdh_pte(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_vtop(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_processor(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_reboot(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 /* cmd_sym.c */
 int cmdh_x(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_ln(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);

@@ -43,10 +43,9 @@ windbg_addr() {
 # symbols_checks NAME FASTPATH: the checks, once the target stopped at its initial
 # breakpoint (workload=loop); the client's output is $client_out.
 symbols_checks() {
-	local name=$1 fast=$2 fn calls flag pat main kmain
+	local name=$1 fast=$2 fn calls flag pat phys guard
 	fn=$(nm_addr vmkd_workload_function) calls=$(nm_addr vmkd_workload_calls)
-	main=$(nm_addr kd_main) kmain=$(nm_addr kmain)
-	flag=$(field stop-flag) pat=$(field pattern)
+	flag=$(field stop-flag) pat=$(field pattern) phys=$(field phys) guard=$(field guard)
 
 	run "lm" 30
 	check "$name: lm lists the kernel as nt from PsLoadedModuleList" \
@@ -94,6 +93,9 @@ symbols_checks() {
 	check "$name: k walks on through kd_main into kmain, in that order" \
 		grep -qzE 'nt!vmkd_workload_function.*nt!kd_main\+0x[0-9a-f]+.*nt!kmain\+0x[0-9a-f]+' <<<"$out"
 	check "$name: the frames without unwind data are marked [fp]" grep -q "\[fp\]" <<<"$out"
+	run "dqs @rsp L 1" 30
+	check "$name: dqs @rsp shows the return address with its symbol" \
+		grep -qE '^fffff800`[0-9a-f]{8}  fffff800`[0-9a-f]{8} nt!' <<<"$out"
 	run "bc *" 30
 
 	# A hardware write breakpoint on the workload's call counter.
@@ -117,6 +119,36 @@ symbols_checks() {
 	python3 -c 'import sys; sys.stdout.buffer.write(bytes((i * 7 + 3) & 255 for i in range(256)))' \
 		>"$tmp/$name.expect"
 	check "$name: .writemem writes the pattern byte for byte" cmp -s "$tmp/$name.pat" "$tmp/$name.expect"
+	# Strings written with .readmem, read back with da and du.
+	printf 'vmkd symbols\0' >"$tmp/$name.str"
+	python3 -c 'import sys; sys.stdout.buffer.write("wide str\0".encode("utf-16-le"))' >"$tmp/$name.wstr"
+	run ".readmem $tmp/$name.str $pat+200 L?d" 30
+	check "$name: .readmem reads the file into memory" grep -q "^Reading d bytes." <<<"$out"
+	run "da $pat+200" 30
+	check "$name: da prints the string" grep -q "  \"vmkd symbols\"\$" <<<"$out"
+	run ".readmem $tmp/$name.wstr $pat+300 L?12" 30
+	run "du $pat+300" 30
+	check "$name: du prints the UTF-16 string" grep -q "  \"wide str\"\$" <<<"$out"
+
+	# Page walks from CR3 agree with what the kernel announced.
+	run "!vtop $pat" 30
+	check "$name: !vtop translates the pattern's address to its announced physical address" \
+		grep -q "translates to physical address ${phys#0x}\.\$" <<<"$out"
+	# The kernel lives in the physmap at 0xfffff80000000000 + its physical address.
+	run "!vtop 0 nt!vmkd_workload_calls" 30
+	check "$name: !vtop 0 VA (current CR3) of a kernel variable" \
+		grep -q "translates to physical address $(printf '%x' $((0x$calls - 0xfffff80000000000)))\.\$" <<<"$out"
+	run "!pte $pat" 30
+	check "$name: !pte walks four levels to the pattern's physical address" \
+		grep -qzE "PXE at .*PPE at .*PDE at .*PTE at .*pa $(windbg_addr "$(printf '%016x' "$phys")")" <<<"$out"
+	run "!pte $guard" 30
+	check "$name: !pte says the guard page is not present" grep -q "not present" <<<"$out"
+	run "~" 30
+	check "$name: ~ names the current processor" grep -q "^processor 0 of 1" <<<"$out"
+	run "~0" 30
+	check "$name: ~0 (the current one) is accepted" test -z "$(grep "^~: " <<<"$out")"
+	run "~1" 30
+	check "$name: ~1 on a uniprocessor target is refused" grep -q "no processor 1 (the target has 1)" <<<"$out"
 	run "ed $flag 1" 30
 }
 
@@ -136,10 +168,13 @@ serial_run() {
 	fi
 	grep -q "^accel: tcg\$" "$tmp/$name.qemu.out" && echo "accel: tcg"
 	symbols_checks "$name" 0
-	cmd "qd"
+	# .reboot: the test kernel resets the machine; QEMU runs with -no-reboot, so it ends
+	# "without isa-debug-exit" (exit status 100 of qemu-target.sh).
+	run ".reboot" 30
 	client_finish 30
 	target_wait
-	check "$name: the target ran to completion (exit $target_rc)" test "$target_rc" -eq 0
+	check "$name: .reboot reset the target (qemu-target.sh status $target_rc, 100 = reset)" \
+		test "$target_rc" -eq 100
 	target_pid=
 }
 
