@@ -431,6 +431,8 @@ static const struct cmd commands[] = {
 	{ "rdmsr", cmdh_rdmsr, 0, CMD_STOPPED, "rdmsr MSR", "read a model-specific register" },
 	{ "wrmsr", cmdh_wrmsr, 0, CMD_STOPPED, "wrmsr MSR VALUE", "write a model-specific register" },
 	{ "?", cmdh_eval, 0, 0, "? EXPR", "evaluate an expression" },
+	{ ".logopen", cmdh_logopen, 0, 0, ".logopen [/a] FILE", "copy all output to FILE" },
+	{ ".logclose", cmdh_logclose, 0, 0, ".logclose", "stop logging" },
 	{ ".trace", cmdh_trace, 0, 0, ".trace [on|off]", "print every packet to stderr" },
 	{ "stats", cmdh_stats, 0, 0, "stats", "link and session counters" },
 	{ "help", cmdh_help, 0, 0, "help", "this list" },
@@ -467,6 +469,7 @@ void cmd_init(struct cmd_ctx *c, struct session *s, struct disasm *dis, FILE *ou
 
 void cmd_cleanup(struct cmd_ctx *c)
 {
+	cmd_log_close(c);
 	sym_table_free(c->sym);
 	c->sym = NULL;
 }
@@ -510,6 +513,58 @@ int cmd_execute(struct cmd_ctx *c, const char *line)
 	fflush(c->out);
 	c->cur = NULL;
 	return rc;
+}
+
+struct complete_ctx {
+	void (*fn)(void *opaque, const char *candidate);
+	void *opaque;
+	size_t n;
+};
+
+static int complete_symbol(void *opaque, const struct sym_module *m, const struct sym_symbol *s)
+{
+	struct complete_ctx *x = opaque;
+	char buf[SYM_NAME_MAX + SYM_PE_MAX_NAME + 2];
+
+	snprintf(buf, sizeof(buf), "%s!%s", m->name, s->name);
+	x->fn(x->opaque, buf);
+	return ++x->n >= 1000; /* enough for a terminal */
+}
+
+size_t cmd_complete(struct cmd_ctx *c, const char *word, int position,
+		    void (*fn)(void *opaque, const char *candidate), void *opaque)
+{
+	struct complete_ctx x = { fn, opaque, 0 };
+	size_t len = strlen(word);
+	struct sym_table *t;
+
+	if (position == 0) {
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (!strncasecmp(commands[i].name, word, len)) {
+				fn(opaque, commands[i].name);
+				x.n++;
+			}
+		return x.n;
+	}
+	/* Symbols need reads: only while the target is stopped, never while it runs. */
+	if (session_state(c->s) != SESSION_TARGET_STOPPED || !(t = cmd_sym(c, 0)))
+		return 0;
+	if (strchr(word, '!')) {
+		char pattern[SYM_NAME_MAX + SYM_PE_MAX_NAME + 4];
+
+		snprintf(pattern, sizeof(pattern), "%s*", word);
+		sym_enum(t, pattern, complete_symbol, &x);
+		return x.n;
+	}
+	for (size_t i = 0; i < sym_module_count(t); i++) {
+		const struct sym_module *m = sym_module_at(t, i);
+
+		if (!strncasecmp(m->name, word, len)) {
+			fn(opaque, m->name);
+			x.n++;
+		}
+	}
+	return x.n;
 }
 
 int cmd_execute_list(struct cmd_ctx *c, const char *list, const char *prompt)

@@ -58,6 +58,7 @@ struct cmd_ctx {
 	int ver_valid;
 
 	struct cmd_bp bps[CMD_MAX_BPS];
+	void *log;                      /* .logopen: struct cmd_log (cmd_log.c) */
 };
 
 /* dis may be NULL (no disassembly). */
@@ -79,6 +80,16 @@ void cmd_report_stop(struct cmd_ctx *c, const struct session_stop *st, int regs)
 /* "nt!Name+0x12" (or "nt+0x1234" without a preceding export) for an address inside a known
  * module; returns 0 if none matched. */
 int cmd_symbolize(struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap);
+
+/* .logopen: out and err also go to the log file; the REPL logs each prompt and line. */
+void cmd_log_line(struct cmd_ctx *c, const char *prompt, const char *line);
+void cmd_log_close(struct cmd_ctx *c);
+
+/* Completion candidates for word (the text before the cursor in the current word) in the
+ * given position (0 = the command name): commands, then modules and module!export
+ * symbols (only while the target is stopped). Calls fn for each; returns how many. */
+size_t cmd_complete(struct cmd_ctx *c, const char *word, int position,
+		    void (*fn)(void *opaque, const char *candidate), void *opaque);
 
 /* Command names, for completion; NULL-terminated iteration via index. */
 const char *cmd_name(size_t i);

@@ -80,6 +80,9 @@ int cmdh_pte(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_vtop(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_processor(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_reboot(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* cmd_log.c */
+int cmdh_logopen(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_logclose(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 /* cmd_sym.c */
 int cmdh_x(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_ln(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);

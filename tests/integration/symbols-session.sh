@@ -47,6 +47,7 @@ symbols_checks() {
 	fn=$(nm_addr vmkd_workload_function) calls=$(nm_addr vmkd_workload_calls)
 	flag=$(field stop-flag) pat=$(field pattern) phys=$(field phys) guard=$(field guard)
 
+	run ".logopen $tmp/$name.log" 30
 	run "lm" 30
 	check "$name: lm lists the kernel as nt from PsLoadedModuleList" \
 		grep -qE '^fffff800`00200000 fffff800`[0-9a-f]{8}   nt +ntoskrnl.exe' <<<"$out"
@@ -149,6 +150,9 @@ symbols_checks() {
 	check "$name: ~0 (the current one) is accepted" test -z "$(grep "^~: " <<<"$out")"
 	run "~1" 30
 	check "$name: ~1 on a uniprocessor target is refused" grep -q "no processor 1 (the target has 1)" <<<"$out"
+	run ".logclose" 30
+	check "$name: the .logopen log holds the commands and their output" \
+		grep -qzE 'kd> lm.*   nt +ntoskrnl.exe.*Breakpoint 0 hit.*kd> \.logclose' "$tmp/$name.log"
 	run "ed $flag 1" 30
 }
 
