@@ -14,6 +14,7 @@
 
 #include "vmkd/kd_trace.h"
 
+#include "../sym/sym.h"
 #include "commands.h"
 #include "disasm.h"
 #include "session.h"
@@ -399,6 +400,8 @@ int attach_main(int argc, char **argv)
 	if (!dis)
 		fprintf(stderr, "vmkd attach: capstone unavailable; no disassembly\n");
 	cmd_init(&a.cmd, a.s, dis, stdout, stderr);
+	if (getenv("_NT_SYMBOL_PATH") && a.cmd.sym)
+		sym_table_set_symbol_path(a.cmd.sym, getenv("_NT_SYMBOL_PATH"));
 	home = getenv("HOME");
 	if (a.interactive && home)
 		snprintf(a.history, sizeof(a.history), "%s/.vmkd_history", home);

@@ -45,9 +45,10 @@ int cmdh_lm(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 	for (size_t i = 0; i < sym_module_count(t); i++) {
 		const struct sym_module *m = sym_module_at(t, i);
 
-		fprintf(c->out, "%s %s   %-10s %s%s\n", cmd_addr(a, m->base),
+		fprintf(c->out, "%s %s   %-10s %s%s%s\n", cmd_addr(a, m->base),
 			cmd_addr(b, m->base + m->size), m->name, m->file,
-			m->state == SYM_EXPORTS_READ ? "   (export symbols)" : "");
+			m->pdb[0] ? "   (pdb symbols) " : m->state == SYM_EXPORTS_READ ?
+			"   (export symbols)" : "", m->pdb);
 	}
 	return 0;
 }

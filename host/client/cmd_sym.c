@@ -185,3 +185,39 @@ int cmdh_fnent(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 	}
 	return 0;
 }
+
+/* .sympath [PATH] / .sympath+ PATH: where PDBs are looked for (symbol stores and folders;
+ * srv*CACHE*URL uses CACHE, nothing is downloaded). Setting it reloads symbols. */
+int cmdh_sympath(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
+{
+	struct sym_table *t = c->sym;
+	char path[2048];
+
+	if (!t)
+		return cmd_fail(c, "out of memory");
+	if (argc > 2)
+		return cmd_fail(c, "usage: %s (quote a path with blanks)", cmd->usage);
+	if (argc == 2) {
+		if (cmd->arg && *sym_table_symbol_path(t))
+			snprintf(path, sizeof(path), "%s;%s", sym_table_symbol_path(t), argv[1]);
+		else
+			snprintf(path, sizeof(path), "%s", argv[1]);
+		if (sym_table_set_symbol_path(t, path))
+			return cmd_fail(c, "out of memory");
+	}
+	fprintf(c->out, "Symbol search path is: %s\n",
+		*sym_table_symbol_path(t) ? sym_table_symbol_path(t) : "<empty>");
+	return 0;
+}
+
+/* .reload: reads the module list and every module's symbols again. */
+int cmdh_reload(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
+{
+	(void)cmd, (void)argc, (void)argv;
+	if (!c->sym)
+		return cmd_fail(c, "out of memory");
+	sym_table_reload(c->sym);
+	cmd_sym(c, 1);
+	fprintf(c->out, "Loading Kernel Symbols\n");
+	return 0;
+}

@@ -88,6 +88,8 @@ int cmdh_x(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_ln(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_k(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_fnent(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_sympath(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_reload(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 /* cmd_bp.c */
 int cmdh_bp(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_ba(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sym_pdb.h"
 #include "sym_pe.h"
 #include "vmkd/kd_wire.h"
 
@@ -15,6 +16,7 @@ struct sym_table {
 	struct sym_reader r;
 	struct sym_module *mods;
 	size_t n;
+	char *sympath;
 };
 
 struct sym_table *sym_table_new(const struct sym_reader *r)
@@ -48,7 +50,111 @@ void sym_table_free(struct sym_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		module_drop_syms(&t->mods[i]);
 	free(t->mods);
+	free(t->sympath);
 	free(t);
+}
+
+void sym_table_reload(struct sym_table *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		module_drop_syms(&t->mods[i]);
+		t->mods[i].pdb[0] = '\0';
+	}
+}
+
+int sym_table_set_symbol_path(struct sym_table *t, const char *path)
+{
+	char *dup = path && *path ? strdup(path) : NULL;
+
+	if (path && *path && !dup)
+		return -1;
+	free(t->sympath);
+	t->sympath = dup;
+	sym_table_reload(t);
+	return 0;
+}
+
+const char *sym_table_symbol_path(const struct sym_table *t)
+{
+	return t->sympath ? t->sympath : "";
+}
+
+/* Reads a whole file of at most max bytes; NULL if it cannot. */
+static uint8_t *read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	long size;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && (unsigned long)size <= max &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size))) {
+		if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+			free(buf);
+			buf = NULL;
+		} else {
+			*len = (size_t)size;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Adds the PDB's symbols to m (exports stay; a PDB name at an export's address is skipped
+ * when it is the same name). */
+static void load_pdb(struct sym_table *t, struct sym_module *m)
+{
+	struct sym_codeview cv;
+	struct sym_pdb_symbol *ps = NULL;
+	struct sym_symbol *grown;
+	size_t np = 0, len = 0, k, nexp = m->nsyms;
+	char path[sizeof(m->pdb)];
+	uint8_t *file;
+
+	if (!t->sympath || sym_pe_codeview(&t->r, m->base, &m->pe, &cv) != 0 ||
+	    sym_pdb_find(t->sympath, &cv, path, sizeof(path)))
+		return;
+	file = read_file(path, SYM_PDB_MAX_FILE, &len);
+	if (!file)
+		return;
+	if (sym_pdb_symbols(file, len, cv.guid, &ps, &np, NULL, 0) || !np)
+		goto out;
+	grown = realloc(m->syms, (m->nsyms + np) * sizeof(*m->syms));
+	if (!grown)
+		goto out;
+	m->syms = grown;
+	k = m->nsyms;
+	for (size_t i = 0; i < np; i++) {
+		uint64_t addr = m->base + ps[i].rva;
+		size_t lo = 0, hi = nexp;
+		int dup = 0;
+
+		if (ps[i].rva >= m->size)
+			continue;
+		/* The exports are sorted by address: is this one of them? */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (m->syms[mid].addr < addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nexp && m->syms[lo].addr == addr && !dup; lo++)
+			dup = !strcmp(m->syms[lo].name, ps[i].name);
+		if (dup)
+			continue;
+		m->syms[k].addr = m->base + ps[i].rva;
+		m->syms[k].name = ps[i].name;
+		ps[i].name = NULL;
+		k++;
+	}
+	m->nsyms = k;
+	snprintf(m->pdb, sizeof(m->pdb), "%s", path);
+out:
+	sym_pdb_free(ps, np);
+	free(file);
 }
 
 void sym_module_names(const char *path, char *name, size_t ncap, char *file, size_t fcap)
@@ -266,7 +372,9 @@ void sym_load_exports(struct sym_table *t, const struct sym_module *cm)
 		k++;
 	}
 	m->nsyms = k;
-	qsort(m->syms, k, sizeof(*m->syms), cmp_sym);
+	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_sym);
+	load_pdb(t, m);
+	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_sym);
 	m->state = SYM_EXPORTS_READ;
 out:
 	sym_pe_exports_free(e, n);

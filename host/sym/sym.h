@@ -43,6 +43,7 @@ struct sym_module {
 	size_t nsyms;
 	int pe_valid;             /* pe holds the headers (read with the exports) */
 	struct sym_pe_info pe;
+	char pdb[260];            /* the PDB its symbols came from too, or "" */
 };
 
 /* A module as a list walk or a LoadSymbols report gives it. */
@@ -83,7 +84,15 @@ const struct sym_module *sym_module_by_name(const struct sym_table *t, const cha
 					    size_t len);
 const struct sym_module *sym_module_by_addr(const struct sym_table *t, uint64_t addr);
 
-/* Reads a module's exports if not read yet (once; a failure is remembered). */
+/* The WinDbg symbol path PDBs are looked for along (NULL or "" = exports only). Drops
+ * every module's symbols: they are read again, with PDBs, on next use. */
+int sym_table_set_symbol_path(struct sym_table *t, const char *path);
+const char *sym_table_symbol_path(const struct sym_table *t);
+/* Drops every module's symbols (.reload). */
+void sym_table_reload(struct sym_table *t);
+
+/* Reads a module's exports (and, with a symbol path, its PDB's publics and globals) if
+ * not read yet (once; a failure is remembered). */
 void sym_load_exports(struct sym_table *t, const struct sym_module *m);
 
 /* "nt", "nt!Name" (text[0..len)); 0 with *out, or -1 if nothing matches. */
