@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # demo.sh - `make demo`: boots vmkd's test kernel under QEMU and debugs it with
-# `vmkd attach`: version, modules, registers, disassembly, a breakpoint hit, a single step,
+# `vmkd attach`: version, modules, export symbols, registers, disassembly, a breakpoint by
+# name and its hit, the stack, a single step,
 # DbgPrint text while it runs, a break-in. On a terminal it then leaves you at the kd>
 # prompt (type `help`; `q` quits and stops the VM); without one it finishes the session
 # and exits 0.
@@ -36,7 +37,6 @@ symbol() {
 	nm "$BUILD/target/vmkd-target.elf" | awk -v s="$1" '$3 == s { print $1 }'
 }
 
-fn=$(symbol vmkd_workload_function)
 flag=$(symbol vmkd_stop_request)
 accel=$(scripts/qemu-target.sh --accel "${VMKD_ACCEL:-tcg}" --probe-accel)
 transport=${VMKD_TRANSPORT:-vmkd}
@@ -77,7 +77,7 @@ scripts/qemu-target.sh --accel "$accel" --firmware "$firmware" --timeout 600 \
 	>"$tmp/qemu.out" 2>&1 &
 target_pid=$!
 
-session="version; lm; r; u @rip L3; bp $fn; g; r rip; u @rip L3; t; bc *"
+session="version; lm; x nt!vmkd_*; r; u @rip L3; bp nt!vmkd_workload_function; g; kn; r rip; u @rip L3; t; bc *"
 echo "vmkd demo: vmkd attach -c \"$session; ...\" unix:$tmp/kd.sock"
 echo
 if [[ -t 0 && -t 1 ]]; then
