@@ -167,8 +167,10 @@ struct sym_table *cmd_sym(struct cmd_ctx *c, int force)
 
 	if (!c->sym)
 		return NULL;
+	/* Reading needs a stopped target; while it runs, lookups use what was read. */
+	sym_table_set_readable(c->sym, session_state(c->s) == SESSION_TARGET_STOPPED);
 	if (session_state(c->s) != SESSION_TARGET_STOPPED)
-		return c->sym; /* what we have: reading needs a stopped target */
+		return c->sym;
 	stale = force || !c->sym_valid || c->sym_nsession != session_module_count(c->s) ||
 		(st->kind == SESSION_STOP_LOAD_SYMBOLS && st->seq != c->sym_seq);
 	if (!stale)

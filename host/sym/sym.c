@@ -17,6 +17,7 @@ struct sym_table {
 	struct sym_module *mods;
 	size_t n;
 	char *sympath;
+	int offline;             /* the target cannot be read now: load nothing */
 };
 
 struct sym_table *sym_table_new(const struct sym_reader *r)
@@ -52,6 +53,11 @@ void sym_table_free(struct sym_table *t)
 	free(t->mods);
 	free(t->sympath);
 	free(t);
+}
+
+void sym_table_set_readable(struct sym_table *t, int readable)
+{
+	t->offline = !readable;
 }
 
 void sym_table_reload(struct sym_table *t)
@@ -342,7 +348,7 @@ void sym_load_exports(struct sym_table *t, const struct sym_module *cm)
 	if (cm < t->mods || cm >= t->mods + t->n)
 		return; /* not one of this table's modules */
 	m = &t->mods[cm - t->mods];
-	if (m->state != SYM_EXPORTS_UNREAD)
+	if (m->state != SYM_EXPORTS_UNREAD || t->offline)
 		return;
 	m->state = SYM_EXPORTS_FAILED;
 	if (sym_pe_headers(&t->r, m->base, m->size, &info, err, sizeof(err)))

@@ -91,6 +91,10 @@ const char *sym_table_symbol_path(const struct sym_table *t);
 /* Drops every module's symbols (.reload). */
 void sym_table_reload(struct sym_table *t);
 
+/* Whether the target can be read now (a KD target only while stopped). While it cannot,
+ * lookups use what was read before and nothing is marked as failed. Default: readable. */
+void sym_table_set_readable(struct sym_table *t, int readable);
+
 /* Reads a module's exports (and, with a symbol path, its PDB's publics and globals) if
  * not read yet (once; a failure is remembered). */
 void sym_load_exports(struct sym_table *t, const struct sym_module *m);

@@ -129,6 +129,25 @@ static void resolve_names(void **state)
 	assert_int_equal(sym_module_at(f->t, 1)->state, SYM_EXPORTS_FAILED);
 }
 
+static void offline_loads_nothing(void **state)
+{
+	struct fixture *f = *state;
+	unsigned reads = f->m.reads;
+	uint64_t v;
+
+	/* A running target: no reads, nothing remembered as failed. */
+	sym_table_set_readable(f->t, 0);
+	assert_int_equal(sym_resolve(f->t, "nt!KeBugCheckEx", 15, &v), -1);
+	assert_int_equal(f->m.reads, reads);
+	assert_int_equal(sym_module_at(f->t, 0)->state, SYM_EXPORTS_UNREAD);
+	sym_table_set_readable(f->t, 1);
+	assert_int_equal(sym_resolve(f->t, "nt!KeBugCheckEx", 15, &v), 0);
+	assert_int_equal(v, NT + 0x2000);
+	/* Once read, symbols serve while offline too. */
+	sym_table_set_readable(f->t, 0);
+	assert_int_equal(sym_resolve(f->t, "nt!KiSystemStartup", 18, &v), 0);
+}
+
 static void format_and_nearest(void **state)
 {
 	struct fixture *f = *state;
@@ -226,6 +245,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(module_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_walk_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(resolve_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(offline_loads_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(format_and_nearest, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_survives_an_unchanged_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(glob_and_enum, setup, teardown),
