@@ -26,7 +26,7 @@ LDLIBS_TEST += $(HOST_LIBS) -lpthread
 # libFuzzer harnesses of the symbol layer (tests/fuzz).
 FUZZ_SRCS_fuzz_pe_exports := host/sym/sym.c host/sym/sym_pe.c host/sym/sym_unwind.c
 FUZZ_SRCS_fuzz_unwind := host/sym/sym_unwind.c
-FUZZ_SRCS_fuzz_pdb := host/sym/sym_pdb.c
+FUZZ_SRCS_fuzz_sym_pdb := host/sym/sym_pdb.c
 
 # A small DLL and its PDB from Debian's clang and lld-link, for test_sym_pdb (which skips
 # itself when lld-link is not installed).
