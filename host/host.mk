@@ -24,7 +24,8 @@ TEST_EXTRA_LIBS += $(HOST_LIB)
 LDLIBS_TEST += $(HOST_LIBS) -lpthread
 
 # libFuzzer harnesses of the symbol layer (tests/fuzz).
-FUZZ_SRCS_fuzz_pe_exports := host/sym/sym.c host/sym/sym_pe.c host/sym/sym_unwind.c
+FUZZ_SRCS_fuzz_pe_exports := host/sym/sym.c host/sym/sym_pe.c host/sym/sym_unwind.c \
+	host/sym/sym_pdb.c
 FUZZ_SRCS_fuzz_unwind := host/sym/sym_unwind.c
 FUZZ_SRCS_fuzz_sym_pdb := host/sym/sym_pdb.c
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_sym_pdb.c - libFuzzer harness for the symbol layer's PDB (MSF 7.00) reader: whatever the file holds,
- * sym_pdb_symbols stays inside it, terminates, and every symbol it returns has a non-empty
- * name. Inputs that do not start with the MSF magic get it prepended, so the fuzzer spends
- * its time past the signature check.
+ * fuzz_sym_pdb.c - libFuzzer harness for the symbol layer's PDB (MSF 7.00) reader:
+ * whatever the file holds, sym_pdb_symbols stays inside it, terminates, and every symbol it
+ * returns has a non-empty name. Inputs that do not start with the MSF magic get it
+ * prepended, so the fuzzer spends its time past the signature check.
  */
 #include <stddef.h>
 #include <stdint.h>
