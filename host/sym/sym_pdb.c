@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "vmkd/kd_bytes.h"
+
 #define MSF_MAGIC "Microsoft C/C++ MSF 7.00\r\n\x1a" "DS\0\0\0"
 #define MSF_MAGIC_LEN 32u
 #define MSF_HEADER 56u
@@ -46,9 +48,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-
 /* ---- CodeView --------------------------------------------------------------------- */
 
 int sym_pe_codeview(const struct sym_reader *r, uint64_t base, const struct sym_pe_info *info,
@@ -69,9 +68,9 @@ int sym_pe_codeview(const struct sym_reader *r, uint64_t base, const struct sym_
 
 		if (sym_read_exact(r, base + rva + (uint64_t)i * DEBUG_ENTRY, e, sizeof(e)))
 			return -1;
-		type = rd32(e + 12);
-		size = rd32(e + 16);
-		data_rva = rd32(e + 20);
+		type = kd_get_le32(e + 12);
+		size = kd_get_le32(e + 16);
+		data_rva = kd_get_le32(e + 20);
 		if (type != DEBUG_TYPE_CODEVIEW || size < 25 || !data_rva ||
 		    data_rva >= info->size_of_image)
 			continue;
@@ -84,7 +83,7 @@ int sym_pe_codeview(const struct sym_reader *r, uint64_t base, const struct sym_
 		if (memcmp(rec, "RSDS", 4))
 			continue; /* NB10 and friends: not supported */
 		memcpy(cv->guid, rec + 4, 16);
-		cv->age = rd32(rec + 20);
+		cv->age = kd_get_le32(rec + 20);
 		len = strnlen((const char *)rec + 24, got - 24);
 		if (len >= sizeof(cv->pdb))
 			len = sizeof(cv->pdb) - 1;
@@ -112,8 +111,8 @@ void sym_codeview_key(const struct sym_codeview *cv, char *buf, size_t cap)
 	const char *name = pdb_base(cv->pdb);
 
 	/* Data1, Data2, Data3 as little-endian numbers, Data4 as bytes, then the age. */
-	snprintf(buf, cap, "%s/%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%X/%s", name, rd32(g),
-		 rd16(g + 4), rd16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15],
+	snprintf(buf, cap, "%s/%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%X/%s", name, kd_get_le32(g),
+		 kd_get_le16(g + 4), kd_get_le16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15],
 		 cv->age, name);
 }
 
@@ -137,10 +136,10 @@ static int msf_open(struct msf *m, const uint8_t *file, size_t size, char *err, 
 	m->size = size;
 	if (size < MSF_HEADER || memcmp(file, MSF_MAGIC, MSF_MAGIC_LEN))
 		return fail(err, errlen, "not an MSF 7.00 (PDB) file");
-	m->bs = rd32(file + 32);
-	m->nblocks = rd32(file + 40);
-	dir_bytes = rd32(file + 44);
-	map_block = rd32(file + 52);
+	m->bs = kd_get_le32(file + 32);
+	m->nblocks = kd_get_le32(file + 40);
+	dir_bytes = kd_get_le32(file + 44);
+	map_block = kd_get_le32(file + 52);
 	if (m->bs != 512 && m->bs != 1024 && m->bs != 2048 && m->bs != 4096)
 		return fail(err, errlen, "bad MSF block size %u", m->bs);
 	if ((uint64_t)m->nblocks * m->bs > size)
@@ -155,14 +154,14 @@ static int msf_open(struct msf *m, const uint8_t *file, size_t size, char *err, 
 	if (!m->dir)
 		return fail(err, errlen, "out of memory");
 	for (uint32_t i = 0; i < ndir_blocks; i++) {
-		uint32_t blk = rd32(file + (size_t)map_block * m->bs + 4u * i);
+		uint32_t blk = kd_get_le32(file + (size_t)map_block * m->bs + 4u * i);
 		uint32_t n = dir_bytes - i * m->bs < m->bs ? dir_bytes - i * m->bs : m->bs;
 
 		if (blk >= m->nblocks)
 			return fail(err, errlen, "directory block %u out of range", blk);
 		memcpy(m->dir + (size_t)i * m->bs, file + (size_t)blk * m->bs, n);
 	}
-	m->nstreams = rd32(m->dir);
+	m->nstreams = kd_get_le32(m->dir);
 	if (m->nstreams > MAX_STREAMS || 4u + 4ull * m->nstreams > dir_bytes)
 		return fail(err, errlen, "bad stream count %u", m->nstreams);
 	m->sizes = m->dir + 4;
@@ -171,14 +170,14 @@ static int msf_open(struct msf *m, const uint8_t *file, size_t size, char *err, 
 		return fail(err, errlen, "out of memory");
 	pos = 4 + 4 * m->nstreams;
 	for (uint32_t s = 0; s < m->nstreams; s++) {
-		uint32_t sz = rd32(m->sizes + 4 * s), nb;
+		uint32_t sz = kd_get_le32(m->sizes + 4 * s), nb;
 
 		nb = sz == NIL_STREAM ? 0 : (uint32_t)(((uint64_t)sz + m->bs - 1) / m->bs);
 		if ((uint64_t)pos + 4ull * nb > dir_bytes)
 			return fail(err, errlen, "stream %u's block list runs past the directory", s);
 		m->first[s] = pos;
 		for (uint32_t k = 0; k < nb; k++)
-			if (rd32(m->dir + pos + 4 * k) >= m->nblocks)
+			if (kd_get_le32(m->dir + pos + 4 * k) >= m->nblocks)
 				return fail(err, errlen, "stream %u: block out of range", s);
 		pos += 4 * nb;
 	}
@@ -197,7 +196,7 @@ static uint32_t stream_size(const struct msf *m, uint32_t s)
 
 	if (s >= m->nstreams)
 		return 0;
-	sz = rd32(m->sizes + 4 * s);
+	sz = kd_get_le32(m->sizes + 4 * s);
 	return sz == NIL_STREAM ? 0 : sz;
 }
 
@@ -214,7 +213,7 @@ static uint8_t *stream_read(const struct msf *m, uint32_t s, uint32_t *len)
 	if (!buf)
 		return NULL;
 	for (uint32_t off = 0, k = 0; off < sz; off += m->bs, k++) {
-		uint32_t blk = rd32(m->dir + m->first[s] + 4 * k);
+		uint32_t blk = kd_get_le32(m->dir + m->first[s] + 4 * k);
 		uint32_t n = sz - off < m->bs ? sz - off : m->bs;
 
 		memcpy(buf + off, m->file + (size_t)blk * m->bs, n);
@@ -268,7 +267,7 @@ int sym_pdb_symbols(const uint8_t *file, size_t size, const uint8_t *guid,
 	dbg_off = DBI_HEADER;
 	for (unsigned k = 0; k < 6; k++) {
 		static const uint8_t sizes_at[6] = { 24, 28, 32, 36, 40, 52 };
-		uint32_t sz = rd32(dbi + sizes_at[k]);
+		uint32_t sz = kd_get_le32(dbi + sizes_at[k]);
 
 		if (sz > dbi_len - dbg_off) {
 			fail(err, errlen, "DBI substream %u runs past the stream", k);
@@ -276,21 +275,21 @@ int sym_pdb_symbols(const uint8_t *file, size_t size, const uint8_t *guid,
 		}
 		dbg_off += sz;
 	}
-	if (rd32(dbi + 48) >= 2 * (DBG_HEADER_SECTIONS + 1) &&
-	    rd32(dbi + 48) <= dbi_len - dbg_off)
-		sects = stream_read(&m, rd16(dbi + dbg_off + 2 * DBG_HEADER_SECTIONS), &sects_len);
+	if (kd_get_le32(dbi + 48) >= 2 * (DBG_HEADER_SECTIONS + 1) &&
+	    kd_get_le32(dbi + 48) <= dbi_len - dbg_off)
+		sects = stream_read(&m, kd_get_le16(dbi + dbg_off + 2 * DBG_HEADER_SECTIONS), &sects_len);
 	if (!sects) {
 		fail(err, errlen, "no section headers in the PDB");
 		goto out;
 	}
 	nsects = sects_len / SECTION_HEADER;
-	recs = stream_read(&m, rd16(dbi + 20), &recs_len);
+	recs = stream_read(&m, kd_get_le16(dbi + 20), &recs_len);
 	if (!recs) {
 		fail(err, errlen, "no symbol record stream");
 		goto out;
 	}
 	for (uint32_t off = 0; off + 4 <= recs_len;) {
-		uint32_t len = rd16(recs + off), kind = rd16(recs + off + 2);
+		uint32_t len = kd_get_le16(recs + off), kind = kd_get_le16(recs + off + 2);
 		const uint8_t *r = recs + off;
 		uint32_t total = len + 2u, seg, where, nlen;
 
@@ -299,8 +298,8 @@ int sym_pdb_symbols(const uint8_t *file, size_t size, const uint8_t *guid,
 		off += total;
 		if ((kind != S_PUB32 && kind != S_GDATA32 && kind != S_LDATA32) || total < 15)
 			continue;
-		where = rd32(r + 8);
-		seg = rd16(r + 12);
+		where = kd_get_le32(r + 8);
+		seg = kd_get_le16(r + 12);
 		if (!seg || seg > nsects)
 			continue; /* absolute or unknown section: no address in the image */
 		nlen = (uint32_t)strnlen((const char *)r + 14, total - 14);
@@ -319,7 +318,7 @@ int sym_pdb_symbols(const uint8_t *file, size_t size, const uint8_t *guid,
 			}
 			syms = g;
 		}
-		syms[n].rva = rd32(sects + (seg - 1) * SECTION_HEADER + 12) + where;
+		syms[n].rva = kd_get_le32(sects + (seg - 1) * SECTION_HEADER + 12) + where;
 		syms[n].name = strndup((const char *)r + 14, nlen);
 		if (syms[n].name)
 			n++;

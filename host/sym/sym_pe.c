@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmkd/kd_bytes.h"
+
 #define DOS_LFANEW 0x3c
 #define MAX_LFANEW 0x10000u       /* the NT headers sit near the start */
 #define FILE_HEADER_SIZE 20u
@@ -30,10 +32,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-
 int sym_pe_headers(const struct sym_reader *r, uint64_t base, uint32_t size_hint,
 		   struct sym_pe_info *info, char *err, size_t errlen)
 {
@@ -47,35 +45,35 @@ int sym_pe_headers(const struct sym_reader *r, uint64_t base, uint32_t size_hint
 			    (unsigned long long)base);
 	if (dos[0] != 'M' || dos[1] != 'Z')
 		return fail(err, errlen, "no MZ signature at %016llx", (unsigned long long)base);
-	lfanew = rd32(dos + DOS_LFANEW);
+	lfanew = kd_get_le32(dos + DOS_LFANEW);
 	if (lfanew < sizeof(dos) - 4 || lfanew > MAX_LFANEW)
 		return fail(err, errlen, "bad e_lfanew %#x", lfanew);
 	if (sym_read_exact(r, base + lfanew, nt, sizeof(nt)))
 		return fail(err, errlen, "cannot read the NT headers");
 	if (memcmp(nt, "PE\0\0", 4))
 		return fail(err, errlen, "no PE signature");
-	info->machine = rd16(nt + 4);
-	info->nsections = rd16(nt + 6);
-	opt_size = rd16(nt + 20);
+	info->machine = kd_get_le16(nt + 4);
+	info->nsections = kd_get_le16(nt + 6);
+	opt_size = kd_get_le16(nt + 20);
 	if (opt_size < 96)
 		return fail(err, errlen, "optional header too short (%u bytes)", opt_size);
 	memset(opt, 0, sizeof(opt));
 	if (sym_read_exact(r, base + lfanew + sizeof(nt), opt,
 			   opt_size < sizeof(opt) ? opt_size : sizeof(opt)))
 		return fail(err, errlen, "cannot read the optional header");
-	magic = rd16(opt);
+	magic = kd_get_le16(opt);
 	if (magic == OPT_MAGIC_PE32PLUS) {
-		info->image_base = rd64(opt + 24);
-		ndirs = rd32(opt + 108);
+		info->image_base = kd_get_le64(opt + 24);
+		ndirs = kd_get_le32(opt + 108);
 		dirs_off = 112;
 	} else if (magic == OPT_MAGIC_PE32) {
-		info->image_base = rd32(opt + 28);
-		ndirs = rd32(opt + 92);
+		info->image_base = kd_get_le32(opt + 28);
+		ndirs = kd_get_le32(opt + 92);
 		dirs_off = 96;
 	} else {
 		return fail(err, errlen, "unknown optional header magic %#x", magic);
 	}
-	info->size_of_image = rd32(opt + 56);
+	info->size_of_image = kd_get_le32(opt + 56);
 	if (!info->size_of_image || info->size_of_image > MAX_IMAGE_SIZE)
 		return fail(err, errlen, "bad SizeOfImage %#x", info->size_of_image);
 	if (size_hint && info->size_of_image > size_hint)
@@ -85,7 +83,7 @@ int sym_pe_headers(const struct sym_reader *r, uint64_t base, uint32_t size_hint
 	/* Directories beyond what the optional header holds do not exist. */
 	for (uint32_t i = 0; i < ndirs && dirs_off + 8 * i + 8 <= opt_size &&
 			     dirs_off + 8 * i + 8 <= sizeof(opt); i++) {
-		uint32_t rva = rd32(opt + dirs_off + 8 * i), size = rd32(opt + dirs_off + 8 * i + 4);
+		uint32_t rva = kd_get_le32(opt + dirs_off + 8 * i), size = kd_get_le32(opt + dirs_off + 8 * i + 4);
 
 		/* A directory outside the image is ignored, not trusted. */
 		if (!rva || !size || rva >= info->size_of_image || size > info->size_of_image - rva)
@@ -187,12 +185,12 @@ int sym_pe_exports(const struct sym_reader *r, uint64_t base, const struct sym_p
 		     (unsigned long long)(base + x.dir_rva));
 		goto out;
 	}
-	ord_base = rd32(x.dir + 16);
-	nfuncs = rd32(x.dir + 20);
-	nnames = rd32(x.dir + 24);
-	funcs_rva = rd32(x.dir + 28);
-	names_rva = rd32(x.dir + 32);
-	ords_rva = rd32(x.dir + 36);
+	ord_base = kd_get_le32(x.dir + 16);
+	nfuncs = kd_get_le32(x.dir + 20);
+	nnames = kd_get_le32(x.dir + 24);
+	funcs_rva = kd_get_le32(x.dir + 28);
+	names_rva = kd_get_le32(x.dir + 32);
+	ords_rva = kd_get_le32(x.dir + 36);
 	if (nfuncs > SYM_PE_MAX_EXPORTS || nnames > SYM_PE_MAX_EXPORTS) {
 		fail(err, errlen, "too many exports (%u functions, %u names)", nfuncs, nnames);
 		goto out;
@@ -212,19 +210,19 @@ int sym_pe_exports(const struct sym_reader *r, uint64_t base, const struct sym_p
 			fail(err, errlen, "cannot read export address %u", i);
 			goto out;
 		}
-		funcs[i] = rd32(raw);
+		funcs[i] = kd_get_le32(raw);
 	}
 	for (uint32_t i = 0; i < nnames; i++) {
 		if (fetch(&x, names_rva + 4 * i, raw, 4)) {
 			fail(err, errlen, "cannot read export name %u", i);
 			goto out;
 		}
-		names[i] = rd32(raw);
+		names[i] = kd_get_le32(raw);
 		if (fetch(&x, ords_rva + 2 * i, raw, 2)) {
 			fail(err, errlen, "cannot read export ordinal %u", i);
 			goto out;
 		}
-		ords[i] = rd16(raw);
+		ords[i] = kd_get_le16(raw);
 	}
 	for (uint32_t i = 0; i < nnames; i++) {
 		uint32_t idx = ords[i];

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmkd/kd_bytes.h"
+
 #define RF_SIZE 12u
 #define UNWIND_HDR 4u
 #define MAX_CODES 255u
@@ -25,16 +27,13 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-
 static int read_u64(const struct sym_reader *r, uint64_t va, uint64_t *v)
 {
 	uint8_t b[8];
 
 	if (sym_read_exact(r, va, b, sizeof(b)))
 		return -1;
-	*v = rd32(b) | (uint64_t)rd32(b + 4) << 32;
+	*v = kd_get_le32(b) | (uint64_t)kd_get_le32(b + 4) << 32;
 	return 0;
 }
 
@@ -44,9 +43,9 @@ static int read_rf(const struct sym_reader *r, uint64_t va, struct sym_runtime_f
 
 	if (sym_read_exact(r, va, b, sizeof(b)))
 		return -1;
-	rf->begin = rd32(b);
-	rf->end = rd32(b + 4);
-	rf->unwind = rd32(b + 8);
+	rf->begin = kd_get_le32(b);
+	rf->end = kd_get_le32(b + 4);
+	rf->unwind = kd_get_le32(b + 8);
 	return 0;
 }
 
@@ -141,9 +140,9 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 			break;
 		case SYM_UWOP_ALLOC_LARGE:
 			if (info == 0)
-				*rsp += 8u * (uint64_t)rd16(codes + 2 * (i + 1));
+				*rsp += 8u * (uint64_t)kd_get_le16(codes + 2 * (i + 1));
 			else if (info == 1)
-				*rsp += rd32(codes + 2 * (i + 1));
+				*rsp += kd_get_le32(codes + 2 * (i + 1));
 			else
 				return fail(err, errlen, "ALLOC_LARGE with OpInfo %u", info);
 			break;
@@ -157,8 +156,8 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 			break;
 		case SYM_UWOP_SAVE_NONVOL:
 		case SYM_UWOP_SAVE_NONVOL_FAR:
-			x = op == SYM_UWOP_SAVE_NONVOL ? 8u * rd16(codes + 2 * (i + 1)) :
-							 rd32(codes + 2 * (i + 1));
+			x = op == SYM_UWOP_SAVE_NONVOL ? 8u * kd_get_le16(codes + 2 * (i + 1)) :
+							 kd_get_le32(codes + 2 * (i + 1));
 			if (read_u64(r, *rsp + x, &v))
 				return fail(err, errlen, "cannot read the saved register at %016llx",
 					    (unsigned long long)(*rsp + x));
@@ -189,9 +188,9 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 	if (*has_chain) {
 		const uint8_t *c = codes + 2u * ((ncodes + 1u) & ~1u);
 
-		chain->begin = rd32(c);
-		chain->end = rd32(c + 4);
-		chain->unwind = rd32(c + 8);
+		chain->begin = kd_get_le32(c);
+		chain->end = kd_get_le32(c + 4);
+		chain->unwind = kd_get_le32(c + 8);
 	}
 	return 0;
 }
