@@ -8,6 +8,8 @@
 # KdSendPacket has a .pdata entry, a hardware write breakpoint (`ba w`) on the workload's
 # counter is hit, `s` finds the known pattern and `.writemem` writes it byte for byte.
 # Under TCG (software breakpoints need it here). Ends with "N passed, N failed".
+# WinDbg addresses carry a literal backtick (fffff800`00200000): single quotes on purpose.
+# shellcheck disable=SC2016
 set -uo pipefail
 trap "" PIPE # a client that already quit must not kill the script
 cd "$(dirname "$0")/../.." || exit 1
