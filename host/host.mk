@@ -1,7 +1,7 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
 # (host/common, host/client, host/relay, ...), linked with libkd, libedit and capstone.
 
-HOST_DIRS := host/common host/client host/relay host/gdb host/setup host/dump host/record
+HOST_DIRS := host/common host/sym host/client host/relay host/gdb host/setup host/dump host/record
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_LIB := $(BUILD)/libvmkdhost.a
@@ -43,3 +43,21 @@ FUZZ_SRCS_fuzz_record := host/record/record.c host/record/record_text.c \
 	host/record/pcapng.c host/record/replay.c
 # libFuzzer harness of the gdb server's RSP framing and register decoding.
 FUZZ_SRCS_fuzz_rsp := host/gdb/rsp_parser.c host/gdb/gdb_regs.c
+# libFuzzer harnesses of the symbol layer (tests/fuzz).
+FUZZ_SRCS_fuzz_pe_exports := host/sym/sym.c host/sym/sym_pe.c host/sym/sym_unwind.c \
+	host/sym/sym_pdb.c
+FUZZ_SRCS_fuzz_unwind := host/sym/sym_unwind.c
+FUZZ_SRCS_fuzz_sym_pdb := host/sym/sym_pdb.c
+
+# A small DLL and its PDB from Debian's clang and lld-link, for test_sym_pdb (which skips
+# itself when lld-link is not installed).
+PDB_FIXTURE_DIR := $(BUILD)/tests/pdb
+$(PDB_FIXTURE_DIR)/pdbtest.dll: tests/fixtures/pdbtest.c
+	@mkdir -p $(@D)
+	@if command -v clang >/dev/null && command -v lld-link >/dev/null; then \
+		clang --target=x86_64-pc-windows-msvc -O1 -gcodeview -c $< -o $(@D)/pdbtest.obj && \
+		lld-link /nologo /dll /noentry /nodefaultlib /debug /pdb:$(@D)/pdbtest.pdb \
+			/out:$@ $(@D)/pdbtest.obj; \
+	else echo "lld-link not found: test_sym_pdb will skip"; fi
+$(BUILD)/tests/test_sym_pdb: $(PDB_FIXTURE_DIR)/pdbtest.dll
+EXTRA_CFLAGS_tests_unit_ += -DVMKD_PDB_FIXTURE_DIR='"$(PDB_FIXTURE_DIR)"'

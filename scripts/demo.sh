@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # demo.sh - `make demo`: boots vmkd's test kernel under QEMU and debugs it with
-# `vmkd attach`: version, modules, registers, disassembly, a breakpoint hit, a single step,
+# `vmkd attach`: version, modules, export symbols, registers, disassembly, a breakpoint by
+# name and its hit, the stack, a single step,
 # DbgPrint text while it runs, a break-in. On a terminal it then leaves you at the kd>
 # prompt (type `help`; `g` runs the guest, Ctrl-C breaks in, `q` quits and stops the VM,
 # exit status 0); without one it finishes the session and exits with the kernel's exit code.
@@ -78,7 +79,6 @@ symbol() {
 
 [[ -x $BUILD/vmkd && -r $BUILD/target/vmkd-target.bin && -r $BUILD/target/vmkd-target.elf ]] ||
 	die "build first ($BUILD/vmkd, $BUILD/target/vmkd-target.bin): make demo builds what it needs"
-fn=$(symbol vmkd_workload_function)
 flag=$(symbol vmkd_stop_request)
 accel=$(scripts/qemu-target.sh --accel "${VMKD_ACCEL:-tcg}" --probe-accel) || exit 1
 transport=${VMKD_TRANSPORT:-vmkd}
@@ -190,7 +190,7 @@ failed() {
 	printf 'vmkd demo: %s\n' "$(cat "$failfile")" >&2
 }
 
-session="version; lm; r; u @rip L3; bp $fn; g; r rip; u @rip L3; t; bc *"
+session="version; lm; x nt!vmkd_*; r; u @rip L3; bp nt!vmkd_workload_function; g; kn; r rip; u @rip L3; t; bc *"
 say "vmkd attach -c \"$session; ...\" unix:$tmp/kd.sock"
 echo
 if [[ -t 0 && -t 1 ]]; then

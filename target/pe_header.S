@@ -3,8 +3,10 @@
  * pe_header.S - an MZ/PE32+ header at the very start of the image, so KernBase looks like a
  * Windows kernel's to debuggers that check it (rizin reads "MZ"/"PE" there; WinDbg's !dh and
  * lm read SizeOfImage and the section table). The image is loaded flat, so file offsets and
- * RVAs are equal (FileAlignment = SectionAlignment = 4 KiB). No imports, exports, relocations
- * or debug directory: the KD core may extend this if a debugger needs them.
+ * RVAs are equal (FileAlignment = SectionAlignment = 4 KiB). An export table names a few
+ * functions and variables (the test symbols, kd_main, kmain), so a debugger that reads
+ * symbols from the image in memory, as vmkd attach does without a PDB, finds them. No
+ * imports, relocations or debug directory.
  */
 	.section .note.GNU-stack, "", @progbits
 
@@ -58,7 +60,8 @@ optional_header:			/* IMAGE_OPTIONAL_HEADER64 */
 	.quad	0x80000, 0x1000, 0x100000, 0x1000 /* stack/heap reserve/commit */
 	.long	0			/* LoaderFlags */
 	.long	16			/* NumberOfRvaAndSizes */
-	.fill	16 * 8, 1, 0		/* data directories: none */
+	.long	export_dir - __pe_header, export_end - export_dir /* [0] export */
+	.fill	15 * 8, 1, 0		/* the other data directories: none */
 optional_header_end:
 
 section_table:
@@ -83,3 +86,36 @@ section_table:
 	.short	0, 0
 	.long	SCN_UDATA | SCN_READ | SCN_WRITE
 section_table_end:
+
+/* IMAGE_EXPORT_DIRECTORY; names sorted (ASCII), as loaders binary-search them. */
+#define NEXPORTS 8
+	.balign	4
+export_dir:
+	.long	0, 0			/* Characteristics, TimeDateStamp */
+	.short	0, 0			/* version */
+	.long	export_dll_name - __pe_header
+	.long	1			/* ordinal base */
+	.long	NEXPORTS, NEXPORTS
+	.long	export_funcs - __pe_header, export_names - __pe_header
+	.long	export_ords - __pe_header
+export_funcs:
+	.long	__pe_export_DbgBreakPointWithStatus, __pe_export_KdDebuggerNotPresent
+	.long	__pe_export_MmGetPhysicalAddress, __pe_export_kd_main, __pe_export_kmain
+	.long	__pe_export_vmkd_stop_request, __pe_export_vmkd_workload_calls
+	.long	__pe_export_vmkd_workload_function
+export_names:
+	.long	0f - __pe_header, 1f - __pe_header, 2f - __pe_header, 3f - __pe_header
+	.long	4f - __pe_header, 5f - __pe_header, 6f - __pe_header, 7f - __pe_header
+export_ords:
+	.short	0, 1, 2, 3, 4, 5, 6, 7
+export_dll_name:
+	.asciz	"ntoskrnl.exe"
+0:	.asciz	"DbgBreakPointWithStatus"
+1:	.asciz	"KdDebuggerNotPresent"
+2:	.asciz	"MmGetPhysicalAddress"
+3:	.asciz	"kd_main"
+4:	.asciz	"kmain"
+5:	.asciz	"vmkd_stop_request"
+6:	.asciz	"vmkd_workload_calls"
+7:	.asciz	"vmkd_workload_function"
+export_end:

@@ -14,6 +14,7 @@
 
 #include "vmkd/kd_trace.h"
 
+#include "../sym/sym.h"
 #include "commands.h"
 #include "disasm.h"
 #include "session.h"
@@ -28,8 +29,69 @@ struct attach {
 	char history[512];
 };
 
-/* The only process-wide state: a signal handler cannot reach a context. */
+/* The only process-wide state: a signal handler cannot reach a context, and neither can
+ * readline's completion callbacks (their signatures carry no context pointer). */
 static volatile sig_atomic_t sigint_flag;
+static struct attach *completing;
+
+/* Candidates gathered for one completion, handed out by complete_next. */
+struct candidates {
+	char **v;
+	size_t n, cap, next;
+};
+
+static struct candidates cands;
+
+static void add_candidate(void *opaque, const char *word)
+{
+	struct candidates *c = opaque;
+	char *dup;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		char **v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		c->v = v;
+		c->cap = cap;
+	}
+	dup = strdup(word);
+	if (dup)
+		c->v[c->n++] = dup;
+}
+
+static char *complete_next(const char *text, int state)
+{
+	(void)text;
+	if (!state)
+		cands.next = 0;
+	return cands.next < cands.n ? strdup(cands.v[cands.next++]) : NULL;
+}
+
+/* Tab: command names in the first word of a command, module and module!export names
+ * after it. */
+static char **complete(const char *text, int start, int end)
+{
+	int first = 1;
+
+	(void)end;
+	for (int i = start - 1; i >= 0; i--) {
+		if (rl_line_buffer[i] == ';')
+			break;
+		if (rl_line_buffer[i] != ' ' && rl_line_buffer[i] != '\t') {
+			first = 0;
+			break;
+		}
+	}
+	for (size_t i = 0; i < cands.n; i++)
+		free(cands.v[i]);
+	cands.n = 0;
+	rl_attempted_completion_over = 1; /* no file names */
+	if (!completing || !cmd_complete(&completing->cmd, text, first ? 0 : 1, add_candidate, &cands))
+		return NULL;
+	return rl_completion_matches(text, complete_next);
+}
 
 static void on_sigint(int sig)
 {
@@ -53,9 +115,10 @@ static void on_print(void *opaque, const char *text, size_t len)
 {
 	struct attach *a = opaque;
 
-	fwrite(text, 1, len, stdout);
+	/* cmd.out: the terminal, and the log file while one is open. */
+	fwrite(text, 1, len, a->cmd.out ? a->cmd.out : stdout);
 	a->at_line_start = len && text[len - 1] == '\n';
-	fflush(stdout);
+	fflush(a->cmd.out ? a->cmd.out : stdout);
 }
 
 static int on_prompt(void *opaque, const char *prompt, size_t len, char *answer, size_t cap)
@@ -190,6 +253,10 @@ static int repl(struct attach *a)
 	char prompt[32], *last = NULL;
 
 	rl_readline_name = "vmkd";
+	/* '!' and '+' end no word: "nt!Ke<Tab>" completes as one. */
+	rl_completer_word_break_characters = (char *)(uintptr_t)" \t;()";
+	rl_attempted_completion_function = complete;
+	completing = a;
 	if (a->history[0])
 		read_history(a->history);
 	while (!a->cmd.quit) {
@@ -216,12 +283,18 @@ static int repl(struct attach *a)
 			if (!line)
 				break;
 		}
+		cmd_log_line(&a->cmd, prompt, line);
 		cmd_execute_list(&a->cmd, line, NULL);
 		free(line);
 		if (!session_connected(a->s))
 			break; /* the message was printed by the failing command */
 	}
 	free(last);
+	completing = NULL;
+	for (size_t i = 0; i < cands.n; i++)
+		free(cands.v[i]);
+	free(cands.v);
+	memset(&cands, 0, sizeof(cands));
 	if (a->history[0])
 		write_history(a->history);
 	return !session_connected(a->s);
@@ -344,6 +417,8 @@ int attach_main(int argc, char **argv)
 	if (!dis)
 		fprintf(stderr, "vmkd attach: capstone unavailable; no disassembly\n");
 	cmd_init(&a.cmd, a.s, dis, stdout, stderr);
+	if (getenv("_NT_SYMBOL_PATH") && a.cmd.sym)
+		sym_table_set_symbol_path(a.cmd.sym, getenv("_NT_SYMBOL_PATH"));
 	home = getenv("HOME");
 	if (a.interactive && home)
 		snprintf(a.history, sizeof(a.history), "%s/.vmkd_history", home);

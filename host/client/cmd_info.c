@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sym/sym.h"
 #include "commands_int.h"
-
-#define MAX_LM_ENTRIES 4096 /* PsLoadedModuleList walk bound: a corrupt list may loop */
 
 int cmdh_version(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 {
@@ -32,104 +31,24 @@ int cmdh_version(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv
 	return 0;
 }
 
-/* UTF-16LE to ASCII: what fits a terminal; anything else becomes '?'. */
-static void utf16_to_ascii(const uint8_t *src, size_t bytes, char *dst, size_t cap)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i + 1 < bytes && n + 1 < cap; i += 2) {
-		unsigned ch = src[i] | (unsigned)src[i + 1] << 8;
-
-		if (!ch)
-			break;
-		dst[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	dst[n] = '\0';
-}
-
-/* Walks PsLoadedModuleList (KLDR_DATA_TABLE_ENTRY nodes) into c->mods. */
-static int walk_modules(struct cmd_ctx *c)
-{
-	struct kd_list_entry64 head;
-	struct cmd_module *mods = NULL;
-	size_t n = 0, cap = 0, got;
-	uint64_t link;
-
-	if (cmd_get_version(c))
-		return -1;
-	if (!c->ver.ps_loaded_module_list)
-		return cmd_fail(c, "the target reports no PsLoadedModuleList");
-	if (session_read_virtual(c->s, c->ver.ps_loaded_module_list, &head, sizeof(head), &got) ||
-	    got != sizeof(head))
-		return cmd_fail(c, "cannot read PsLoadedModuleList at %016llx",
-				(unsigned long long)c->ver.ps_loaded_module_list);
-	for (link = head.flink; link && link != c->ver.ps_loaded_module_list;) {
-		struct kd_ldr_data_table_entry64 e;
-		uint8_t name16[512];
-		char path[256];
-		size_t len;
-
-		if (n == MAX_LM_ENTRIES)
-			break;
-		if (session_read_virtual(c->s, link, &e, sizeof(e), &got) || got != sizeof(e)) {
-			cmd_fail(c, "cannot read the module entry at %016llx", (unsigned long long)link);
-			break;
-		}
-		if (n == cap) {
-			struct cmd_module *m;
-
-			cap = cap ? cap * 2 : 64;
-			m = realloc(mods, cap * sizeof(*m));
-			if (!m)
-				break;
-			mods = m;
-		}
-		len = e.base_dll_name.length < sizeof(name16) ? e.base_dll_name.length : sizeof(name16);
-		path[0] = '\0';
-		if (len && session_read_virtual(c->s, e.base_dll_name.buffer, name16, len, &got) == 0)
-			utf16_to_ascii(name16, got, path, sizeof(path));
-		if (!path[0])
-			snprintf(path, sizeof(path), "<unknown>");
-		mods[n].base = e.dll_base;
-		mods[n].size = e.size_of_image;
-		cmd_module_names(path, mods[n].name, sizeof(mods[n].name), mods[n].file,
-				  sizeof(mods[n].file));
-		n++;
-		link = e.in_load_order_links.flink;
-	}
-	free(c->mods);
-	c->mods = mods;
-	c->nmods = n;
-	return 0;
-}
-
+/* lm: PsLoadedModuleList merged with the LoadSymbols reports; "(exports)" tells which
+ * modules symbols come from, once they were read. */
 int cmdh_lm(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 {
+	struct sym_table *t = cmd_sym(c, 1);
 	char a[18], b[18];
 
 	(void)cmd, (void)argc, (void)argv;
-	if (walk_modules(c)) {
-		/* Fall back on what LoadSymbols reported, when there is something. */
-		if (!session_module_count(c->s))
-			return -1;
-		fprintf(c->out, "(from load notifications)\n");
-		fprintf(c->out, "start             end                 module name\n");
-		for (size_t i = 0; i < session_module_count(c->s); i++) {
-			const struct session_module *m = session_module_at(c->s, i);
-			char name[64], file[64];
-
-			cmd_module_names(m->path, name, sizeof(name), file, sizeof(file));
-			fprintf(c->out, "%s %s   %-10s %s\n", cmd_addr(a, m->base),
-				cmd_addr(b, m->base + m->size), name, file);
-		}
-		return 0;
-	}
+	if (!t || !sym_module_count(t))
+		return cmd_fail(c, "no modules known (no PsLoadedModuleList, no load reports)");
 	fprintf(c->out, "start             end                 module name\n");
-	for (size_t i = 0; i < c->nmods; i++) {
-		const struct cmd_module *m = &c->mods[i];
+	for (size_t i = 0; i < sym_module_count(t); i++) {
+		const struct sym_module *m = sym_module_at(t, i);
 
-		fprintf(c->out, "%s %s   %-10s %s\n", cmd_addr(a, m->base),
-			cmd_addr(b, m->base + m->size), m->name, m->file);
+		fprintf(c->out, "%s %s   %-10s %s%s%s\n", cmd_addr(a, m->base),
+			cmd_addr(b, m->base + m->size), m->name, m->file,
+			m->pdb[0] ? "   (pdb symbols) " : m->state == SYM_EXPORTS_READ ?
+			"   (export symbols)" : "", m->pdb);
 	}
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Breakpoints and run control: bp / bl / bc, g, t, p, q / qd. */
+/* Run control: g, t, p, q / qd. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,66 +7,6 @@
 #include "commands_int.h"
 #include "disasm.h"
 #include "expr.h"
-
-/* ---- breakpoints ------------------------------------------------------------------ */
-
-int cmdh_bp(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
-{
-	uint64_t addr;
-	int id;
-
-	if (argc != 2)
-		return cmd_fail(c, "usage: %s", cmd->usage);
-	if (cmd_eval(c, argv[1], &addr))
-		return -1;
-	if (session_bp_find(c->s, addr)) {
-		session_bp_add(c->s, addr, 0, &id);
-		fprintf(c->out, "breakpoint %d redefined\n", id);
-		return 0;
-	}
-	if (session_bp_add(c->s, addr, 0, &id))
-		return cmd_session_fail(c);
-	return 0;
-}
-
-int cmdh_bl(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
-{
-	const struct session_bp *bp;
-	char label[96];
-
-	(void)cmd, (void)argc, (void)argv;
-	for (size_t i = 0; (bp = session_bp_at(c->s, i)); i++) {
-		if (bp->temporary)
-			continue;
-		if (!cmd_symbolize(c, bp->addr, label, sizeof(label)))
-			label[0] = '\0';
-		fprintf(c->out, "%2d e %s     0001 (0001) %s\n", bp->id,
-			cmd_addr((char[18]){ 0 }, bp->addr), label);
-	}
-	return 0;
-}
-
-int cmdh_bc(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
-{
-	if (argc < 2)
-		return cmd_fail(c, "usage: %s", cmd->usage);
-	for (int i = 1; i < argc; i++) {
-		char *end;
-		long id;
-
-		if (!strcmp(argv[i], "*")) {
-			if (session_bp_remove(c->s, -1))
-				return cmd_session_fail(c);
-			continue;
-		}
-		id = strtol(argv[i], &end, 10);
-		if (*end || id < 0 || id > 1000000)
-			return cmd_fail(c, "bad breakpoint number '%s'", argv[i]);
-		if (session_bp_remove(c->s, (int)id))
-			return cmd_session_fail(c);
-	}
-	return 0;
-}
 
 /* ---- run control ------------------------------------------------------------------ */
 

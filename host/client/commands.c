@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../sym/sym.h"
 #include "disasm.h"
 #include "expr.h"
 #include "hexdump.h"
@@ -82,9 +83,17 @@ static int env_read_ptr(void *opaque, uint64_t addr, uint64_t *value)
 	return 0;
 }
 
+static int env_symbol(void *opaque, const char *text, size_t len, uint64_t *value)
+{
+	struct cmd_ctx *c = opaque;
+	struct sym_table *t = cmd_sym(c, 0);
+
+	return t ? sym_resolve(t, text, len, value) : -1;
+}
+
 int cmd_eval(struct cmd_ctx *c, const char *text, uint64_t *out)
 {
-	struct expr_env env = { env_reg, env_read_ptr, c };
+	struct expr_env env = { env_reg, env_read_ptr, c, env_symbol };
 	char err[256];
 
 	if (expr_eval(text, &env, out, err, sizeof(err)))
@@ -113,49 +122,94 @@ int cmd_parse_range(struct cmd_ctx *c, int argc, char **argv, uint64_t *addr,
 	return 0;
 }
 
-void cmd_module_names(const char *path, char *name, size_t ncap, char *file, size_t fcap)
+static int sym_read(void *opaque, uint64_t va, void *buf, size_t len, size_t *got)
 {
-	const char *base = path, *p;
-	size_t n;
-
-	for (p = path; *p; p++)
-		if (*p == '\\' || *p == '/')
-			base = p + 1;
-	snprintf(file, fcap, "%s", base);
-	n = strcspn(base, ".");
-	if (n >= ncap)
-		n = ncap - 1;
-	for (size_t i = 0; i < n; i++)
-		name[i] = (char)((base[i] >= 'A' && base[i] <= 'Z') ? base[i] + 32 : base[i]);
-	name[n] = '\0';
-	/* WinDbg calls the kernel "nt" whatever its file name. */
-	if (!strcmp(name, "ntoskrnl") || !strcmp(name, "ntkrnlmp") || !strcmp(name, "ntkrnlpa") ||
-	    !strcmp(name, "ntkrpamp"))
-		snprintf(name, ncap, "nt");
+	return session_read_virtual(opaque, va, buf, len, got);
 }
 
-int cmd_symbolize(const struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap)
+/* The module set: PsLoadedModuleList when the target has one, plus what LoadSymbols
+ * reported (modules the list does not name yet, or a target without a list). */
+static void sym_refresh(struct cmd_ctx *c)
 {
-	char name[64], file[64];
+	size_t nsess = session_module_count(c->s), n = 0;
+	struct sym_module_desc *list;
+	const struct sym_reader r = { sym_read, c->s };
+	int walked = -1;
 
-	for (size_t i = 0; i < c->nmods; i++) {
-		const struct cmd_module *m = &c->mods[i];
-
-		if (addr >= m->base && addr - m->base < m->size) {
-			snprintf(buf, cap, "%s+0x%llx", m->name, (unsigned long long)(addr - m->base));
-			return 1;
-		}
-	}
-	for (size_t i = 0; i < session_module_count(c->s); i++) {
+	list = calloc(SYM_MAX_MODULES, sizeof(*list));
+	if (!list)
+		return;
+	if (cmd_get_version(c) == 0 && c->ver.ps_loaded_module_list)
+		walked = sym_walk_module_list(&r, c->ver.ps_loaded_module_list, list,
+					      SYM_MAX_MODULES, NULL, 0);
+	n = walked > 0 ? (size_t)walked : 0;
+	for (size_t i = 0; i < nsess && n < SYM_MAX_MODULES; i++) {
 		const struct session_module *m = session_module_at(c->s, i);
+		size_t j;
 
-		if (addr >= m->base && addr - m->base < m->size) {
-			cmd_module_names(m->path, name, sizeof(name), file, sizeof(file));
-			snprintf(buf, cap, "%s+0x%llx", name, (unsigned long long)(addr - m->base));
-			return 1;
-		}
+		for (j = 0; j < n && list[j].base != m->base; j++)
+			;
+		if (j < n)
+			continue;
+		list[n].base = m->base;
+		list[n].size = m->size;
+		snprintf(list[n].path, sizeof(list[n].path), "%s", m->path);
+		n++;
 	}
-	return 0;
+	sym_table_set_modules(c->sym, list, n);
+	free(list);
+}
+
+struct sym_table *cmd_sym(struct cmd_ctx *c, int force)
+{
+	const struct session_stop *st = session_last_stop(c->s);
+	int stale;
+
+	if (!c->sym)
+		return NULL;
+	/* Reading needs a stopped target; while it runs, lookups use what was read. */
+	sym_table_set_readable(c->sym, session_state(c->s) == SESSION_TARGET_STOPPED);
+	if (session_state(c->s) != SESSION_TARGET_STOPPED)
+		return c->sym;
+	stale = force || !c->sym_valid || c->sym_nsession != session_module_count(c->s) ||
+		(st->kind == SESSION_STOP_LOAD_SYMBOLS && st->seq != c->sym_seq);
+	if (!stale)
+		return c->sym;
+	c->sym_valid = 1;
+	c->sym_nsession = session_module_count(c->s);
+	if (st->kind == SESSION_STOP_LOAD_SYMBOLS)
+		c->sym_seq = st->seq;
+	sym_refresh(c);
+	return c->sym;
+}
+
+struct sym_table *cmd_symbol_table(struct cmd_ctx *c)
+{
+	return cmd_sym(c, 0);
+}
+
+int cmd_symbolize(struct cmd_ctx *c, uint64_t addr, char *buf, size_t cap)
+{
+	struct sym_table *t = cmd_sym(c, 0);
+
+	return t ? sym_format(t, addr, buf, cap) : 0;
+}
+
+/* "call    fffff800`00101000" -> "call    nt!Name+0x10 (fffff800`00101000)": a direct
+ * branch target after an export gets its symbol, as WinDbg shows it (a bare "nt+0x1020"
+ * would say no more than the address). */
+static void symbolize_branch(struct cmd_ctx *c, char *line, size_t cap)
+{
+	char *tok = strrchr(line, ' '), label[160], tail[40];
+	uint64_t target;
+
+	if (!tok || strlen(tok + 1) != 17 || tok[9] != '`')
+		return;
+	if (expr_number(tok + 1, &target) || !cmd_symbolize(c, target, label, sizeof(label)) ||
+	    !strchr(label, '!'))
+		return;
+	snprintf(tail, sizeof(tail), "%s", tok + 1);
+	snprintf(tok + 1, cap - (size_t)(tok + 1 - line), "%s (%s)", label, tail);
 }
 
 /* Prints count instructions starting at addr (known: bytes already at hand for it). A
@@ -165,7 +219,7 @@ int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uin
 {
 	uint8_t buf[4096];
 	size_t len, got = 0, off = 0;
-	char line[256], label[96];
+	char line[320], label[160];
 	int rc;
 
 	if (count > sizeof(buf) / MAX_INSN)
@@ -187,6 +241,7 @@ int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uin
 	if (cmd_symbolize(c, addr, label, sizeof(label)))
 		fprintf(c->out, "%s:\n", label);
 	for (uint64_t i = 0; i < count; i++) {
+		unsigned flags = 0;
 		size_t n;
 
 		if (off >= got) {
@@ -194,7 +249,10 @@ int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uin
 			off++;
 			continue;
 		}
-		n = disasm_line(c->dis, addr + off, buf + off, got - off, line, sizeof(line), NULL);
+		n = disasm_line(c->dis, addr + off, buf + off, got - off, line, sizeof(line),
+				&flags);
+		if (flags & (DISASM_CALL | DISASM_BRANCH))
+			symbolize_branch(c, line, sizeof(line));
 		fprintf(c->out, "%s\n", line);
 		off += n;
 	}
@@ -234,6 +292,7 @@ void cmd_report(struct cmd_ctx *c, const struct session_stop *st, int regs, int 
 {
 	const struct session_bp *bp;
 	const uint8_t *known = NULL;
+	int hit;
 	size_t known_len = 0;
 	char a[18], b[18];
 
@@ -242,8 +301,9 @@ void cmd_report(struct cmd_ctx *c, const struct session_stop *st, int regs, int 
 		break;
 	case SESSION_STOP_EXCEPTION:
 		bp = session_bp_find(c->s, st->pc);
-		if (st->code == KD_STATUS_BREAKPOINT && bp && !bp->temporary) {
-			fprintf(c->out, "Breakpoint %d hit\n", bp->id);
+		hit = cmd_bp_hit_id(c, st);
+		if (hit >= 0) {
+			fprintf(c->out, "Breakpoint %d hit\n", hit);
 		} else if (st->code == KD_STATUS_SINGLE_STEP && regs) {
 			/* the step the user asked for: registers say it all */
 		} else if (!(st->code == KD_STATUS_BREAKPOINT && bp)) {
@@ -334,6 +394,16 @@ static const struct cmd commands[] = {
 	{ "dw", cmdh_dump, 2, CMD_STOPPED, "dw [ADDR] [L COUNT]", "dump words" },
 	{ "dd", cmdh_dump, 4, CMD_STOPPED, "dd [ADDR] [L COUNT]", "dump dwords" },
 	{ "dq", cmdh_dump, 8, CMD_STOPPED, "dq [ADDR] [L COUNT]", "dump qwords" },
+	{ "da", cmdh_dstring, 1, CMD_STOPPED, "da ADDR [L COUNT]", "ASCII string" },
+	{ "du", cmdh_dstring, 2, CMD_STOPPED, "du ADDR [L COUNT]", "UTF-16 string" },
+	{ "dps", cmdh_dps, 0, CMD_STOPPED, "dps [ADDR] [L COUNT]", "pointers with symbols" },
+	{ "dqs", cmdh_dps, 0, CMD_STOPPED, "dqs [ADDR] [L COUNT]", "qwords with symbols" },
+	{ "s", cmdh_s, 0, CMD_STOPPED, "s [-b|-w|-d|-q|-a|-u] ADDR L COUNT PATTERN",
+	  "search memory" },
+	{ ".writemem", cmdh_writemem, 0, CMD_STOPPED, ".writemem FILE ADDR L?LEN",
+	  "memory to a file" },
+	{ ".readmem", cmdh_readmem, 0, CMD_STOPPED, ".readmem FILE ADDR L?LEN",
+	  "a file into memory" },
 	{ "!db", cmdh_pdump, 1, CMD_STOPPED, "!db [PHYS] [L COUNT]", "dump physical bytes" },
 	{ "!dw", cmdh_pdump, 2, CMD_STOPPED, "!dw [PHYS] [L COUNT]", "dump physical words" },
 	{ "!dd", cmdh_pdump, 4, CMD_STOPPED, "!dd [PHYS] [L COUNT]", "dump physical dwords" },
@@ -343,17 +413,38 @@ static const struct cmd commands[] = {
 	{ "ed", cmdh_edit, 4, CMD_STOPPED, "ed ADDR dword...", "write dwords" },
 	{ "eq", cmdh_edit, 8, CMD_STOPPED, "eq ADDR qword...", "write qwords" },
 	{ "u", cmdh_u, 0, CMD_STOPPED, "u [ADDR] [L COUNT]", "disassemble" },
-	{ "bp", cmdh_bp, 0, CMD_STOPPED, "bp ADDR", "set a breakpoint" },
+	{ "bp", cmdh_bp, 0, CMD_STOPPED, "bp ADDR", "set a breakpoint (KD allows 32)" },
+	{ "ba", cmdh_ba, 0, CMD_STOPPED, "ba e|r|w SIZE ADDR",
+	  "hardware breakpoint (Dr0-3; size 1 2 4 8)" },
 	{ "bl", cmdh_bl, 0, 0, "bl", "list breakpoints" },
 	{ "bc", cmdh_bc, 0, CMD_STOPPED, "bc N...|*", "clear breakpoints" },
+	{ "bd", cmdh_bd, 0, CMD_STOPPED, "bd N...|*", "disable breakpoints" },
+	{ "be", cmdh_be, 0, CMD_STOPPED, "be N...|*", "enable breakpoints" },
 	{ "g", cmdh_g, 0, CMD_STOPPED, "g [ADDR]", "go (to ADDR); Ctrl-C breaks in" },
 	{ "t", cmdh_t, 0, CMD_STOPPED, "t [COUNT]", "single step" },
 	{ "p", cmdh_p, 0, CMD_STOPPED, "p [COUNT]", "step over calls" },
 	{ "lm", cmdh_lm, 0, CMD_STOPPED, "lm", "loaded modules (PsLoadedModuleList)" },
+	{ "x", cmdh_x, 0, CMD_STOPPED, "x MODULE!PATTERN", "export symbols matching * and ?" },
+	{ "ln", cmdh_ln, 0, CMD_STOPPED, "ln ADDR", "nearest symbols before and after ADDR" },
+	{ ".sympath", cmdh_sympath, 0, 0, ".sympath [PATH]", "PDB search path (folders, srv*CACHE*URL)" },
+	{ ".sympath+", cmdh_sympath, 1, 0, ".sympath+ PATH", "append to the PDB search path" },
+	{ ".reload", cmdh_reload, 0, CMD_STOPPED, ".reload", "read modules and symbols again" },
+	{ "k", cmdh_k, 0, CMD_STOPPED, "k [COUNT]", "stack: Child-SP, RetAddr, Call Site" },
+	{ "kn", cmdh_k, 1, CMD_STOPPED, "kn [COUNT]", "stack with frame numbers" },
+	{ "kb", cmdh_k, 2, CMD_STOPPED, "kb [COUNT]", "stack with the four home slots (Args to Child)" },
+	{ "kp", cmdh_k, 3, CMD_STOPPED, "kp [COUNT]", "stack, parameters as far as known" },
+	{ ".fnent", cmdh_fnent, 0, CMD_STOPPED, ".fnent ADDR",
+	  "the .pdata entry and unwind codes at ADDR" },
 	{ "!kdbg", cmdh_kdbg, 0, CMD_STOPPED, "!kdbg", "the kernel's debugger data block" },
+	{ "!pte", cmdh_pte, 0, CMD_STOPPED, "!pte VA", "page-table entries of VA (walk from CR3)" },
+	{ "!vtop", cmdh_vtop, 0, CMD_STOPPED, "!vtop [DIRBASE] VA", "virtual to physical" },
+	{ "~", cmdh_processor, 0, CMD_STOPPED, "~[N]", "show or switch the current processor" },
+	{ ".reboot", cmdh_reboot, 0, CMD_STOPPED, ".reboot", "reboot the target" },
 	{ "rdmsr", cmdh_rdmsr, 0, CMD_STOPPED, "rdmsr MSR", "read a model-specific register" },
 	{ "wrmsr", cmdh_wrmsr, 0, CMD_STOPPED, "wrmsr MSR VALUE", "write a model-specific register" },
 	{ "?", cmdh_eval, 0, 0, "? EXPR", "evaluate an expression" },
+	{ ".logopen", cmdh_logopen, 0, 0, ".logopen [/a] FILE", "copy all output to FILE" },
+	{ ".logclose", cmdh_logclose, 0, 0, ".logclose", "stop logging" },
 	{ ".trace", cmdh_trace, 0, 0, ".trace [on|off]", "print every packet to stderr" },
 	{ "stats", cmdh_stats, 0, 0, "stats", "link and session counters" },
 	{ "help", cmdh_help, 0, 0, "help", "this list" },
@@ -369,7 +460,7 @@ static int cmdh_help(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(c->out, "  %-24s %s\n", commands[i].usage, commands[i].help);
 	fprintf(c->out, "Addresses: hex (0x optional, ` separators allowed), 0n decimal, @reg, "
-		"poi(x), + - *.\n");
+		"module, module!export, poi(x), + - *.\n");
 	return 0;
 }
 
@@ -385,18 +476,19 @@ void cmd_init(struct cmd_ctx *c, struct session *s, struct disasm *dis, FILE *ou
 	c->dis = dis;
 	c->out = out;
 	c->err = err;
+	c->sym = sym_table_new(&(struct sym_reader){ sym_read, s });
 }
 
 void cmd_cleanup(struct cmd_ctx *c)
 {
-	free(c->mods);
-	c->mods = NULL;
-	c->nmods = 0;
+	cmd_log_close(c);
+	sym_table_free(c->sym);
+	c->sym = NULL;
 }
 
 int cmd_execute(struct cmd_ctx *c, const char *line)
 {
-	char buf[1024], *argv[MAX_ARGS];
+	char buf[1024], *argv[MAX_ARGS], tilde[] = "~";
 	const struct cmd *cmd = NULL;
 	int argc, rc;
 
@@ -412,6 +504,13 @@ int cmd_execute(struct cmd_ctx *c, const char *line)
 	if (argc < 0)
 		return cmd_fail(c, "too many words or an open quote");
 
+	/* "~1" is "~ 1", as WinDbg writes it. */
+	if (argv[0][0] == '~' && argv[0][1] && argc < MAX_ARGS) {
+		memmove(&argv[2], &argv[1], (size_t)(argc - 1) * sizeof(argv[0]));
+		argv[1] = argv[0] + 1;
+		argv[0] = tilde;
+		argc++;
+	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (!strcasecmp(argv[0], commands[i].name)) {
 			cmd = &commands[i];
@@ -426,6 +525,58 @@ int cmd_execute(struct cmd_ctx *c, const char *line)
 	fflush(c->out);
 	c->cur = NULL;
 	return rc;
+}
+
+struct complete_ctx {
+	void (*fn)(void *opaque, const char *candidate);
+	void *opaque;
+	size_t n;
+};
+
+static int complete_symbol(void *opaque, const struct sym_module *m, const struct sym_symbol *s)
+{
+	struct complete_ctx *x = opaque;
+	char buf[SYM_NAME_MAX + SYM_PE_MAX_NAME + 2];
+
+	snprintf(buf, sizeof(buf), "%s!%s", m->name, s->name);
+	x->fn(x->opaque, buf);
+	return ++x->n >= 1000; /* enough for a terminal */
+}
+
+size_t cmd_complete(struct cmd_ctx *c, const char *word, int position,
+		    void (*fn)(void *opaque, const char *candidate), void *opaque)
+{
+	struct complete_ctx x = { fn, opaque, 0 };
+	size_t len = strlen(word);
+	struct sym_table *t;
+
+	if (position == 0) {
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (!strncasecmp(commands[i].name, word, len)) {
+				fn(opaque, commands[i].name);
+				x.n++;
+			}
+		return x.n;
+	}
+	/* Symbols need reads: only while the target is stopped, never while it runs. */
+	if (session_state(c->s) != SESSION_TARGET_STOPPED || !(t = cmd_sym(c, 0)))
+		return 0;
+	if (strchr(word, '!')) {
+		char pattern[SYM_NAME_MAX + SYM_PE_MAX_NAME + 4];
+
+		snprintf(pattern, sizeof(pattern), "%s*", word);
+		sym_enum(t, pattern, complete_symbol, &x);
+		return x.n;
+	}
+	for (size_t i = 0; i < sym_module_count(t); i++) {
+		const struct sym_module *m = sym_module_at(t, i);
+
+		if (!strncasecmp(m->name, word, len)) {
+			fn(opaque, m->name);
+			x.n++;
+		}
+	}
+	return x.n;
 }
 
 int cmd_execute_list(struct cmd_ctx *c, const char *list, const char *prompt)

@@ -43,8 +43,9 @@ int cmd_eval(struct cmd_ctx *c, const char *text, uint64_t *out);
 /* [ADDR] [L COUNT] from argv[1]. */
 int cmd_parse_range(struct cmd_ctx *c, int argc, char **argv, uint64_t *addr, int *have_addr,
 		    uint64_t *count);
-/* "nt" / "ntoskrnl.exe" from an image path. */
-void cmd_module_names(const char *path, char *name, size_t ncap, char *file, size_t fcap);
+/* The symbol table, its module set refreshed if the target's may have changed (a new
+ * LoadSymbols report, or force). Never NULL after cmd_init succeeded. */
+struct sym_table *cmd_sym(struct cmd_ctx *c, int force);
 int cmd_print_disasm(struct cmd_ctx *c, uint64_t addr, uint64_t count, const uint8_t *known,
 		     size_t known_len, int move_cursor);
 void cmd_print_regs(struct cmd_ctx *c);
@@ -68,10 +69,37 @@ int cmdh_u(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_rdmsr(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_wrmsr(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_eval(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
-/* cmd_run.c */
+/* cmd_mem.c */
+int cmdh_dstring(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_dps(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_s(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_writemem(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_readmem(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* cmd_target.c */
+int cmdh_pte(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_vtop(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_processor(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_reboot(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* cmd_log.c */
+int cmdh_logopen(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_logclose(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* cmd_sym.c */
+int cmdh_x(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_ln(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_k(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_fnent(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_sympath(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_reload(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* cmd_bp.c */
 int cmdh_bp(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_ba(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_bl(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_bc(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_bd(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+int cmdh_be(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
+/* The user's number of the breakpoint that caused this stop, or -1. */
+int cmd_bp_hit_id(struct cmd_ctx *c, const struct session_stop *st);
+/* cmd_run.c */
 int cmdh_g(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_t(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);
 int cmdh_p(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv);

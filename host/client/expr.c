@@ -145,6 +145,16 @@ static uint64_t parse_primary(struct parser *ps)
 	while (is_word_char(*ps->p))
 		ps->p++;
 	len = (size_t)(ps->p - start);
+	if (len && *ps->p == '!') {
+		/* module!symbol: one term, resolved by the symbol layer. */
+		ps->p++;
+		while (is_word_char(*ps->p) || *ps->p == '.' || *ps->p == '@' || *ps->p == '?')
+			ps->p++;
+		len = (size_t)(ps->p - start);
+		if (!ps->env || !ps->env->symbol || ps->env->symbol(ps->env->opaque, start, len, &v))
+			perr(ps, "couldn't resolve symbol '%.*s'", (int)len, start);
+		goto out;
+	}
 	if (!len) {
 		if (*ps->p)
 			perr(ps, "unexpected '%c'", *ps->p);
@@ -171,10 +181,12 @@ static uint64_t parse_primary(struct parser *ps)
 	}
 	if (parse_number(start, len, &v) == 0)
 		goto out;
+	if (ps->env && ps->env->symbol && ps->env->symbol(ps->env->opaque, start, len, &v) == 0)
+		goto out;
 	/* Not a number: a bare register name, as WinDbg accepts when no symbol matches. */
 	if (ps->env && ps->env->reg && ps->env->reg(ps->env->opaque, start, len, &v) == 0)
 		goto out;
-	perr(ps, "bad number or register '%.*s'", (int)len, start);
+	perr(ps, "bad number, module or register '%.*s'", (int)len, start);
 out:
 	ps->depth--;
 	return v;

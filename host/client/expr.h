@@ -4,7 +4,8 @@
  *
  * Numbers are hex by default (0x optional), with 0n for decimal, 0t octal, 0y binary, and
  * backticks as separators anywhere (fffff800`00100000). Terms: numbers, @reg (or a bare
- * register name that is not also a hex number), poi(expr) (8 bytes at expr), (expr).
+ * register name that is not also a hex number), module, module!symbol, poi(expr) (8 bytes at
+ * expr), (expr). A bare word is a number if it can be one, else a module, else a register.
  * Operators: unary -, binary + - *, left to right with * binding tighter.
  */
 #ifndef VMKD_HOST_EXPR_H
@@ -19,6 +20,8 @@ struct expr_env {
 	/* Reads 8 bytes for poi(); returns 0 or -1. */
 	int (*read_ptr)(void *opaque, uint64_t addr, uint64_t *value);
 	void *opaque;
+	/* Address of "module" or "module!symbol" (text[0..len)); 0, or -1 if unknown. */
+	int (*symbol)(void *opaque, const char *text, size_t len, uint64_t *value);
 };
 
 /* Evaluates text (whole). env may be NULL (no registers, no poi). Returns 0 or -1 with a

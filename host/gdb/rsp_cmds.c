@@ -8,6 +8,7 @@
 #include "vmkd/kd_bytes.h"
 
 #include "../client/commands.h"
+#include "../sym/sym.h"
 #include "gdb_server.h"
 
 #define E_BADARGS 0x01
@@ -198,7 +199,7 @@ static void xml_escaped(FILE *f, const char *s)
 	}
 }
 
-static int monitor_kd_to(struct gdb_server *g, const char *line, FILE *out, FILE *err);
+static struct cmd_ctx *command_context(struct gdb_server *g);
 
 struct module_ref {
 	uint64_t base;
@@ -206,33 +207,18 @@ struct module_ref {
 	const char *path;
 };
 
-/* The i-th loaded module: those LoadSymbols reported to this session, or, when it
- * attached after boot and saw none, the kernel's PsLoadedModuleList (walked by `lm`). */
+/* The i-th loaded module, from the symbol layer `vmkd attach` uses too: the kernel's
+ * PsLoadedModuleList merged with what LoadSymbols reported to this session. */
 static int module_at(struct gdb_server *g, size_t i, struct module_ref *out)
 {
-	size_t n = session_module_count(g->s);
+	struct cmd_ctx *c = command_context(g);
+	struct sym_table *t = c ? cmd_symbol_table(c) : NULL;
+	const struct sym_module *m;
 
-	if (n) {
-		const struct session_module *m;
-
-		if (i >= n)
-			return 0;
-		m = session_module_at(g->s, i);
-		*out = (struct module_ref){ m->base, m->size, m->path };
-		return 1;
-	}
-	if (i == 0) {
-		FILE *null = fopen("/dev/null", "w");
-
-		if (!null)
-			return 0;
-		monitor_kd_to(g, "lm", null, null);
-		fclose(null);
-	}
-	if (!g->cmd || i >= g->cmd->nmods)
+	if (!t || i >= sym_module_count(t))
 		return 0;
-	*out = (struct module_ref){ g->cmd->mods[i].base, g->cmd->mods[i].size,
-				    g->cmd->mods[i].file };
+	m = sym_module_at(t, i);
+	*out = (struct module_ref){ m->base, m->size, m->path[0] ? m->path : m->file };
 	return 1;
 }
 
@@ -780,16 +766,24 @@ static void monitor_out(struct gdb_server *g, const char *text, size_t len)
 	}
 }
 
+/* The command layer, made on first use: `monitor kd` and the module list share it. */
+static struct cmd_ctx *command_context(struct gdb_server *g)
+{
+	if (!g->cmd) {
+		g->cmd = calloc(1, sizeof(*g->cmd));
+		if (!g->cmd)
+			return NULL;
+		cmd_init(g->cmd, g->s, NULL, stdout, stderr);
+	}
+	return g->cmd;
+}
+
 static int monitor_kd_to(struct gdb_server *g, const char *line, FILE *out, FILE *err)
 {
 	int rc;
 
-	if (!g->cmd) {
-		g->cmd = calloc(1, sizeof(*g->cmd));
-		if (!g->cmd)
-			return -1;
-		cmd_init(g->cmd, g->s, NULL, out, err);
-	}
+	if (!command_context(g))
+		return -1;
 	g->cmd->out = out;
 	g->cmd->err = err;
 	rc = cmd_execute(g->cmd, line);

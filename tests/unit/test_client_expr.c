@@ -10,6 +10,8 @@
 
 #include "../../host/client/expr.h"
 #include "../../host/client/regs.h"
+#include "../../host/sym/sym.h"
+#include "sym_fake.h"
 
 static int fake_reg(void *opaque, const char *name, size_t len, uint64_t *value)
 {
@@ -39,6 +41,60 @@ static uint64_t eval_ok(const char *text, const struct expr_env *env)
 	if (expr_eval(text, env, &v, err, sizeof(err)))
 		fail_msg("'%s' failed: %s", text, err);
 	return v;
+}
+
+static int fake_symbol(void *opaque, const char *text, size_t len, uint64_t *value)
+{
+	return sym_resolve(opaque, text, len, value);
+}
+
+/* module, module+off, module!name, module!name+off, against a fake module set. */
+static void symbols(void **state)
+{
+	static const struct fake_export ex[] = { { "KeBugCheckEx", 0x2000 }, { "abc", 0x2100 } };
+	struct sym_module_desc mods[2] = {
+		{ 0xfffff80000200000ull, 0x4000, "\\SystemRoot\\system32\\ntoskrnl.exe" },
+		{ 0xfffff80000800000ull, 0x1000, "kdcom.dll" },
+	};
+	struct fake_mem m = { 0 };
+	struct sym_reader r;
+	struct sym_table *t;
+	struct kd_context_amd64 ctx;
+	struct expr_env env = { fake_reg, fake_read_ptr, &ctx, NULL };
+	struct expr_env senv = { NULL, NULL, NULL, fake_symbol }; /* opaque: the table */
+	char err[128];
+	uint64_t v;
+
+	(void)state;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.rax = 5;
+	fake_pe(fake_region(&m, mods[0].base, 0x4000), 0x4000, "ntoskrnl.exe", ex, 2, 0, 0);
+	r = fake_reader(&m);
+	t = sym_table_new(&r);
+	assert_non_null(t);
+	assert_int_equal(sym_table_set_modules(t, mods, 2), 1);
+	senv.opaque = t;
+	{
+		assert_int_equal(eval_ok("nt", &senv), 0xfffff80000200000ull);
+		assert_int_equal(eval_ok("nt+0x1000", &senv), 0xfffff80000201000ull);
+		assert_int_equal(eval_ok("nt!KeBugCheckEx", &senv), 0xfffff80000202000ull);
+		assert_int_equal(eval_ok("nt!KeBugCheckEx+10", &senv), 0xfffff80000202010ull);
+		assert_int_equal(eval_ok("kdcom+8*2", &senv), 0xfffff80000800010ull);
+		assert_int_equal(eval_ok("(nt!kebugcheckex-nt)", &senv), 0x2000);
+		/* A word that is a hex number stays a number; the symbol needs module!. */
+		assert_int_equal(eval_ok("abc", &senv), 0xabc);
+		assert_int_equal(eval_ok("nt!abc", &senv), 0xfffff80000202100ull);
+		assert_int_equal(expr_eval("nt!Missing", &senv, &v, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "couldn't resolve symbol 'nt!Missing'"));
+		assert_int_equal(expr_eval("hal", &senv, &v, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "bad number, module or register 'hal'"));
+		assert_int_equal(expr_eval("nt!", &senv, &v, err, sizeof(err)), -1);
+	}
+	/* Without a symbol callback, module!name is an error, not a crash. */
+	assert_int_equal(expr_eval("nt!KeBugCheckEx", &env, &v, err, sizeof(err)), -1);
+	assert_int_equal(eval_ok("rax+1", &env), 6);
+	sym_table_free(t);
+	fake_free(&m);
 }
 
 static void numbers(void **state)
@@ -79,7 +135,7 @@ static void arithmetic(void **state)
 static void registers_and_poi(void **state)
 {
 	struct kd_context_amd64 ctx;
-	struct expr_env env = { fake_reg, fake_read_ptr, &ctx };
+	struct expr_env env = { fake_reg, fake_read_ptr, &ctx, NULL };
 	char err[128];
 	uint64_t v;
 
@@ -246,6 +302,7 @@ int main(void)
 		cmocka_unit_test(numbers),
 		cmocka_unit_test(arithmetic),
 		cmocka_unit_test(registers_and_poi),
+		cmocka_unit_test(symbols),
 		cmocka_unit_test(syntax_errors),
 		cmocka_unit_test(split_words),
 		cmocka_unit_test(split_commands),

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "../../host/client/commands.h"
 #include "../../host/client/disasm.h"
 #include "../../host/client/hexdump.h"
 
@@ -189,6 +191,79 @@ static void disassembly_lines(void **state)
 	disasm_close(d);
 }
 
+static void collect(void *opaque, const char *word)
+{
+	char *buf = opaque;
+
+	strcat(buf, word);
+	strcat(buf, " ");
+}
+
+/* Tab completion of command names (symbols need a stopped target: see symbols-session.sh). */
+static void complete_commands(void **state)
+{
+	struct cmd_ctx c;
+	char got[512] = "";
+
+	(void)state;
+	cmd_init(&c, NULL, NULL, stdout, stderr);
+	assert_int_equal(cmd_complete(&c, "bl", 0, collect, got), 1);
+	assert_string_equal(got, "bl ");
+	got[0] = '\0';
+	assert_int_equal(cmd_complete(&c, ".log", 0, collect, got), 2);
+	assert_string_equal(got, ".logopen .logclose ");
+	got[0] = '\0';
+	assert_int_equal(cmd_complete(&c, "K", 0, collect, got), 4);  /* k kn kb kp */
+	assert_int_equal(cmd_complete(&c, "zz", 0, collect, got), 0);
+	cmd_cleanup(&c);
+}
+
+/* .logopen copies output and errors to the file; .logclose stops it. */
+static void log_file(void **state)
+{
+	char path[] = "/tmp/vmkd-test-log.XXXXXX", *text = NULL, *outs = NULL;
+	size_t size = 0, outsize = 0;
+	struct cmd_ctx c;
+	FILE *out = open_memstream(&outs, &outsize), *f;
+	int fd = mkstemp(path);
+	char line[256];
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_non_null(out);
+	cmd_init(&c, NULL, NULL, out, out);
+	snprintf(line, sizeof(line), ".logopen %s", path);
+	assert_int_equal(cmd_execute(&c, line), 0);
+	assert_int_equal(cmd_execute(&c, "? 0n42"), 0);
+	assert_int_equal(cmd_execute(&c, "? 1 +"), -1);
+	cmd_log_line(&c, "0: kd> ", "typed line");
+	assert_int_equal(cmd_execute(&c, ".logclose"), 0);
+	assert_int_equal(cmd_execute(&c, "? 0n43"), 0);
+	assert_int_equal(cmd_execute(&c, ".logclose"), -1);  /* none open */
+	cmd_cleanup(&c);
+	fclose(out);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	text = calloc(1, 4096);
+	assert_non_null(text);
+	size = fread(text, 1, 4095, f);
+	fclose(f);
+	unlink(path);
+	assert_true(size > 0);
+	assert_non_null(strstr(text, "Evaluate expression: 42 = 00000000`0000002a"));
+	assert_non_null(strstr(text, "?: "));                   /* the error went there too */
+	assert_non_null(strstr(text, "0: kd> typed line\n"));
+	assert_non_null(strstr(text, "Closing open log file"));
+	assert_null(strstr(text, "= 00000000`0000002b"));       /* after the close: not logged */
+	/* The terminal got everything, before and after. */
+	assert_non_null(strstr(outs, "Opened log file"));
+	assert_non_null(strstr(outs, "= 00000000`0000002a"));
+	assert_non_null(strstr(outs, "= 00000000`0000002b"));
+	free(text);
+	free(outs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +275,8 @@ int main(void)
 		cmocka_unit_test(address_text),
 		cmocka_unit_test(disassembly),
 		cmocka_unit_test(disassembly_lines),
+		cmocka_unit_test(complete_commands),
+		cmocka_unit_test(log_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
