@@ -69,7 +69,10 @@ int relay_vm_config_set(struct relay_vm_config *vm, const char *name, const char
 	if (!valid_name(name))
 		return bad_name(name, err, errlen);
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
-	if (!strncmp(guest, RELAY_GUEST_LISTEN_PREFIX, plen)) {
+	if (!strncmp(guest, RELAY_GUEST_IVSHMEM_PREFIX, strlen(RELAY_GUEST_IVSHMEM_PREFIX))) {
+		vm->guest_ivshmem = 1;
+		guest += strlen(RELAY_GUEST_IVSHMEM_PREFIX);
+	} else if (!strncmp(guest, RELAY_GUEST_LISTEN_PREFIX, plen)) {
 		vm->guest_listen = 1;
 		guest += plen;
 	} else if (!strncmp(guest, "connect:", 8)) {
@@ -78,6 +81,10 @@ int relay_vm_config_set(struct relay_vm_config *vm, const char *name, const char
 	if (canonical("guest", guest, vm->guest, sizeof(vm->guest), err, errlen) ||
 	    canonical("listen", listen, vm->listen, sizeof(vm->listen), err, errlen))
 		return -1;
+	if (vm->guest_ivshmem && strncmp(vm->guest, "unix:", 5)) {
+		snprintf(err, errlen, "%s: ivshmem needs a unix socket path (ivshmem:PATH)", name);
+		return -1;
+	}
 	if (!strcmp(vm->guest, vm->listen)) {
 		snprintf(err, errlen, "%s: the guest and the debugger need different endpoints",
 			 name);

@@ -13,7 +13,9 @@
  * default vmkd-ram); no-host-ram.
  *
  * GUEST is QEMU's chardev: an endpoint (endpoint.h) the relay connects to, QEMU listening
- * (server=on), or "listen:ENDPOINT" where the relay listens and QEMU connects (server=off).
+ * (server=on), "listen:ENDPOINT" where the relay listens and QEMU connects (server=off),
+ * or "ivshmem:PATH" where the relay is the ivshmem server of QEMU's ivshmem-doorbell device
+ * and the channel runs in shared memory (relay_ivshmem.h).
  * LISTEN is where the debugger connects: tcp:[HOST:]PORT (127.0.0.1 unless a host is
  * given) or unix:PATH (mode 0600). '#' starts a comment; blank lines are skipped.
  */
@@ -28,6 +30,7 @@
 #define RELAY_MAX_VMS       256u
 #define RELAY_DEFAULT_NAME  "vm0"
 #define RELAY_GUEST_LISTEN_PREFIX "listen:"
+#define RELAY_GUEST_IVSHMEM_PREFIX "ivshmem:" /* ivshmem:PATH, relay_ivshmem.h */
 
 struct relay_config {
 	struct relay_vm_config *vms;

@@ -103,18 +103,29 @@ void relay_print_hints(FILE *f, const struct relay_vm_config *vm, int dbg_port)
 	if (dbg.kind == ENDPOINT_TCP)
 		snprintf(dbg.port, sizeof(dbg.port), "%d", dbg_port);
 	endpoint_format(&dbg, listen, sizeof(listen));
-	fprintf(f, "%s: guest %s%s (%s), debugger %s\n", vm->name,
-		vm->guest_listen ? "listen:" : "", vm->guest,
-		vm->guest_listen ? "the relay listens, QEMU connects" :
-				   "QEMU listens, the relay connects",
-		listen);
-	fprintf(f, "  QEMU:     -device virtio-serial-pci,id=" VSER_ID " ");
-	qemu_chardev(f, &guest, vm->guest_listen);
-	fprintf(f, " -device virtserialport,bus=" VSER_ID ".0,chardev=" CHARDEV_ID
-		   ",name=" VMKD_PORT_NAME "\n");
-	fprintf(f, "  libvirt:  ");
-	libvirt_channel(f, &guest, vm->guest_listen);
-	fprintf(f, "\n");
+	if (vm->guest_ivshmem) {
+		/* QEMU connects at device realize: the relay must be up first. */
+		fprintf(f, "%s: guest ivshmem:%s (the relay is QEMU's ivshmem server; shared "
+			"memory), debugger %s\n", vm->name, guest.path, listen);
+		fprintf(f, "  QEMU:     -chardev socket,id=" CHARDEV_ID ",path=%s -device "
+			"ivshmem-doorbell,chardev=" CHARDEV_ID ",vectors=1   (start the relay "
+			"first)\n", guest.path);
+		fprintf(f, "  libvirt:  <shmem name='vmkd0'><model type='ivshmem-doorbell'/>"
+			"<server path='%s'/><msi vectors='1'/></shmem>\n", guest.path);
+	} else {
+		fprintf(f, "%s: guest %s%s (%s), debugger %s\n", vm->name,
+			vm->guest_listen ? "listen:" : "", vm->guest,
+			vm->guest_listen ? "the relay listens, QEMU connects" :
+					   "QEMU listens, the relay connects",
+			listen);
+		fprintf(f, "  QEMU:     -device virtio-serial-pci,id=" VSER_ID " ");
+		qemu_chardev(f, &guest, vm->guest_listen);
+		fprintf(f, " -device virtserialport,bus=" VSER_ID ".0,chardev=" CHARDEV_ID
+			   ",name=" VMKD_PORT_NAME "\n");
+		fprintf(f, "  libvirt:  ");
+		libvirt_channel(f, &guest, vm->guest_listen);
+		fprintf(f, "\n");
+	}
 	host_ram_lines(f, vm);
 	debugger_lines(f, &dbg, dbg_port);
 }

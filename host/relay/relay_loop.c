@@ -17,6 +17,7 @@
 
 #include "../common/endpoint.h"
 #include "relay_hostmem.h"
+#include "relay_ivshmem.h"
 
 #define READ_CHUNK (64u * 1024u)
 
@@ -27,9 +28,12 @@ enum pfd_kind {
 	PFD_GUEST,
 	PFD_DBG_LISTEN,
 	PFD_DBG,
+	PFD_IVS_LISTEN,
+	PFD_IVS_CLIENT,
+	PFD_IVS_BELL,
 };
 
-#define FDS_PER_VM 5u
+#define FDS_PER_VM 8u
 
 /* One VM's sockets around its core. */
 struct relay_slot {
@@ -52,6 +56,7 @@ struct relay_slot {
 	size_t drx_off, drx_len;
 	char unlink_dbg[sizeof(((struct endpoint *)0)->path)];
 	char unlink_guest[sizeof(((struct endpoint *)0)->path)];
+	struct relay_ivshmem *ivs; /* ivshmem:PATH: the relay is QEMU's ivshmem server */
 };
 
 struct relay {
@@ -127,6 +132,7 @@ static void slot_release(struct relay_slot *s)
 		unlink(s->unlink_dbg);
 	if (s->unlink_guest[0])
 		unlink(s->unlink_guest);
+	relay_ivshmem_close(s->ivs);
 	if (s->vm)
 		relay_tap_free(s->vm->tap, relay_clock_us());
 	relay_vm_free(s->vm);
@@ -170,6 +176,50 @@ static void guest_detach(struct relay *r, struct relay_slot *s, uint64_t now, co
 	relay_logf(&r->log, now, s->cfg.name, "chardev connection closed: %s", why);
 	relay_vm_guest_disconnected(s->vm, now);
 	s->guest_retry_at = now; /* connect mode: QEMU may be back at once */
+}
+
+/* ---- ivshmem: QEMU's ivshmem-doorbell, the channel in shared memory ---------------- */
+
+static int ivs_up(const struct relay_slot *s)
+{
+	return s->ivs && relay_ivshmem_client_fd(s->ivs) >= 0;
+}
+
+static void ivs_accept(struct relay *r, struct relay_slot *s, uint64_t now)
+{
+	const struct vmkd_shm_layout *l;
+	char err[256];
+	int replaced, rc = relay_ivshmem_accept(s->ivs, &replaced, err, sizeof(err));
+
+	if (replaced) {
+		relay_logf(&r->log, now, s->cfg.name, "ivshmem: QEMU connected again; the new "
+			   "connection replaces the old one");
+		relay_vm_guest_disconnected(s->vm, now);
+	}
+	if (rc < 0) {
+		relay_logf(&r->log, now, s->cfg.name, "%s", err);
+		if (replaced)
+			s->grx_off = s->grx_len = 0;
+		return;
+	}
+	if (!rc)
+		return;
+	l = relay_ivshmem_layout(s->ivs);
+	relay_logf(&r->log, now, s->cfg.name, "ivshmem: QEMU connected; shared memory %zu KiB, "
+		   "rings 2 x %u KiB, generation %u; doorbell peer %u vector %u",
+		   relay_ivshmem_size(s->ivs) / 1024u, l->ring_size / 1024u, l->generation,
+		   l->host_peer_id, l->doorbell_vector);
+	s->grx_off = s->grx_len = 0;
+	relay_vm_guest_connected(s->vm, now);
+}
+
+static void ivs_client_event(struct relay *r, struct relay_slot *s, uint64_t now)
+{
+	if (relay_ivshmem_client_alive(s->ivs))
+		return;
+	s->grx_off = s->grx_len = 0;
+	relay_logf(&r->log, now, s->cfg.name, "ivshmem: QEMU closed its connection");
+	relay_vm_guest_disconnected(s->vm, now);
 }
 
 /* A connect failed: the next address of the name at once; after the last one, all again
@@ -318,6 +368,21 @@ static void guest_feed(struct relay_slot *s, uint64_t now)
 		s->grx_off = s->grx_len = 0;
 }
 
+/* Guest bytes from the ring, copied out into grx (the guest cannot change them under the
+ * parser), as long as the core takes them. */
+static void ivs_read(struct relay_slot *s, uint64_t now)
+{
+	while (!s->grx_len && relay_vm_guest_can_read(s->vm)) {
+		size_t n = relay_ivshmem_read(s->ivs, s->grx, READ_CHUNK);
+
+		if (!n)
+			break;
+		s->grx_off = 0;
+		s->grx_len = n;
+		guest_feed(s, now);
+	}
+}
+
 static void guest_read(struct relay *r, struct relay_slot *s, uint64_t now)
 {
 	ssize_t n;
@@ -394,6 +459,10 @@ static int flush(int fd, struct relay_buf *b)
 
 static void flush_slot(struct relay *r, struct relay_slot *s, uint64_t now)
 {
+	if (ivs_up(s))
+		relay_buf_consume(&s->vm->to_guest,
+				  relay_ivshmem_write(s->ivs, relay_buf_peek(&s->vm->to_guest),
+						      relay_buf_pending(&s->vm->to_guest)));
 	if (s->guest_fd >= 0 && flush(s->guest_fd, &s->vm->to_guest))
 		guest_detach(r, s, now, strerror(errno));
 	if (s->dbg_fd >= 0 && flush(s->dbg_fd, &s->vm->to_debugger))
@@ -484,6 +553,8 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 		goto fail;
 	}
 	s->vm->trace = cfg->trace || r->opt.trace;
+	if (cfg->guest_ivshmem)
+		s->ivs = relay_ivshmem_open(cfg->guest + strlen("unix:"), 0, err, errlen);
 	if (relay_hostmem_enable(s->vm, cfg, err, errlen) || add_tap(r, s, now, err, errlen))
 		goto fail;
 
@@ -499,7 +570,10 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 				   "KD has no authentication: whoever connects owns the VM's kernel",
 				   cfg->listen);
 	}
-	if (cfg->guest_listen) {
+	if (cfg->guest_ivshmem) {
+		if (!s->ivs)
+			goto fail;
+	} else if (cfg->guest_listen) {
 		s->guest_listen_fd = listen_on(cfg->guest, s->unlink_guest,
 					       sizeof(s->unlink_guest), err, errlen);
 		if (s->guest_listen_fd < 0)
@@ -594,19 +668,24 @@ static uint64_t service(struct relay *r, uint64_t now)
 
 		if (s->guest_connecting_fd >= 0 && now >= s->guest_connect_deadline)
 			guest_connect_failed(r, s, now, ETIMEDOUT);
-		if (!s->cfg.guest_listen && s->guest_fd < 0 && s->guest_connecting_fd < 0 &&
-		    now >= s->guest_retry_at)
+		if (!s->cfg.guest_listen && !s->ivs && s->guest_fd < 0 &&
+		    s->guest_connecting_fd < 0 && now >= s->guest_retry_at)
 			guest_try_connect(r, s, now);
 		if (s->guest_connecting_fd >= 0)
 			deadline = earliest(deadline, s->guest_connect_deadline);
-		else if (!s->cfg.guest_listen && s->guest_fd < 0)
+		else if (!s->cfg.guest_listen && !s->ivs && s->guest_fd < 0)
 			deadline = earliest(deadline, s->guest_retry_at);
 		relay_vm_poll(s->vm, now);
-		if (s->guest_fd >= 0)
+		if (s->guest_fd >= 0 || ivs_up(s))
 			guest_feed(s, now);
+		if (ivs_up(s))
+			ivs_read(s, now);
 		if (s->dbg_fd >= 0)
 			dbg_feed(s, now);
 		flush_slot(r, s, now);
+		/* The guest polls its ring and never says when it made room: look again soon. */
+		if (ivs_up(s) && relay_buf_pending(&s->vm->to_guest))
+			deadline = earliest(deadline, now + RELAY_IVSHMEM_RETRY_US);
 		deadline = earliest(deadline, relay_vm_deadline(s->vm));
 	}
 	return deadline;
@@ -635,6 +714,13 @@ static size_t build_pollset(struct relay *r)
 
 		if (s->guest_listen_fd >= 0)
 			add_pfd(r, &n, s->guest_listen_fd, POLLIN, PFD_GUEST_LISTEN, i);
+		if (s->ivs) {
+			add_pfd(r, &n, relay_ivshmem_listen_fd(s->ivs), POLLIN, PFD_IVS_LISTEN, i);
+			if (ivs_up(s))
+				add_pfd(r, &n, relay_ivshmem_client_fd(s->ivs), POLLIN,
+					PFD_IVS_CLIENT, i);
+			add_pfd(r, &n, relay_ivshmem_doorbell_fd(s->ivs), POLLIN, PFD_IVS_BELL, i);
+		}
 		if (s->guest_connecting_fd >= 0)
 			add_pfd(r, &n, s->guest_connecting_fd, POLLOUT, PFD_GUEST_CONNECT, i);
 		if (s->guest_fd >= 0) {
@@ -684,6 +770,17 @@ static void dispatch(struct relay *r, const struct pollfd *p, enum pfd_kind kind
 		break;
 	case PFD_DBG_LISTEN:
 		dbg_accept(r, s, now);
+		break;
+	case PFD_IVS_LISTEN:
+		ivs_accept(r, s, now);
+		break;
+	case PFD_IVS_CLIENT:
+		if (ivs_up(s) && p->fd == relay_ivshmem_client_fd(s->ivs))
+			ivs_client_event(r, s, now);
+		break;
+	case PFD_IVS_BELL:
+		/* The ring is read in service() right after this round's events. */
+		relay_ivshmem_doorbell(s->ivs);
 		break;
 	case PFD_GUEST:
 		if (p->fd != s->guest_fd) /* replaced during this round */

@@ -12,6 +12,10 @@
  *             up after RELAY_CONNECT_TIMEOUT_US; a host name is resolved once, by
  *             relay_add_vm, never in the loop.
  *             listen mode: accept QEMU; a new connection replaces the old one (a new QEMU).
+ *             ivshmem mode (relay_ivshmem.h): the relay is QEMU's ivshmem server; the
+ *             guest's bytes come from a ring in shared memory (woken by the doorbell
+ *             eventfd), the guest's frames go into the other ring (retried every
+ *             RELAY_IVSHMEM_RETRY_US while it is full); QEMU's socket only says it is there.
  *   debugger  one at a time. A second connection replaces the first if the VM takes over
  *             (--takeover, or 'takeover' in its config line) or the first stopped
  *             acknowledging (SILENT); otherwise it gets a refusal notice (a KD DbgPrint)
@@ -35,6 +39,7 @@
 
 #define RELAY_GUEST_RETRY_US 500000u  /* connect to QEMU's chardev this often */
 #define RELAY_CONNECT_TIMEOUT_US 5000000u /* a connect still in progress is abandoned */
+#define RELAY_IVSHMEM_RETRY_US 1000u   /* ivshmem: the guest's ring was full, try again */
 
 struct relay_options {
 	FILE *log;                         /* events, traces, stats lines; NULL: silent */

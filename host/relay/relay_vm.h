@@ -81,6 +81,8 @@ struct relay_vm_config {
 	char name[RELAY_NAME_MAX];
 	char guest[RELAY_SPEC_MAX];   /* endpoint spec of QEMU's chardev (endpoint.h) */
 	int guest_listen;             /* 1: the relay listens and QEMU connects (server=off) */
+	int guest_ivshmem;            /* 1: guest is "unix:PATH" where the relay is QEMU's
+					 ivshmem server (relay_ivshmem.h) */
 	char listen[RELAY_SPEC_MAX];  /* endpoint spec the debugger connects to */
 	int trace;                    /* log every packet on both sides */
 	int takeover;                 /* a new debugger connection replaces the attached one */
