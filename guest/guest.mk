@@ -9,6 +9,8 @@
 
 GUEST_CORE_SRCS := guest/vring.c guest/guest_mem.c guest/pci_cf8.c guest/virtio_serial.c \
 	guest/kdvm_channel.c guest/kdvm_transport.c guest/kdvm_options.c
+# The ivshmem-doorbell backend (guest/ivshmem.h) and its rings (lib/kd/vmkd_shmring.c).
+GUEST_CORE_SRCS += guest/ivshmem.c
 GUEST_CORE_HDRS := $(wildcard guest/*.h) include/vmkd/vmkd_frame.h \
 	include/vmkd/vmkd_frame_parser.h include/vmkd/kd_wire.h include/vmkd/kd_bytes.h
 
@@ -20,7 +22,8 @@ GUEST_OUT := $(BUILD)/guest
 GUEST_OBJDIR := $(GUEST_OUT)/obj
 KDVM_DLL := $(GUEST_OUT)/kdvm.dll
 
-GUEST_DLL_SRCS := $(GUEST_CORE_SRCS) guest/windows/kdvm.c lib/kd/vmkd_frame.c
+GUEST_DLL_SRCS := $(GUEST_CORE_SRCS) guest/windows/kdvm.c lib/kd/vmkd_frame.c \
+	lib/kd/vmkd_shmring.c
 GUEST_DLL_OBJS := $(GUEST_DLL_SRCS:%.c=$(GUEST_OBJDIR)/%.o)
 GUEST_DLL_RES := $(GUEST_OBJDIR)/guest/windows/kdvm_rc.o
 
@@ -72,7 +75,7 @@ kdvm: $(KDVM_DLL)
 GUEST_VM_ELF := $(GUEST_OUT)/vser-smoke.elf
 GUEST_VM_OBJDIR := $(GUEST_OUT)/vm-obj
 GUEST_VM_SRCS := guest/tests/vm/boot.S guest/tests/vm/vm_main.c $(GUEST_CORE_SRCS) \
-	lib/kd/vmkd_frame.c
+	lib/kd/vmkd_frame.c lib/kd/vmkd_shmring.c
 GUEST_VM_OBJS := $(patsubst %,$(GUEST_VM_OBJDIR)/%.o,$(basename $(GUEST_VM_SRCS)))
 GUEST_VM_CFLAGS := -std=c11 -O2 -m32 -malign-double -ffreestanding -nostdlib -fno-builtin \
 	-fno-tree-loop-distribute-patterns -fno-pic -fno-pie -fno-stack-protector \

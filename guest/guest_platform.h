@@ -25,6 +25,10 @@ struct guest_platform {
 	 * then bounded by poll counts alone (assuming at least 1 us per poll). */
 	uint64_t (*now)(void *ctx);
 	uint64_t ticks_per_sec;
+	/* Maps len bytes of device memory at physical pa (uncached) and returns the address,
+	 * or NULL. Optional: NULL member means "no MMIO devices" (the ivshmem backend needs
+	 * it, virtio-serial does not). */
+	void *(*map_io)(void *ctx, uint64_t pa, size_t len);
 	/* Polls between two clock reads (0 = 64): the clock may itself cost a VM exit
 	 * (HPET, ACPI PM timer), so wait loops read it rarely. */
 	uint32_t clock_every;
