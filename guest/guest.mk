@@ -96,6 +96,22 @@ $(GUEST_VM_ELF): $(GUEST_VM_OBJS) guest/tests/vm/vm.ld
 
 TEST_EXTRA_BINS += $(GUEST_VM_ELF)
 
+# The same for the ivshmem backend (guest/tests/vm/ivs_main.c): booted with
+# ivshmem-doorbell and the real relay as its ivshmem server by
+# tests/integration/ivshmem-smoke.sh.
+GUEST_IVS_ELF := $(GUEST_OUT)/ivs-smoke.elf
+GUEST_IVS_SRCS := guest/tests/vm/boot.S guest/tests/vm/ivs_main.c guest/ivshmem.c \
+	guest/pci_cf8.c lib/kd/vmkd_frame.c lib/kd/vmkd_shmring.c
+GUEST_IVS_OBJS := $(patsubst %,$(GUEST_VM_OBJDIR)/%.o,$(basename $(GUEST_IVS_SRCS)))
+
+$(GUEST_IVS_ELF): $(GUEST_IVS_OBJS) guest/tests/vm/vm.ld
+	$(CC) -m32 -nostdlib -static -no-pie -Wl,-T,guest/tests/vm/vm.ld -Wl,--build-id=none \
+		-o $@ $(GUEST_IVS_OBJS)
+
+TEST_EXTRA_BINS += $(GUEST_IVS_ELF)
+
+-include $(GUEST_IVS_OBJS:.o=.d)
+
 -include $(GUEST_VM_OBJS:.o=.d)
 
 # ---- host unit tests --------------------------------------------------------------------
