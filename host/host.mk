@@ -1,11 +1,12 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
 # (host/common, host/client, host/relay, ...), linked with libkd, libedit and capstone.
 
-HOST_DIRS := host/common host/client host/relay host/gdb host/setup
+HOST_DIRS := host/common host/client host/relay host/gdb host/setup host/pdb
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_LIB := $(BUILD)/libvmkdhost.a
-HOST_LIBS := $(shell pkg-config --libs libedit capstone 2>/dev/null || echo -ledit -lcapstone)
+HOST_LIBS := $(shell pkg-config --libs libedit capstone libcurl 2>/dev/null || \
+	echo -ledit -lcapstone -lcurl)
 VMKD := $(BUILD)/vmkd
 
 $(HOST_LIB): $(HOST_OBJS)
@@ -30,3 +31,18 @@ FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
 
 # libFuzzer harness of the engine's packet decoder (tests/fuzz/fuzz_session_decode.c).
 FUZZ_SRCS_fuzz_session_decode := host/client/session_decode.c
+
+# The PDB reader's harness (tests/fuzz/fuzz_pdb.c): MSF, PDB streams and the CodeView record.
+FUZZ_SRCS_fuzz_pdb := host/pdb/msf.c host/pdb/pdb.c host/pdb/codeview.c
+
+# The PDB tests' fixture: a small DLL with a CodeView debug directory, its PDB and linker
+# map, built with Debian's clang and lld-link at test time.
+PDBTEST_DIR := $(BUILD)/pdbtest
+PDBTEST_DLL := $(PDBTEST_DIR)/pdbtest.dll
+$(PDBTEST_DLL): tests/pdb/pdbtest.c
+	@mkdir -p $(@D)
+	clang --target=x86_64-pc-windows-msvc -O1 -g -gcodeview -c $< -o $(PDBTEST_DIR)/pdbtest.obj
+	lld-link /nologo /dll /noentry /nodefaultlib /debug /pdb:$(PDBTEST_DIR)/pdbtest.pdb \
+		/map:$(PDBTEST_DIR)/pdbtest.map /out:$@ $(PDBTEST_DIR)/pdbtest.obj
+TEST_EXTRA_BINS += $(PDBTEST_DLL)
+EXTRA_CFLAGS_tests_unit_ += -DVMKD_PDBTEST_DIR='"$(PDBTEST_DIR)"'
