@@ -449,13 +449,14 @@ int pdb_publics(struct pdb *pdb, pdb_symbol_fn fn, void *ctx)
 
 int pdb_section_contribs(struct pdb *pdb, pdb_contrib_fn fn, void *ctx)
 {
-	const uint8_t *p = pdb->dbi + pdb->sc_off;
+	const uint8_t *p;
 	uint32_t ver, esize, at;
 	struct pdb_contrib c;
 	int rc;
 
-	if (pdb->sc_len < 4)
-		return 0;
+	if (!pdb->dbi || pdb->sc_len < 4)
+		return 0; /* no DBI stream: nothing contributed */
+	p = pdb->dbi + pdb->sc_off;
 	ver = rd32(p);
 	if (ver == (uint32_t)SC_VER60) {
 		esize = 28;

@@ -518,6 +518,49 @@ static void damaged_pdbs(void **state)
 	free(good);
 }
 
+/* A hand-made MSF: superblock, block map, directory, an info stream, no DBI stream. */
+static void pdb_without_dbi(void **state)
+{
+	static const char magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a" "DS\0\0";
+	enum { BS = 512 };
+	uint8_t f[6 * BS] = { 0 };
+	uint8_t *dir = f + 4 * BS, *info = f + 5 * BS;
+	char err[256] = "";
+	struct pdb *pdb;
+	size_t n = 0;
+	struct contrib_find cf = { 0 };
+
+	(void)state;
+	memcpy(f, magic, 32);
+	wr32(f + 32, BS);
+	wr32(f + 36, 1);     /* free block map */
+	wr32(f + 40, 6);     /* blocks */
+	wr32(f + 44, 6 * 4); /* directory bytes */
+	wr32(f + 52, 3);     /* block map block */
+	wr32(f + 3 * BS, 4); /* the directory is block 4 */
+	wr32(dir, 4);        /* streams: old directory, info, TPI, DBI */
+	wr32(dir + 4, 0);
+	wr32(dir + 8, 28);
+	wr32(dir + 12, 0);
+	wr32(dir + 16, MSF_NIL_STREAM);
+	wr32(dir + 20, 5);   /* the info stream's block */
+	wr32(info, 20000404);
+	wr32(info + 8, 9);   /* age */
+	memcpy(info + 12, "0123456789abcdef", 16);
+	pdb = pdb_open_mem(f, sizeof(f), err, sizeof(err));
+	if (!pdb)
+		fail_msg("%s", err);
+	assert_int_equal(pdb_get_info(pdb)->age, 9);
+	assert_true(pdb_matches(pdb, (const uint8_t *)"0123456789abcdef", 9));
+	assert_int_equal(pdb_symbols(pdb, PDB_WANT_ALL, count_syms, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(pdb_section_contribs(pdb, find_contrib, &cf), 0);
+	pdb_close(pdb);
+	/* The same file one block short loses the info stream's block. */
+	assert_int_equal(try_pdb(f, 5 * BS, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "outside"));
+}
+
 /* ---- keys and symbol paths ---- */
 
 static const uint8_t test_guid[16] = { 0x52, 0x7e, 0x14, 0xc0, 0x97, 0xc7, 0x96, 0x22,
@@ -718,6 +761,7 @@ int main(void)
 		cmocka_unit_test(contributions_and_early_stop),
 		cmocka_unit_test(truncated_pdbs),
 		cmocka_unit_test(damaged_pdbs),
+		cmocka_unit_test(pdb_without_dbi),
 		cmocka_unit_test(guid_age_keys),
 		cmocka_unit_test(symbol_path_parsing),
 		cmocka_unit_test(local_lookup),
