@@ -46,3 +46,15 @@ $(PDBTEST_DLL): tests/pdb/pdbtest.c
 		/map:$(PDBTEST_DIR)/pdbtest.map /out:$@ $(PDBTEST_DIR)/pdbtest.obj
 TEST_EXTRA_BINS += $(PDBTEST_DLL)
 EXTRA_CFLAGS_tests_unit_ += -DVMKD_PDBTEST_DIR='"$(PDBTEST_DIR)"'
+
+# kdvm.dll with a PDB, for the PDB tests only: the shipped DLL's objects linked again by GNU
+# ld (>= 2.40 writes PDBs: --pdb) without -s. The shipped $(BUILD)/guest/kdvm.dll is not
+# changed. The recipe's variables come from guest/guest.mk (included later; recipes expand late).
+PDBTEST_KDVM := $(PDBTEST_DIR)/kdvm/kdvm.dll
+$(PDBTEST_KDVM): $(BUILD)/guest/kdvm.dll
+	@mkdir -p $(@D)
+	$(MINGW_CC) $(filter-out -s,$(GUEST_DLL_LDFLAGS)) -Wl,--pdb=$(@D)/kdvm.pdb -o $@ \
+		$(GUEST_DLL_OBJS) $(GUEST_DLL_RES) guest/windows/kdvm.def -lntoskrnl -lhal
+ifneq ($(shell command -v x86_64-w64-mingw32-gcc 2>/dev/null),)
+TEST_EXTRA_BINS += $(PDBTEST_KDVM)
+endif

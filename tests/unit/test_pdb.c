@@ -28,6 +28,8 @@
 #define DLL VMKD_PDBTEST_DIR "/pdbtest.dll"
 #define PDB VMKD_PDBTEST_DIR "/pdbtest.pdb"
 #define MAP VMKD_PDBTEST_DIR "/pdbtest.map"
+#define KDVM_DLL VMKD_PDBTEST_DIR "/kdvm/kdvm.dll"
+#define KDVM_PDB VMKD_PDBTEST_DIR "/kdvm/kdvm.pdb"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -227,37 +229,96 @@ static uint32_t rva_off(const uint8_t *f, uint32_t rva)
 	return 0;
 }
 
-static void publics_match_exports(void **state)
-{
-	size_t flen, checked = 0;
-	uint8_t *f = slurp(DLL, &flen);
-	uint32_t lfanew = rd32(f + 0x3c), ed, n, names, ords, funcs, i;
-	struct syms ss;
+/* Finds one public by name (stops the walk). */
+struct name_find {
+	const char *name;
+	int found;
+	struct sym sym;
+};
 
-	(void)state;
-	load_all(&ss, PDB_WANT_PUBLICS);
+static int find_named(void *ctx, const struct pdb_symbol *s)
+{
+	struct name_find *nf = ctx;
+
+	if (s->kind != PDB_SYM_PUBLIC || strcmp(s->name, nf->name))
+		return 0;
+	nf->found = 1;
+	nf->sym.rva = s->rva;
+	nf->sym.has_rva = s->has_rva;
+	nf->sym.flags = s->flags;
+	return 1;
+}
+
+/* Every export of dll is a public of pdb at the export's RVA; functions are flagged as
+ * functions, data_export (or none) is not. Returns the number of exports. */
+static uint32_t exports_are_publics(const char *dll, const char *pdb_path,
+				    const char *data_export)
+{
+	size_t flen;
+	uint8_t *f = slurp(dll, &flen);
+	uint32_t lfanew = rd32(f + 0x3c), ed, n, names, ords, funcs, i;
+	char err[256];
+	struct pdb *pdb = pdb_open_file(pdb_path, err, sizeof(err));
+
+	if (!pdb)
+		fail_msg("%s", err);
 	ed = rva_off(f, rd32(f + lfanew + 24 + 112)); /* PE32+ data directory 0: exports */
 	n = rd32(f + ed + 24);
 	funcs = rva_off(f, rd32(f + ed + 28));
 	names = rva_off(f, rd32(f + ed + 32));
 	ords = rva_off(f, rd32(f + ed + 36));
-	assert_int_equal(n, 3);
 	for (i = 0; i < n; i++) {
 		const char *name = (const char *)f + rva_off(f, rd32(f + names + 4 * i));
 		uint32_t rva = rd32(f + funcs + 4 * rd16(f + ords + 2 * i));
-		const struct sym *s = find_sym(&ss, name, PDB_SYM_PUBLIC);
+		struct name_find nf = { .name = name };
 
-		if (!s)
+		assert_int_equal(pdb_symbols(pdb, PDB_WANT_PUBLICS, find_named, &nf), 1);
+		if (!nf.found)
 			fail_msg("export %s has no public symbol", name);
-		assert_true(s->has_rva);
-		assert_int_equal(s->rva, rva);
-		/* Functions are flagged as such, the exported variable is not. */
-		assert_int_equal(!!(s->flags & PDB_PUB_FUNCTION),
-				 strcmp(name, "vmkd_pdbtest_counter") != 0);
-		checked++;
+		assert_true(nf.sym.has_rva);
+		assert_int_equal(nf.sym.rva, rva);
+		assert_int_equal(!!(nf.sym.flags & PDB_PUB_FUNCTION),
+				 !data_export || strcmp(name, data_export) != 0);
 	}
-	assert_int_equal(checked, 3);
+	pdb_close(pdb);
 	free(f);
+	return n;
+}
+
+static void publics_match_exports(void **state)
+{
+	(void)state;
+	assert_int_equal(exports_are_publics(DLL, PDB, "vmkd_pdbtest_counter"), 3);
+}
+
+/* kdvm.dll linked by GNU ld with --pdb (host/host.mk): its RSDS names its PDB, and the ten
+ * KD transport exports are its publics. */
+static void kdvm_dll_pdb(void **state)
+{
+	struct pdb_buffer b;
+	struct pdb_mem_reader rd = { pdb_buffer_read, &b };
+	struct pdb_codeview_info cv;
+	char err[256];
+	uint8_t *dll;
+	struct pdb *pdb;
+
+	(void)state;
+	if (access(KDVM_DLL, R_OK)) {
+		print_message("%s not built (no mingw-w64): skipped\n", KDVM_DLL);
+		skip();
+	}
+	dll = slurp(KDVM_DLL, &b.size);
+	b.data = dll;
+	if (pdb_codeview_from_image(&rd, 0, PDB_IMAGE_FILE, &cv, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_string_equal(cv.name, "kdvm.pdb");
+	pdb = pdb_open_file(KDVM_PDB, err, sizeof(err));
+	if (!pdb)
+		fail_msg("%s", err);
+	assert_true(pdb_matches(pdb, cv.guid, cv.age));
+	pdb_close(pdb);
+	assert_int_equal(exports_are_publics(KDVM_DLL, KDVM_PDB, NULL), 10);
+	free(dll);
 }
 
 /*
@@ -756,6 +817,7 @@ int main(void)
 		cmocka_unit_test(rsds_from_file),
 		cmocka_unit_test(rsds_from_mapped_image),
 		cmocka_unit_test(publics_match_exports),
+		cmocka_unit_test(kdvm_dll_pdb),
 		cmocka_unit_test(symbols_match_linker_map),
 		cmocka_unit_test(globals_and_procedures),
 		cmocka_unit_test(contributions_and_early_stop),
