@@ -112,7 +112,16 @@ enum symsrv_result symsrv_download(const char *url_base, const char *name, const
 		free(url);
 		return SYMSRV_ERROR;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(c = curl_easy_init())) {
+	/* Paired with the cleanup below; libcurl counts the calls. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		seterr(err, errlen, "libcurl initialisation failed");
+		fclose(d.out);
+		unlink(dest);
+		free(url);
+		return SYMSRV_ERROR;
+	}
+	c = curl_easy_init();
+	if (!c) {
 		seterr(err, errlen, "libcurl initialisation failed");
 		goto out;
 	}
@@ -166,6 +175,7 @@ enum symsrv_result symsrv_download(const char *url_base, const char *name, const
 out:
 	if (c)
 		curl_easy_cleanup(c);
+	curl_global_cleanup();
 	if (fclose(d.out) && rc == SYMSRV_OK) {
 		seterr(err, errlen, "%s: %s", dest, strerror(errno));
 		rc = SYMSRV_ERROR;
