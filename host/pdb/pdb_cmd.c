@@ -62,11 +62,15 @@ static int print_contrib(void *ctx, const struct pdb_contrib *c)
 
 static void pdb_usage(FILE *f)
 {
-	fprintf(f, "usage: vmkd pdb FILE.pdb [--publics] [--globals] [--procs] [--all] "
-		   "[--contribs]\n"
-		   "  Prints the PDB's identity (GUID, age, symbol store key) and, on request,\n"
-		   "  its symbols as 'RVA KIND NAME' (pfunc/pdata publics, gdata/ldata data,\n"
-		   "  proc/lproc procedures with their size) or its section contributions.\n");
+	fprintf(f, "usage: vmkd pdb [OPTIONS] FILE.pdb\n"
+		   "Prints a PDB's identity (GUID, age, symbol store key, streams, sections,\n"
+		   "modules) and, on request, its symbols as 'RVA KIND NAME [(size N)]'.\n"
+		   "  --publics    public symbols (S_PUB32): pfunc, pcode, pdata\n"
+		   "  --globals    global and file-static data (S_GDATA32, S_LDATA32): gdata, ldata\n"
+		   "  --procs      procedures and statics of the module streams: proc, lproc, ldata\n"
+		   "  --all        all three\n"
+		   "  --contribs   section contributions: RVA, size, characteristics, module\n"
+		   "  -h, --help   this text\n");
 }
 
 int pdb_main(int argc, char **argv)
@@ -152,10 +156,14 @@ out:
 static void symfetch_usage(FILE *f)
 {
 	fprintf(f, "usage: vmkd symfetch [--sympath PATH] [--offline] IMAGE...\n"
-		   "  Reads each PE image's CodeView record (PDB name, GUID, age) and finds that\n"
-		   "  PDB along the symbol path (default: $_NT_SYMBOL_PATH), downloading it from\n"
-		   "  a srv*CACHE*URL server into the cache. Prints 'IMAGE: NAME KEY -> PATH'.\n"
-		   "  Exit status: 0 all found, 1 some not found, 2 an error.\n");
+		   "Reads each PE image's CodeView record (PDB name, GUID, age) and finds that PDB\n"
+		   "along the symbol path, downloading it from a srv*CACHE*URL server into the\n"
+		   "cache. Prints 'IMAGE: NAME KEY -> PATH' (or '-> not found').\n"
+		   "  --sympath PATH  the symbol path (default: $_NT_SYMBOL_PATH), e.g.\n"
+		   "                  srv*~/.cache/vmkd/symbols*https://msdl.microsoft.com/download/symbols\n"
+		   "  --offline       never contact a server\n"
+		   "  -h, --help      this text\n"
+		   "Exit status: 0 all found, 1 some not found, 2 an error.\n");
 }
 
 static int fetch_one(const struct sympath *sp, const char *image, bool offline)
