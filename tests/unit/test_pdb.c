@@ -20,6 +20,7 @@
 #include "../../host/pdb/codeview.h"
 #include "../../host/pdb/msf.h"
 #include "../../host/pdb/pdb.h"
+#include "../../host/pdb/pdb_load.h"
 #include "../../host/pdb/sympath.h"
 
 #ifndef VMKD_PDBTEST_DIR
@@ -193,6 +194,29 @@ static void rsds_from_mapped_image(void **state)
 		fail_msg("%s", err);
 	check_cv_matches_pdb(&cv);
 	assert_true(m.reads < 32); /* bounded: headers, one debug entry, the record */
+	/* The symbol layer's call: the mapped image to its opened PDB along a path. */
+	{
+		struct sympath sp;
+		struct pdb *pdb;
+		char path[512];
+		int not_found = -1;
+
+		assert_int_equal(sympath_parse(&sp, "/nonexistent;" VMKD_PDBTEST_DIR, "/none", err,
+					       sizeof(err)), 0);
+		pdb = pdb_load_for_image(&rd, m.base, PDB_IMAGE_MAPPED, &sp, NULL, &cv, path,
+					 sizeof(path), &not_found, err, sizeof(err));
+		if (!pdb)
+			fail_msg("%s", err);
+		assert_string_equal(path, PDB);
+		assert_true(pdb_matches(pdb, cv.guid, cv.age));
+		pdb_close(pdb);
+		sympath_free(&sp);
+		assert_int_equal(sympath_parse(&sp, "/nonexistent", "/none", err, sizeof(err)), 0);
+		assert_null(pdb_load_for_image(&rd, m.base, PDB_IMAGE_MAPPED, &sp, NULL, &cv, path,
+					       sizeof(path), &not_found, err, sizeof(err)));
+		assert_int_equal(not_found, 1);
+		sympath_free(&sp);
+	}
 	/* Not an image at that address. */
 	assert_int_equal(pdb_codeview_from_image(&rd, m.base + 0x1000, PDB_IMAGE_MAPPED, &cv, err,
 						 sizeof(err)), -1);
