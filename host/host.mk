@@ -32,8 +32,9 @@ FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
 # libFuzzer harness of the engine's packet decoder (tests/fuzz/fuzz_session_decode.c).
 FUZZ_SRCS_fuzz_session_decode := host/client/session_decode.c
 
-# The PDB reader's harness (tests/fuzz/fuzz_pdb.c): MSF, PDB streams and the CodeView record.
-FUZZ_SRCS_fuzz_pdb := host/pdb/msf.c host/pdb/pdb.c host/pdb/codeview.c
+# The PDB reader's harness (tests/fuzz/fuzz_pdb.c): MSF, PDB streams, the CodeView record and
+# the symbol path parser (no I/O).
+FUZZ_SRCS_fuzz_pdb := host/pdb/msf.c host/pdb/pdb.c host/pdb/codeview.c host/pdb/sympath_parse.c
 
 # The PDB tests' fixture: a small DLL with a CodeView debug directory, its PDB and linker
 # map, built with Debian's clang and lld-link at test time.

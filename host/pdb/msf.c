@@ -125,6 +125,13 @@ int msf_open(struct msf *m, const void *data, size_t size, char *err, size_t err
 		m->first_block[i] = at;
 		at += n;
 	}
+	/* Each block belongs to one stream at most, so the streams together cannot have more
+	 * blocks than the file: this bounds the work of reading every stream once. */
+	if ((uint64_t)(at - 1 - m->num_streams) * bs > (uint64_t)size + bs) {
+		seterr(err, errlen, "MSF streams claim %u blocks, the file has %zu",
+		       at - 1 - m->num_streams, size / bs);
+		goto fail;
+	}
 	return 0;
 fail:
 	msf_close(m);

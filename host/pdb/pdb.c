@@ -417,6 +417,7 @@ static int walk_stream(struct pdb *pdb, uint32_t stream, uint32_t limit, uint32_
 
 int pdb_symbols(struct pdb *pdb, unsigned want, pdb_symbol_fn fn, void *ctx)
 {
+	uint8_t *walked;
 	uint32_t i;
 	int rc;
 
@@ -427,19 +428,27 @@ int pdb_symbols(struct pdb *pdb, unsigned want, pdb_symbol_fn fn, void *ctx)
 		if (rc)
 			return rc;
 	}
-	if (!(want & PDB_WANT_PROCS))
+	if (!(want & PDB_WANT_PROCS) || !pdb->nmods)
 		return 0;
-	for (i = 0; i < pdb->nmods; i++) {
+	/* A stream is walked once even if several modules name it: a hostile file cannot make
+	 * the work larger than the file. */
+	walked = calloc(pdb->msf.num_streams ? pdb->msf.num_streams : 1, 1);
+	if (!walked) {
+		seterr(pdb, "out of memory");
+		return -1;
+	}
+	for (i = 0, rc = 0; i < pdb->nmods && !rc; i++) {
 		const struct pdb_module *m = &pdb->mods[i];
 
-		if (m->stream == 0xffff || m->sym_bytes <= MODULE_SYM_SIGNATURE)
+		if (m->stream >= pdb->msf.num_streams || walked[m->stream] ||
+		    m->sym_bytes <= MODULE_SYM_SIGNATURE)
 			continue;
+		walked[m->stream] = 1;
 		rc = walk_stream(pdb, m->stream, m->sym_bytes, MODULE_SYM_SIGNATURE,
 				 PDB_WANT_PROCS, i, fn, ctx);
-		if (rc)
-			return rc;
 	}
-	return 0;
+	free(walked);
+	return rc;
 }
 
 int pdb_publics(struct pdb *pdb, pdb_symbol_fn fn, void *ctx)

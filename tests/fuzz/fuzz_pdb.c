@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer harness for host/pdb: the MSF/PDB reader and the PE CodeView (RSDS) reader. */
+/* libFuzzer harness for host/pdb: the MSF/PDB reader, the PE CodeView (RSDS) reader and the
+ * symbol path parser. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../../host/pdb/codeview.h"
 #include "../../host/pdb/pdb.h"
+#include "../../host/pdb/sympath.h"
 
 /*
- * The input is both a PDB (opened, every symbol and section contribution walked) and a PE
- * image (its RSDS record looked up in the file and the mapped layout).
+ * The input is a PDB (opened, every symbol and section contribution walked), a PE image
+ * (its RSDS record looked up in the file and the mapped layout) and, up to its first 4 KiB
+ * and NUL, a symbol path.
  *
  * Checked: a failure always has a reason; symbol names are terminated and no longer than a
  * record can be; an RVA is only claimed with a section; an RSDS name is the last part of
- * its path and inside it.
+ * its path and inside it; a parsed symbol path has bounded elements, each with a folder,
+ * servers only on stores.
  */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,6 +42,27 @@ static int on_contrib(void *ctx, const struct pdb_contrib *c)
 	if (c->module_name)
 		(void)strlen(c->module_name);
 	return ++*n > 100000;
+}
+
+static void parse_sympath(const uint8_t *data, size_t size)
+{
+	char text[4097], err[256];
+	struct sympath sp;
+	size_t i, n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
+
+	memcpy(text, data, n);
+	text[n] = 0;
+	if (sympath_parse(&sp, text, "/cache", err, sizeof(err)) == 0) {
+		check(sp.n <= SYMPATH_MAX_ELEMS);
+		for (i = 0; i < sp.n; i++) {
+			check(sp.elems[i].ndirs >= 1 && sp.elems[i].ndirs <= SYMPATH_MAX_STORES);
+			check(sp.elems[i].dirs[0] != NULL);
+			check(!sp.elems[i].url || sp.elems[i].kind == SYMPATH_STORE);
+		}
+	} else {
+		check(err[0]);
+	}
+	sympath_free(&sp);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,5 +96,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(strlen(cv.path) < sizeof(cv.path) && cv.name[0]);
 		check(!strchr(cv.name, '/') && !strchr(cv.name, '\\'));
 	}
+	parse_sympath(data, size);
 	return 0;
 }

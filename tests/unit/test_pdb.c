@@ -646,6 +646,33 @@ static void pdb_without_dbi(void **state)
 	assert_non_null(strstr(err, "outside"));
 }
 
+/* Streams whose blocks add up to more than the file (blocks shared between streams, as a
+ * hostile file could do to multiply the work) are refused. */
+static void streams_larger_than_the_file(void **state)
+{
+	static const char magic[32] = "Microsoft C/C++ MSF 7.00\r\n\x1a" "DS\0\0";
+	enum { BS = 512, NB = 8, CLAIMED = 12 };
+	uint8_t f[NB * BS] = { 0 };
+	uint8_t *dir = f + 4 * BS;
+	char err[256] = "";
+	uint32_t i;
+
+	(void)state;
+	memcpy(f, magic, 32);
+	wr32(f + 32, BS);
+	wr32(f + 36, 1);
+	wr32(f + 40, NB);
+	wr32(f + 44, (2 + CLAIMED) * 4);
+	wr32(f + 52, 3);
+	wr32(f + 3 * BS, 4);
+	wr32(dir, 1);                /* one stream */
+	wr32(dir + 4, CLAIMED * BS); /* of 12 blocks, in an 8-block file */
+	for (i = 0; i < CLAIMED; i++)
+		wr32(dir + 8 + 4 * i, 5); /* all the same block */
+	assert_null(pdb_open_mem(f, sizeof(f), err, sizeof(err)));
+	assert_non_null(strstr(err, "claim"));
+}
+
 /* ---- keys and symbol paths ---- */
 
 static const uint8_t test_guid[16] = { 0x52, 0x7e, 0x14, 0xc0, 0x97, 0xc7, 0x96, 0x22,
@@ -848,6 +875,7 @@ int main(void)
 		cmocka_unit_test(truncated_pdbs),
 		cmocka_unit_test(damaged_pdbs),
 		cmocka_unit_test(pdb_without_dbi),
+		cmocka_unit_test(streams_larger_than_the_file),
 		cmocka_unit_test(guid_age_keys),
 		cmocka_unit_test(symbol_path_parsing),
 		cmocka_unit_test(local_lookup),
