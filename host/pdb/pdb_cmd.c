@@ -16,6 +16,20 @@
 
 #define IMAGE_FILE_MAX (1u << 30)
 
+/* Names come from untrusted files: control bytes are printed as \xNN, never sent to the
+ * terminal. */
+static void put_name(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			printf("\\x%02x", *p);
+		else
+			putchar(*p);
+	}
+}
+
 static const char *kind_name(const struct pdb_symbol *s)
 {
 	switch (s->kind) {
@@ -41,7 +55,8 @@ static int print_sym(void *ctx, const struct pdb_symbol *s)
 		printf("%08x", s->rva);
 	else
 		printf("%04x:%08x", s->section, s->offset);
-	printf(" %-5s %s", kind_name(s), s->name);
+	printf(" %-5s ", kind_name(s));
+	put_name(s->name);
 	if (s->size)
 		printf(" (size 0x%x)", s->size);
 	putchar('\n');
@@ -55,8 +70,9 @@ static int print_contrib(void *ctx, const struct pdb_contrib *c)
 		printf("%08x", c->rva);
 	else
 		printf("%04x:%08x", c->section, c->offset);
-	printf(" size 0x%-8x chars 0x%08x %s\n", c->size, c->characteristics,
-	       c->module_name ? c->module_name : "?");
+	printf(" size 0x%-8x chars 0x%08x ", c->size, c->characteristics);
+	put_name(c->module_name ? c->module_name : "?");
+	putchar('\n');
 	return 0;
 }
 
@@ -190,12 +206,12 @@ static int fetch_one(const struct sympath *sp, const char *image, bool offline)
 	free(data);
 	pdb_guid_age_key(cv.guid, cv.age, key);
 	r = sympath_find(sp, cv.name, cv.guid, cv.age, &fo, out, sizeof(out), err, sizeof(err));
-	if (r == SYMPATH_FOUND) {
-		printf("%s: %s %s -> %s\n", image, cv.name, key, out);
+	printf("%s: ", image);
+	put_name(cv.name);
+	printf(" %s -> %s\n", key,
+	       r == SYMPATH_FOUND ? out : r == SYMPATH_NOT_FOUND ? "not found" : "error");
+	if (r == SYMPATH_FOUND)
 		return 0;
-	}
-	printf("%s: %s %s -> %s\n", image, cv.name, key,
-	       r == SYMPATH_NOT_FOUND ? "not found" : "error");
 	fprintf(stderr, "vmkd symfetch: %s\n", err);
 	return r == SYMPATH_NOT_FOUND ? 1 : 2;
 }

@@ -149,7 +149,7 @@ enum sympath_result sympath_find(const struct sympath *sp, const char *name,
 	size_t i, j;
 
 	if (!name_ok(name)) {
-		seterr(err, errlen, "'%s' is not a PDB file name", name);
+		seterr(err, errlen, "the PDB name is not a plain file name (empty, a folder, a dot name or control characters)");
 		return SYMPATH_ERROR;
 	}
 	for (i = 0; i < sp->n; i++) {
