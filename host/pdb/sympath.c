@@ -149,7 +149,8 @@ enum sympath_result sympath_find(const struct sympath *sp, const char *name,
 	size_t i, j;
 
 	if (!name_ok(name)) {
-		seterr(err, errlen, "the PDB name is not a plain file name (empty, a folder, a dot name or control characters)");
+		seterr(err, errlen, "the PDB name is not a plain file name (empty, a folder, "
+				    "a dot name or control characters)");
 		return SYMPATH_ERROR;
 	}
 	for (i = 0; i < sp->n; i++) {
