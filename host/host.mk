@@ -1,5 +1,6 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
-# (host/common, host/client, host/relay, ...), linked with libkd, libedit, capstone and libcurl (PDB downloads).
+# (host/common, host/client, host/relay, host/pdb, ...), linked with libkd, libedit, capstone
+# and libcurl (PDB downloads).
 
 HOST_DIRS := host/common host/client host/relay host/gdb host/setup host/pdb
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
