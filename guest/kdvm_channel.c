@@ -316,11 +316,8 @@ static void wait_hello(struct kdvm_channel *ch)
 
 /* ---- device defence --------------------------------------------------------------------- */
 
-enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
+static enum vser_check checked(struct kdvm_channel *ch, enum vser_check r)
 {
-	enum vser_check r = vser_check(&ch->vser, force);
-
-	ch->stats.device_checks++;
 	ch->polls_unchecked = 0;
 	switch (r) {
 	case VSER_CHECK_OK:
@@ -343,6 +340,27 @@ enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
 		break;
 	}
 	return r;
+}
+
+enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
+{
+	ch->stats.device_checks++;
+	return checked(ch, vser_check(&ch->vser, force));
+}
+
+/* On every send: DbgPrints (the kernel runs, and may print thousands of lines a second)
+ * read only the status register, which a reset, a moved BAR or disabled decodes all
+ * change, with the full check every KDVM_PRINT_CHECK_EVERY prints; every other packet
+ * starts or continues a debugger exchange and gets the full check. */
+static void check_on_send(struct kdvm_channel *ch, uint16_t type)
+{
+	if (type == KD_PACKET_TYPE_DEBUG_IO && ++ch->prints_unchecked < KDVM_PRINT_CHECK_EVERY) {
+		ch->stats.device_quick_checks++;
+		checked(ch, vser_check_quick(&ch->vser));
+		return;
+	}
+	ch->prints_unchecked = 0;
+	kdvm_channel_check_device(ch, 0);
 }
 
 void kdvm_channel_power_down(struct kdvm_channel *ch)
@@ -397,9 +415,9 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 	uint8_t *buf = NULL;
 	size_t n = 0;
 
-	/* Every packet the kernel sends starts a debugger exchange: the one place where a
-	 * device taken over while the kernel ran is found (5 port accesses; not polling). */
-	kdvm_channel_check_device(ch, 0);
+	/* A send is where a device taken over while the kernel ran is found first (not
+	 * polling: 5 port accesses, 1 for most DbgPrints). */
+	check_on_send(ch, type);
 	ch->checked = 1;
 	if (service_due(ch))
 		service(ch);

@@ -75,6 +75,7 @@ struct kdvm_channel_stats {
 	uint64_t breakins;
 	uint64_t resyncs;
 	uint64_t device_checks;         /* config-space checks of the device (vser_check) */
+	uint64_t device_quick_checks;   /* status-only checks on DbgPrint sends */
 	uint64_t device_repairs;        /* decodes restored or BAR followed, queues kept */
 	uint64_t device_resetups;       /* device found reset (or resumed): set up again */
 	uint64_t device_lost;           /* check found no usable device */
@@ -83,6 +84,9 @@ struct kdvm_channel_stats {
 /* A POLL_BREAKIN call (the clock interrupt, many per second) checks the device only this
  * rarely: 5 port accesses amortised over this many memory-only polls. */
 #define KDVM_POLL_CHECK_EVERY 256u
+/* DbgPrint sends read only the status register (vser_check_quick) but for a full check
+ * every this many. */
+#define KDVM_PRINT_CHECK_EVERY 64u
 
 struct kdvm_channel {
 	struct vser vser;
@@ -101,6 +105,7 @@ struct kdvm_channel {
 	uint8_t checked;            /* a send checked the device; the next receive need not */
 	uint8_t resend_due;         /* frames were lost in a reset while the kernel waits */
 	uint32_t polls_unchecked;   /* POLL_BREAKIN calls since the last device check */
+	uint32_t prints_unchecked;  /* DbgPrint sends since the last full check */
 	uint32_t tx_seq;
 
 	/* The RX buffer being parsed. */

@@ -685,6 +685,22 @@ enum vser_check vser_check(struct vser *v, int force_setup)
 	return VSER_CHECK_RESET;
 }
 
+enum vser_check vser_check_quick(struct vser *v)
+{
+	uint32_t saved;
+	uint8_t status;
+
+	if (!v->adopted || v->state != VSER_READY || v->broken)
+		return vser_check(v, 0);
+	v->stats.quick_checks++;
+	saved = guest_io_poll_suspend(&v->io);
+	status = reg_r8(v, VSER_REG_STATUS);
+	guest_io_poll_end(&v->io, saved);
+	if (status == (VSER_STATUS_ACK | VSER_STATUS_DRIVER | VSER_STATUS_DRIVER_OK))
+		return VSER_CHECK_OK;
+	return vser_check(v, 0);
+}
+
 int vser_init(struct vser *v, const struct guest_platform *plat, void *mem, size_t mem_len,
 	      const struct vser_config *cfg)
 {

@@ -128,6 +128,7 @@ struct vser_stats {
 	uint64_t broken_idx;        /* used.idx ran ahead of what we posted */
 	uint64_t ctrl_out_dropped;  /* no free control TX slot */
 	uint64_t checks;            /* vser_check calls (5 port accesses each) */
+	uint64_t quick_checks;      /* vser_check_quick calls (1 port access each) */
 	uint64_t bar_moves;         /* BAR0 found at another address */
 	uint64_t command_fixes;     /* I/O decode / bus master / INTx disable restored */
 	uint64_t resetups;          /* device set up again (reset by someone else, resume) */
@@ -254,6 +255,16 @@ enum vser_check vser_check(struct vser *v, int force_setup);
 /* Port accesses of a vser_check that finds nothing to do: BAR0 and COMMAND through
  * 0xCF8/0xCFC (2 each) and the status register (1). */
 #define VSER_CHECK_PORT_IO 5u
+
+/*
+ * The cheap check for hot paths (a DbgPrint flood): reads only the status register. A
+ * reset (status 0), a moved BAR or decodes turned off (nothing answers at our port: all
+ * ones) all read as something other than DRIVER_OK and lead to the full vser_check. Not
+ * seen: bus mastering alone turned off, or another function answering DRIVER_OK at our old
+ * port; callers run the full check now and then.
+ */
+enum vser_check vser_check_quick(struct vser *v);
+#define VSER_QUICK_CHECK_PORT_IO 1u
 
 /* Resets the device (status 0); the port is dead afterwards. */
 void vser_shutdown(struct vser *v);

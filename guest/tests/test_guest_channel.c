@@ -776,6 +776,45 @@ static void moved_bar_is_followed(void **state)
 	assert_int_equal(r->kd_packets, 1);
 }
 
+/* DbgPrint sends read only the status register (a full check every 64th), and that is
+ * enough to find a reset device, disabled decodes or a moved BAR on the next line. */
+static void prints_check_only_the_status(void **state)
+{
+	uint32_t line[4] = { 0 };
+	uint64_t io, checks;
+
+	(void)state;
+	up();
+	checks = ch->stats.device_checks;
+	for (unsigned i = 1; i <= 2 * KDVM_PRINT_CHECK_EVERY; i++) {
+		io = ch->vser.io.total;
+		assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+		assert_int_equal(ch->vser.io.total - io,
+				 1 + (i % KDVM_PRINT_CHECK_EVERY ? VSER_QUICK_CHECK_PORT_IO
+								  : VSER_CHECK_PORT_IO));
+	}
+	assert_int_equal(ch->stats.device_checks, checks + 2);
+	assert_int_equal(ch->stats.device_quick_checks, 2 * KDVM_PRINT_CHECK_EVERY - 2);
+	/* Reset by another owner: found on the next line, set up again, HELLO, sent. */
+	f->plat.outb(f, STATUS_PORT, 0);
+	line[0] = 0xAB;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->stats.device_resetups, 1);
+	assert_int_equal(r->hellos, 2);
+	fake_relay_poll(r);
+	assert_int_equal(r->last_kd[0], 0xAB);
+	/* Decodes off: nothing answers at the port, so the full check runs and repairs. */
+	f->dev[0].pci_command = 0;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(f->dev[0].pci_command & 0x405, 0x405);
+	/* A moved BAR: the same. */
+	f->dev[0].bar0 = 0xd001;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->vser.iobase, 0xd000);
+	assert_int_equal(ch->stats.device_repairs, 2);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
 /* A receive call checks once on entry (not after a send that just did), never in its
  * wait loop; a reset found there is set up again before the wait. */
 static void receive_checks_once_per_call(void **state)
@@ -888,6 +927,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cleared_command_register_is_restored, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(moved_bar_is_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(prints_check_only_the_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(receive_checks_once_per_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(poll_breakin_checks_rarely, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_device_comes_back, setup, teardown),
