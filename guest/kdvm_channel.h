@@ -38,7 +38,7 @@ enum kdvm_send_result {
 	KDVM_SEND_NO_RELAY,     /* port closed, or the relay never answered HELLO */
 	KDVM_SEND_NO_DEBUGGER,  /* relay says no debugger is attached */
 	KDVM_SEND_TOO_BIG,      /* over KD_MAX_PAYLOAD */
-	KDVM_SEND_BUSY,         /* every TX buffer still owned by the device */
+	KDVM_SEND_BUSY,         /* the device held every TX descriptor (or the arena) too long */
 };
 
 enum kdvm_recv_result {
