@@ -219,8 +219,11 @@ static int join_print(struct relay_vm *vm, uint16_t type, const uint8_t *kd, siz
 	    kd_api_parse_debug_io(last->data, last->len, &last_io, &last_text, &last_len) !=
 	    KD_API_OK)
 		return 0;
-	/* Both plain prints of one processor, the queued one exactly header + text. */
+	/* Both plain prints of one processor, the queued one exactly header + text and not
+	 * one of the relay's own notices (clients recognise those by their whole text). */
 	if (io.api_number != KD_API_PRINT_STRING || last_io.api_number != KD_API_PRINT_STRING ||
+	    (last_len >= sizeof(RELAY_NOTICE_PREFIX) - 1 &&
+	     !memcmp(last_text, RELAY_NOTICE_PREFIX, sizeof(RELAY_NOTICE_PREFIX) - 1)) ||
 	    io.processor != last_io.processor || io.processor_level != last_io.processor_level ||
 	    last->len != sizeof(last_io) + last_len ||
 	    (size_t)last->len + text_len > KD_MAX_PAYLOAD)

@@ -850,6 +850,16 @@ static void relay_joins_waiting_prints(void **state)
 	}
 	guest_print(fx, "z\n");
 	assert_int_equal(fx->vm->queue.count, 4);
+
+	/* Nor is a line joined to one of the relay's own notices (clients match their whole
+	 * text): the guest leaves and comes back (two notices queued), then prints twice. */
+	relay_vm_guest_disconnected(fx->vm, fx->now);
+	guest_connect(fx);
+	assert_int_equal(fx->vm->queue.count, 6);
+	guest_print(fx, "p\n");
+	assert_int_equal(fx->vm->queue.count, 7);
+	guest_print(fx, "q\n");
+	assert_int_equal(fx->vm->queue.count, 7);
 }
 
 /* 1000 DbgPrints in one go while the debugger reads 7 bytes at a time: the queue fills,
