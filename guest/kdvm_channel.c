@@ -316,7 +316,7 @@ static void wait_hello(struct kdvm_channel *ch)
 
 /* ---- device defence --------------------------------------------------------------------- */
 
-static enum vser_check checked(struct kdvm_channel *ch, enum vser_check r)
+static enum vser_check after_check(struct kdvm_channel *ch, enum vser_check r)
 {
 	ch->polls_unchecked = 0;
 	switch (r) {
@@ -345,7 +345,7 @@ static enum vser_check checked(struct kdvm_channel *ch, enum vser_check r)
 enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
 {
 	ch->stats.device_checks++;
-	return checked(ch, vser_check(&ch->vser, force));
+	return after_check(ch, vser_check(&ch->vser, force));
 }
 
 /* On every send: DbgPrints (the kernel runs, and may print thousands of lines a second)
@@ -356,7 +356,7 @@ static void check_on_send(struct kdvm_channel *ch, uint16_t type)
 {
 	if (type == KD_PACKET_TYPE_DEBUG_IO && ++ch->prints_unchecked < KDVM_PRINT_CHECK_EVERY) {
 		ch->stats.device_quick_checks++;
-		checked(ch, vser_check_quick(&ch->vser));
+		after_check(ch, vser_check_quick(&ch->vser));
 		return;
 	}
 	ch->prints_unchecked = 0;
