@@ -89,6 +89,14 @@ END {
 			num(v) ? verdict(v <= 1) " (" fmt(v) ")" : "n/a"
 		v = val[acc, "vmkd", "portio_while_polling"]
 		printf "  0 port I/O while polling: %s\n", num(v) ? verdict(v == 0) " (" fmt(v) ")" : "n/a"
+		s = val[acc, "serial", "dbgprint_lines_s"]; v = val[acc, "vmkd", "dbgprint_lines_s"]
+		l = val[acc, "vmkd", "dbgprint_lines_lost"]
+		want = acc == "kvm" ? 20 : 100
+		if (num(s) && num(v) && s + 0 > 0)
+			printf "  dbgprint_lines_s vmkd >= %dx serial, 0 lost: %s (%.3gx, %s lost)\n", want,
+				verdict(v / s >= want && l == 0), v / s, fmt(l)
+		else
+			printf "  dbgprint_lines_s vmkd >= %dx serial, 0 lost: n/a\n", want
 		printf "notes (%s):\n%s", acc, note[acc]
 	}
 }' "$input"

@@ -8,6 +8,7 @@
 #include "../host/dump/dump.h"
 #include "../host/record/record_text.h"
 #include "../host/gdb/gdb_main.h"
+#include "../host/pdb/pdb_cmd.h"
 #include "../host/relay/relay.h"
 #include "../host/setup/setup_cmd.h"
 
@@ -33,6 +34,8 @@ static const struct subcommand subcommands[] = {
 	{ "bench", bench_main, "serial vs vmkd: KD round trips, throughput, DbgPrint rate" },
 	{ "qemu-args", qemu_args_main, "the QEMU arguments that connect a VM to the relay" },
 	{ "libvirt", libvirt_main, "the libvirt domain XML that connects a VM to the relay" },
+	{ "pdb", pdb_main, "what a PDB file holds: GUID, age, publics, globals, procedures" },
+	{ "symfetch", symfetch_main, "find an image's PDB along a symbol path (srv*CACHE*URL)" },
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))

@@ -9,7 +9,10 @@
 #define DEFAULT_TX_MS       100u
 #define DEFAULT_HELLO_MS    200u
 
-_Static_assert(VMKD_FRAME_MAX_BYTES <= VSER_TX_BUF_SIZE, "a frame must fit one TX buffer");
+/* A KD_PACKET frame's bytes beyond the KD payload. */
+#define VMKD_FRAME_KD_OVERHEAD (sizeof(struct vmkd_frame_header) + sizeof(struct vmkd_kd_packet))
+
+_Static_assert(VMKD_FRAME_MAX_BYTES <= VSER_TX_FRAME_MAX, "a frame must fit the TX arena's page");
 
 static void set_present(struct kdvm_channel *ch, int present)
 {
@@ -24,63 +27,69 @@ int kdvm_channel_debugger_present(const struct kdvm_channel *ch)
 
 /* ---- sending ------------------------------------------------------------------------- */
 
-/* A free TX buffer, waiting (bounded) for the device to return one. */
-static int tx_acquire(struct kdvm_channel *ch, uint8_t **buf, uint32_t *cap, uint16_t *slot)
+/*
+ * Room for a frame of len bytes in the TX arena. Sends do not wait for their frame to
+ * come back: completed frames are reclaimed here, lazily, and only when the device still
+ * holds every descriptor or too much of the arena does the sender wait (bounded, reading
+ * the used ring in memory only). NULL on timeout: a host that does not read.
+ */
+static uint8_t *tx_reserve(struct kdvm_channel *ch, uint32_t len)
 {
 	struct guest_deadline d;
+	uint8_t *buf = NULL;
 	uint32_t saved;
 	int err;
 
-	if (!vser_tx_acquire(&ch->vser, buf, cap, slot))
-		return 0;
+	if (!vser_tx_reserve(&ch->vser, len, &buf))
+		return buf;
+	if (!vser_host_open(&ch->vser))
+		return NULL;
+	ch->stats.tx_waits++;
 	saved = guest_io_poll_begin(&ch->vser.io);
 	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
 	do {
 		ch->stats.polls++;
-		err = vser_tx_acquire(&ch->vser, buf, cap, slot);
+		err = vser_tx_reserve(&ch->vser, len, &buf);
 	} while (err && !guest_deadline_expired(&d));
 	guest_io_poll_end(&ch->vser.io, saved);
-	return err;
+	if (err) {
+		ch->stats.tx_timeouts++;
+		return NULL;
+	}
+	return buf;
 }
 
-/* One buffer, one notify, then wait for the device to hand the buffer back: QEMU returns
- * it once the bytes are in the chardev (or discarded, with no host), so a sender that
- * returns knows the frame has left the VM. */
-static void tx_submit_wait(struct kdvm_channel *ch, uint16_t slot, uint32_t len)
+/* Waits (bounded, memory-only) until the device has returned every frame: before a reset
+ * of our own, so what was sent last still leaves the VM. */
+static void tx_drain(struct kdvm_channel *ch)
 {
 	struct guest_deadline d;
 	uint32_t saved;
 
-	vser_tx_submit(&ch->vser, slot, len);
+	vser_tx_reclaim(&ch->vser);
+	if (!vser_tx_in_flight(&ch->vser))
+		return;
 	saved = guest_io_poll_begin(&ch->vser.io);
 	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
-	for (;;) {
+	do {
 		ch->stats.polls++;
-		if (vser_tx_done(&ch->vser, slot))
-			break;
-		if (guest_deadline_expired(&d)) {
-			/* The slot stays with the device; the others keep the channel going. */
-			ch->stats.tx_timeouts++;
-			break;
-		}
-	}
+		vser_tx_reclaim(&ch->vser);
+	} while (vser_tx_in_flight(&ch->vser) && !ch->vser.broken &&
+		 !guest_deadline_expired(&d));
 	guest_io_poll_end(&ch->vser.io, saved);
 }
 
 static int send_frame(struct kdvm_channel *ch, uint8_t type, const void *payload, size_t len)
 {
+	size_t n = sizeof(struct vmkd_frame_header) + len;
 	uint8_t *buf;
-	uint32_t cap;
-	uint16_t slot;
-	size_t n;
 
-	if (tx_acquire(ch, &buf, &cap, &slot))
+	if (n > VSER_TX_FRAME_MAX || !(buf = tx_reserve(ch, (uint32_t)n)))
 		return -1;
-	n = vmkd_frame_build(buf, cap, type, ch->tx_seq, payload, len, NULL, 0);
-	if (!n)
+	if (vmkd_frame_build(buf, n, type, ch->tx_seq, payload, len, NULL, 0) != n)
 		return -1;
 	ch->tx_seq++;
-	tx_submit_wait(ch, slot, (uint32_t)n);
+	vser_tx_submit(&ch->vser, (uint32_t)n);
 	return 0;
 }
 
@@ -265,6 +274,17 @@ static void answer_due(struct kdvm_channel *ch)
 	}
 }
 
+/* Whether service() could change anything: the device returned control or data buffers,
+ * something is owed, bytes wait to be parsed, or the port is open while the link is down.
+ * A handful of loads, so the hot paths (a DbgPrint, the clock's POLL_BREAKIN) skip the
+ * rest when nothing happened. */
+static int service_due(const struct kdvm_channel *ch)
+{
+	return vser_rx_pending(&ch->vser) || ch->link == KDVM_LINK_HELLO_DUE || ch->stats_due ||
+	       (ch->rx_have && !ch->held) ||
+	       (ch->link == KDVM_LINK_DOWN && vser_host_open(&ch->vser));
+}
+
 static void service(struct kdvm_channel *ch)
 {
 	sync_link(ch);
@@ -296,11 +316,8 @@ static void wait_hello(struct kdvm_channel *ch)
 
 /* ---- device defence --------------------------------------------------------------------- */
 
-enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
+static enum vser_check after_check(struct kdvm_channel *ch, enum vser_check r)
 {
-	enum vser_check r = vser_check(&ch->vser, force);
-
-	ch->stats.device_checks++;
 	ch->polls_unchecked = 0;
 	switch (r) {
 	case VSER_CHECK_OK:
@@ -325,8 +342,31 @@ enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
 	return r;
 }
 
+enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
+{
+	ch->stats.device_checks++;
+	return after_check(ch, vser_check(&ch->vser, force));
+}
+
+/* On every send: DbgPrints (the kernel runs, and may print thousands of lines a second)
+ * read only the status register, which a reset, a moved BAR or disabled decodes all
+ * change, with the full check every KDVM_PRINT_CHECK_EVERY prints; every other packet
+ * starts or continues a debugger exchange and gets the full check. */
+static void check_on_send(struct kdvm_channel *ch, uint16_t type)
+{
+	if (type == KD_PACKET_TYPE_DEBUG_IO && ++ch->prints_unchecked < KDVM_PRINT_CHECK_EVERY) {
+		ch->stats.device_quick_checks++;
+		after_check(ch, vser_check_quick(&ch->vser));
+		return;
+	}
+	ch->prints_unchecked = 0;
+	kdvm_channel_check_device(ch, 0);
+}
+
 void kdvm_channel_power_down(struct kdvm_channel *ch)
 {
+	/* Frames still in flight would die with the reset: let them leave first. */
+	tx_drain(ch);
 	vser_shutdown(&ch->vser);
 	ch->rx_have = 0;
 	link_reset(ch, KDVM_LINK_DOWN);
@@ -372,16 +412,15 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 					   size_t data_len)
 {
 	enum kdvm_send_result r = KDVM_SENT;
-	uint8_t *buf;
-	uint32_t cap;
-	uint16_t slot;
+	uint8_t *buf = NULL;
 	size_t n = 0;
 
-	/* Every packet the kernel sends starts a debugger exchange: the one place where a
-	 * device taken over while the kernel ran is found (5 port accesses; not polling). */
-	kdvm_channel_check_device(ch, 0);
+	/* A send is where a device taken over while the kernel ran is found first (not
+	 * polling: 5 port accesses, 1 for most DbgPrints). */
+	check_on_send(ch, type);
 	ch->checked = 1;
-	service(ch);
+	if (service_due(ch))
+		service(ch);
 	wait_hello(ch);
 	if (hdr_len > KD_MAX_PAYLOAD || data_len > KD_MAX_PAYLOAD ||
 	    hdr_len + data_len > KD_MAX_PAYLOAD)
@@ -390,10 +429,10 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 		r = KDVM_SEND_NO_RELAY;
 	else if (!ch->debugger)
 		r = KDVM_SEND_NO_DEBUGGER;
-	else if (tx_acquire(ch, &buf, &cap, &slot))
+	else if (!(buf = tx_reserve(ch, (uint32_t)(VMKD_FRAME_KD_OVERHEAD + hdr_len + data_len))))
 		r = KDVM_SEND_BUSY;
-	else if (!(n = vmkd_frame_build_kd(buf, cap, ch->tx_seq, type, hdr, hdr_len, data,
-					   data_len)))
+	else if (!(n = vmkd_frame_build_kd(buf, VMKD_FRAME_KD_OVERHEAD + hdr_len + data_len,
+					   ch->tx_seq, type, hdr, hdr_len, data, data_len)))
 		r = KDVM_SEND_TOO_BIG;
 	if (r != KDVM_SENT) {
 		ch->stats.send_dropped++;
@@ -405,8 +444,10 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 			set_present(ch, 0);
 		return r;
 	}
+	/* Posted, not waited for: the frame is in the device's FIFO behind every earlier
+	 * one, and its buffer is reclaimed by a later send. */
 	ch->tx_seq++;
-	tx_submit_wait(ch, slot, (uint32_t)n);
+	vser_tx_submit(&ch->vser, (uint32_t)n);
 	ch->stats.packets_sent++;
 	set_present(ch, 1);
 	return KDVM_SENT;
@@ -447,8 +488,16 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 	/* Checked once per call, before the loop (which stays memory-only), and not at all
 	 * right after a send that checked: a request/response pair costs one check, an idle
 	 * stop one per receive timeout. */
-	if (!ch->checked)
-		kdvm_channel_check_device(ch, 0);
+	if (!ch->checked) {
+		uint64_t lost = ch->vser.stats.tx_lost;
+
+		/* Frames in flight when the device was reset may never have left the VM, and
+		 * the kernel now waits for an answer to one of them: it is asked to send its
+		 * state again (NeedsResend), as after a debugger's RESYNC. */
+		if (kdvm_channel_check_device(ch, 0) == VSER_CHECK_RESET &&
+		    ch->vser.stats.tx_lost != lost)
+			ch->resend_due = 1;
+	}
 	ch->checked = 0;
 	if (ch->link == KDVM_LINK_DOWN || ch->link == KDVM_LINK_HELLO_DUE) {
 		/* Set up again (or reconnected) since the last look: HELLO first, so the
@@ -460,8 +509,16 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 	guest_deadline_start(&d, ch->plat, ch->receive_timeout_ms);
 	for (;;) {
 		ch->stats.polls++;
-		sync_link(ch);
-		pump(ch);
+		if (service_due(ch)) {
+			sync_link(ch);
+			pump(ch);
+		}
+		if (ch->resend_due) {
+			ch->resend_due = 0;
+			ch->stats.resends_asked++;
+			r = KDVM_RECV_RESYNC;
+			break;
+		}
 		if (ch->resync) {
 			/* RESYNC dropped what was held before it; a packet held now came after. */
 			ch->resync = 0;
@@ -511,9 +568,13 @@ int kdvm_channel_poll_breakin(struct kdvm_channel *ch)
 			wait_hello(ch);
 		}
 	}
-	saved = guest_io_poll_begin(&ch->vser.io);
-
+	/* A running kernel has nothing to send again. */
+	ch->resend_due = 0;
 	ch->stats.polls++;
+	/* The common case, many times a second: nothing arrived, nothing is owed. */
+	if (!ch->breakin && !service_due(ch))
+		return 0;
+	saved = guest_io_poll_begin(&ch->vser.io);
 	sync_link(ch);
 	for (;;) {
 		pump(ch);

@@ -4,8 +4,10 @@
  * (include/vmkd/vmkd_frame.h) over the virtio-serial port. Freestanding, no CRT, no
  * floating point, no allocation after init.
  *
- * Sending: one KD packet = one KD_PACKET frame = one TX buffer = one notify; then a bounded
- * wait for the buffer to come back. Receiving: the RX used ring is polled in memory only;
+ * Sending: one KD packet = one KD_PACKET frame = one descriptor in the TX arena = one
+ * notify, and no wait: up to VSER_TX_DESCS frames are in flight, reclaimed lazily by later
+ * sends; a sender waits (bounded) only when the device holds them all. The virtqueue is a
+ * FIFO, so frames reach the relay in the order they were sent. Receiving: the RX used ring is polled in memory only;
  * its bytes go through the frame parser (frames may be split or merged across buffers).
  *
  * Link state: the relay is "present" while a host program holds the port's chardev open
@@ -36,7 +38,7 @@ enum kdvm_send_result {
 	KDVM_SEND_NO_RELAY,     /* port closed, or the relay never answered HELLO */
 	KDVM_SEND_NO_DEBUGGER,  /* relay says no debugger is attached */
 	KDVM_SEND_TOO_BIG,      /* over KD_MAX_PAYLOAD */
-	KDVM_SEND_BUSY,         /* every TX buffer still owned by the device */
+	KDVM_SEND_BUSY,         /* the device held every TX descriptor (or the arena) too long */
 };
 
 enum kdvm_recv_result {
@@ -50,7 +52,7 @@ enum kdvm_recv_result {
 struct kdvm_channel_config {
 	const char *port_name;          /* NULL = VMKD_PORT_NAME */
 	uint32_t receive_timeout_ms;    /* KdReceivePacket wait (0 = 100) */
-	uint32_t tx_timeout_ms;         /* wait for a sent buffer to come back (0 = 100) */
+	uint32_t tx_timeout_ms;         /* wait for TX room while the device holds it (0 = 100) */
 	uint32_t hello_timeout_ms;      /* wait for HELLO_ACK before the first send (0 = 200) */
 	uint32_t handshake_timeout_ms;  /* see struct vser_config (0 = default) */
 	uint32_t open_grace_ms;
@@ -65,12 +67,15 @@ struct kdvm_channel_stats {
 	uint64_t recv_dropped_idle;     /* arrived while nobody waited (overwritten/discarded) */
 	uint64_t frames_rejected;       /* malformed payloads (the parser counts bad headers) */
 	uint64_t frames_unexpected;     /* valid frames a guest does not take (HELLO, STATS) */
-	uint64_t tx_timeouts;           /* a sent buffer did not come back in time */
+	uint64_t tx_waits;              /* sends that found every TX descriptor or the arena busy */
+	uint64_t tx_timeouts;           /* ... and gave up after tx_timeout_ms */
+	uint64_t resends_asked;         /* NeedsResend after frames were lost in a device reset */
 	uint64_t polls;                 /* used-ring checks in wait loops */
 	uint64_t hellos;
 	uint64_t breakins;
 	uint64_t resyncs;
 	uint64_t device_checks;         /* config-space checks of the device (vser_check) */
+	uint64_t device_quick_checks;   /* status-only checks on DbgPrint sends */
 	uint64_t device_repairs;        /* decodes restored or BAR followed, queues kept */
 	uint64_t device_resetups;       /* device found reset (or resumed): set up again */
 	uint64_t device_lost;           /* check found no usable device */
@@ -79,6 +84,9 @@ struct kdvm_channel_stats {
 /* A POLL_BREAKIN call (the clock interrupt, many per second) checks the device only this
  * rarely: 5 port accesses amortised over this many memory-only polls. */
 #define KDVM_POLL_CHECK_EVERY 256u
+/* DbgPrint sends read only the status register (vser_check_quick) but for a full check
+ * every this many. */
+#define KDVM_PRINT_CHECK_EVERY 64u
 
 struct kdvm_channel {
 	struct vser vser;
@@ -95,7 +103,9 @@ struct kdvm_channel {
 	uint8_t gone;               /* debugger/relay left since the last receive */
 	uint8_t stats_due;          /* STATS_REQUEST to answer */
 	uint8_t checked;            /* a send checked the device; the next receive need not */
+	uint8_t resend_due;         /* frames were lost in a reset while the kernel waits */
 	uint32_t polls_unchecked;   /* POLL_BREAKIN calls since the last device check */
+	uint32_t prints_unchecked;  /* DbgPrint sends since the last full check */
 	uint32_t tx_seq;
 
 	/* The RX buffer being parsed. */

@@ -108,11 +108,12 @@ static int carve_memory(struct vser *v, void *mem, size_t mem_len)
 		v->rx_buf[i] = p;
 		v->rx_phys[i] = pa;
 	}
-	for (unsigned i = 0; i < VSER_TX_SLOTS; i++) {
+	/* Single pages: a frame never crosses a page, so the arena needs no contiguity. */
+	for (unsigned i = 0; i < VSER_TX_PAGES; i++) {
 		if (!(p = guest_mem_alloc(&v->mem, 1, 0, &pa)))
 			return VSER_ERR_NO_MEMORY;
-		v->tx_buf[i] = p;
-		v->tx_phys[i] = pa;
+		v->tx_page[i] = p;
+		v->tx_page_phys[i] = pa;
 	}
 	return VSER_OK;
 }
@@ -231,10 +232,11 @@ static void port_open(struct vser *v, uint32_t id)
 		uint16_t rxq = (uint16_t)(2u * id + 2u), txq = (uint16_t)(2u * id + 3u);
 
 		if (setup_queue(v, &v->rx, RING_RX, rxq, VSER_RX_BUFS) ||
-		    setup_queue(v, &v->tx, RING_TX, txq, VSER_TX_SLOTS)) {
+		    setup_queue(v, &v->tx, RING_TX, txq, 2)) {
 			v->stats.ctrl_bad++;
 			return;
 		}
+		v->tx_ndesc = v->tx.num < VSER_TX_DESCS ? v->tx.num : VSER_TX_DESCS;
 		v->port_found = 1;
 		v->port_id = id;
 		for (uint16_t i = 0; i < VSER_RX_BUFS; i++)
@@ -403,58 +405,107 @@ void vser_rx_release(struct vser *v, uint16_t id)
 	}
 }
 
-static void tx_reclaim(struct vser *v)
-{
-	int n = vring_used_pending(&v->tx);
+/* ---- port TX: the arena ---------------------------------------------------------------- */
 
+#define TX_ARENA_BYTES (VSER_TX_PAGES * GUEST_PAGE_SIZE)
+_Static_assert((VSER_TX_PAGES & (VSER_TX_PAGES - 1)) == 0, "arena offsets wrap at 2^32");
+_Static_assert((VSER_TX_DESCS & (VSER_TX_DESCS - 1)) == 0, "frame numbers wrap at 2^16");
+_Static_assert(VSER_TX_FRAME_MAX <= GUEST_PAGE_SIZE, "a frame fits one page");
+
+int vser_rx_pending(const struct vser *v)
+{
+	return (v->state == VSER_HANDSHAKE || v->state == VSER_READY) &&
+	       (vring_used_idx(&v->crx) != v->crx.last_used ||
+		(v->port_found && vring_used_idx(&v->rx) != v->rx.last_used));
+}
+
+void vser_tx_reclaim(struct vser *v)
+{
+	int n;
+
+	if (!v->port_found || v->broken)
+		return;
+	n = vring_used_pending(&v->tx);
 	if (n < 0) {
 		v->stats.broken_idx++;
 		v->broken = 1;
 		return;
 	}
 	while (n-- > 0) {
-		/* used.len is always 0 for TX (platform.md A4): only the id matters. */
 		struct vring_used_elem e = vring_next_used(&v->tx);
 
-		if (e.id < VSER_TX_SLOTS && v->tx_busy[e.id])
-			v->tx_busy[e.id] = 0;
-		else
+		/* Only a descriptor the device owns may come back, once per posting; anything
+		 * else (a stale or invented id, a repeat) is refused, so a buffer is never
+		 * reused while the device may still read it. */
+		if (e.id >= v->tx_ndesc || v->tx_state[e.id] != VSER_TX_POSTED) {
+			v->stats.tx_bad_id++;
 			v->stats.bad_used++;
-	}
-}
-
-int vser_tx_acquire(struct vser *v, uint8_t **buf, uint32_t *cap, uint16_t *slot)
-{
-	if (!v->port_live || v->broken)
-		return -1;
-	tx_reclaim(v);
-	for (uint16_t i = 0; i < VSER_TX_SLOTS; i++) {
-		if (v->tx_busy[i])
 			continue;
-		*buf = v->tx_buf[i];
-		*cap = VSER_TX_BUF_SIZE;
-		*slot = i;
-		return 0;
+		}
+		/* The device only reads TX buffers: used.len is 0 (platform.md A4). Another
+		 * value is counted; the buffer is back all the same, as nothing is read from
+		 * it. */
+		if (e.len)
+			v->stats.tx_bad_len++;
+		v->tx_state[e.id] = VSER_TX_RETURNED;
 	}
-	return -1;
+	/* Bytes are freed in posting order; a frame returned early waits for older ones. */
+	while (v->tx_oldest != v->tx_next) {
+		uint16_t d = (uint16_t)(v->tx_oldest % v->tx_ndesc);
+
+		if (v->tx_state[d] != VSER_TX_RETURNED)
+			break;
+		v->tx_state[d] = VSER_TX_FREE;
+		v->tx_tail = v->tx_end[d];
+		v->tx_oldest++;
+	}
 }
 
-void vser_tx_submit(struct vser *v, uint16_t slot, uint32_t len)
+int vser_tx_reserve(struct vser *v, uint32_t len, uint8_t **buf)
 {
-	if (slot >= VSER_TX_SLOTS || v->tx_busy[slot] || len > VSER_TX_BUF_SIZE)
+	uint32_t off, in_page;
+
+	if (!v->port_live || v->broken || !len || len > VSER_TX_FRAME_MAX)
+		return -1;
+	vser_tx_reclaim(v);
+	/* An empty arena starts over at its first byte: a page-sized frame fits again. */
+	if (!vser_tx_in_flight(v))
+		v->tx_head = v->tx_tail = 0;
+	off = v->tx_head;
+	in_page = off % GUEST_PAGE_SIZE;
+	if (in_page + len > GUEST_PAGE_SIZE)
+		off += GUEST_PAGE_SIZE - in_page; /* the rest of the page is skipped */
+	if (vser_tx_in_flight(v) >= v->tx_ndesc || off + len - v->tx_tail > TX_ARENA_BYTES)
+		return -1;
+	v->tx_res_off = off;
+	v->tx_res_len = len;
+	*buf = v->tx_page[(off / GUEST_PAGE_SIZE) % VSER_TX_PAGES] + off % GUEST_PAGE_SIZE;
+	return 0;
+}
+
+void vser_tx_submit(struct vser *v, uint32_t len)
+{
+	uint32_t off = v->tx_res_off;
+	uint16_t d = (uint16_t)(v->tx_next % v->tx_ndesc);
+	uint32_t n;
+
+	if (!v->tx_res_len || !len || len > v->tx_res_len)
 		return;
-	v->tx_busy[slot] = 1;
-	vring_set_desc(&v->tx, slot, v->tx_phys[slot], len, 0);
-	vring_publish(&v->tx, slot);
+	v->tx_res_len = 0;
+	v->tx_end[d] = off + len;
+	v->tx_state[d] = VSER_TX_POSTED;
+	v->tx_head = off + len;
+	v->tx_next++;
+	vring_set_desc(&v->tx, d,
+		       v->tx_page_phys[(off / GUEST_PAGE_SIZE) % VSER_TX_PAGES] +
+		       off % GUEST_PAGE_SIZE, len, 0);
+	vring_publish(&v->tx, d);
 	notify(v, v->tx.queue);
 	v->stats.tx_buffers++;
 	v->stats.tx_bytes += len;
-}
-
-int vser_tx_done(struct vser *v, uint16_t slot)
-{
-	tx_reclaim(v);
-	return slot < VSER_TX_SLOTS && !v->tx_busy[slot];
+	n = vser_tx_in_flight(v);
+	if (n > v->stats.tx_max_in_flight)
+		v->stats.tx_max_in_flight = n;
 }
 
 /* ---- setup --------------------------------------------------------------------------- */
@@ -488,8 +539,12 @@ static void clear_port_state(struct vser *v)
 		v->ctx_busy[i] = 0;
 	for (unsigned i = 0; i < VSER_RX_BUFS; i++)
 		v->rx_posted[i] = 0;
-	for (unsigned i = 0; i < VSER_TX_SLOTS; i++)
-		v->tx_busy[i] = 0;
+	/* The device forgot the rings: nothing of the TX arena is in flight any more. */
+	for (unsigned i = 0; i < VSER_TX_DESCS; i++)
+		v->tx_state[i] = VSER_TX_FREE;
+	v->tx_head = v->tx_tail = 0;
+	v->tx_next = v->tx_oldest = 0;
+	v->tx_res_len = 0;
 }
 
 static int wait_handshake(struct vser *v)
@@ -615,6 +670,10 @@ enum vser_check vser_check(struct vser *v, int force_setup)
 	/* Reset by someone else (status 0: another driver, firmware on resume), broken, or
 	 * asked for: set the device up again from scratch. */
 	v->stats.resetups++;
+	/* What the device returned before it was reset is still in the old used ring; the
+	 * rest was in flight and may never have reached the host. */
+	vser_tx_reclaim(v);
+	v->stats.tx_lost += vser_tx_in_flight(v);
 	err = device_setup(v);
 	guest_io_poll_end(&v->io, saved);
 	if (err) {
@@ -624,6 +683,22 @@ enum vser_check vser_check(struct vser *v, int force_setup)
 		return VSER_CHECK_LOST;
 	}
 	return VSER_CHECK_RESET;
+}
+
+enum vser_check vser_check_quick(struct vser *v)
+{
+	uint32_t saved;
+	uint8_t status;
+
+	if (!v->adopted || v->state != VSER_READY || v->broken)
+		return vser_check(v, 0);
+	v->stats.quick_checks++;
+	saved = guest_io_poll_suspend(&v->io);
+	status = reg_r8(v, VSER_REG_STATUS);
+	guest_io_poll_end(&v->io, saved);
+	if (status == (VSER_STATUS_ACK | VSER_STATUS_DRIVER | VSER_STATUS_DRIVER_OK))
+		return VSER_CHECK_OK;
+	return vser_check(v, 0);
 }
 
 int vser_init(struct vser *v, const struct guest_platform *plat, void *mem, size_t mem_len,

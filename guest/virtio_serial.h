@@ -67,8 +67,13 @@ _Static_assert(sizeof(struct vser_ctrl_msg) == 8, "virtio_console_control");
 
 #define VSER_RX_BUFS          8u
 #define VSER_RX_BUF_SIZE      4096u
-#define VSER_TX_SLOTS         4u
-#define VSER_TX_BUF_SIZE      4096u
+/* TX: an arena of single pages (no physical contiguity needed) in which frames are laid
+ * one after the other, never across a page boundary, and reclaimed oldest first. Up to
+ * VSER_TX_DESCS frames are in flight at once (one descriptor each): many DbgPrint lines,
+ * or VSER_TX_PAGES frames of the largest size. */
+#define VSER_TX_PAGES         4u   /* a power of two */
+#define VSER_TX_DESCS         32u  /* a power of two; fewer if the TX queue is smaller */
+#define VSER_TX_FRAME_MAX     4096u /* one page */
 #define VSER_CTRL_RX_BUFS     32u  /* QEMU drops control messages it has no buffer for (P8) */
 #define VSER_CTRL_RX_BUF_SIZE 128u /* 8-byte header + port name (longer names are cut) */
 #define VSER_CTRL_TX_SLOTS    16u
@@ -77,9 +82,9 @@ _Static_assert(sizeof(struct vser_ctrl_msg) == 8, "virtio_console_control");
 
 /* Pages of the region vser_init() takes: four rings sized for 256-entry queues (3 pages
  * each, physically contiguous), a page of control RX buffers, a page of control TX slots,
- * the RX buffers and the TX slots (one page each). */
+ * the RX buffers and the TX arena (one page each). */
 #define VSER_RING_PAGES       3u
-#define VSER_MEM_PAGES_NEEDED (4u * VSER_RING_PAGES + 2u + VSER_RX_BUFS + VSER_TX_SLOTS)
+#define VSER_MEM_PAGES_NEEDED (4u * VSER_RING_PAGES + 2u + VSER_RX_BUFS + VSER_TX_PAGES)
 
 enum vser_err {
 	VSER_OK = 0,
@@ -116,9 +121,14 @@ struct vser_stats {
 	uint64_t ctrl_out;
 	uint64_t ctrl_bad;          /* short / unknown control messages */
 	uint64_t bad_used;          /* used entries with a bad id or length (ignored) */
+	uint64_t tx_bad_id;         /* TX used entries naming no frame in flight (refused) */
+	uint64_t tx_bad_len;        /* TX used entries claiming bytes written (counted) */
+	uint64_t tx_lost;           /* frames in flight when the device was found reset */
+	uint64_t tx_max_in_flight;
 	uint64_t broken_idx;        /* used.idx ran ahead of what we posted */
 	uint64_t ctrl_out_dropped;  /* no free control TX slot */
 	uint64_t checks;            /* vser_check calls (5 port accesses each) */
+	uint64_t quick_checks;      /* vser_check_quick calls (1 port access each) */
 	uint64_t bar_moves;         /* BAR0 found at another address */
 	uint64_t command_fixes;     /* I/O decode / bus master / INTx disable restored */
 	uint64_t resetups;          /* device set up again (reset by someone else, resume) */
@@ -130,7 +140,8 @@ enum vser_check {
 	VSER_CHECK_OK,     /* as we left it */
 	VSER_CHECK_FIXED,  /* BAR moved or decodes were off: repaired, queues intact */
 	VSER_CHECK_RESET,  /* the device had been reset (or setup was forced): set up again,
-			    * port re-found; the byte stream to the host starts over */
+			    * port re-found; the byte stream to the host starts over. Frames
+			    * still in flight are gone with the old rings (stats.tx_lost) */
 	VSER_CHECK_LOST,   /* not usable now (no BAR, setup failed); try again later */
 };
 
@@ -172,9 +183,16 @@ struct vser {
 	uint8_t *rx_buf[VSER_RX_BUFS];
 	uint64_t rx_phys[VSER_RX_BUFS];
 	uint8_t rx_posted[VSER_RX_BUFS];   /* 1: owned by the device */
-	uint8_t *tx_buf[VSER_TX_SLOTS];
-	uint64_t tx_phys[VSER_TX_SLOTS];
-	uint8_t tx_busy[VSER_TX_SLOTS];    /* 1: posted, not yet returned */
+	uint8_t *tx_page[VSER_TX_PAGES];
+	uint64_t tx_page_phys[VSER_TX_PAGES];
+	/* Arena byte offsets, free-running (mod 2^32; the arena size divides it): frames live
+	 * in [tx_tail, tx_head). Frame n (free-running count) uses descriptor n % tx_ndesc. */
+	uint32_t tx_head, tx_tail;
+	uint32_t tx_res_off, tx_res_len;   /* reserved by vser_tx_reserve, not yet posted */
+	uint16_t tx_next, tx_oldest;       /* frame numbers: next to post, oldest in flight */
+	uint16_t tx_ndesc;                 /* min(VSER_TX_DESCS, TX queue size) */
+	uint32_t tx_end[VSER_TX_DESCS];    /* arena offset after each frame */
+	uint8_t tx_state[VSER_TX_DESCS];   /* enum vser_tx_state */
 
 	struct vser_stats stats;
 };
@@ -199,12 +217,32 @@ int vser_host_open(const struct vser *v);
 int vser_rx_next(struct vser *v, const uint8_t **data, uint32_t *len, uint16_t *id);
 void vser_rx_release(struct vser *v, uint16_t id);
 
-/* A free TX slot (completed slots are reclaimed first): 0 and buf/cap/slot, or -1. */
-int vser_tx_acquire(struct vser *v, uint8_t **buf, uint32_t *cap, uint16_t *slot);
-/* Posts len bytes of the slot as one descriptor and notifies the device once. */
-void vser_tx_submit(struct vser *v, uint16_t slot, uint32_t len);
-/* Reclaims completed TX slots; 1 if slot is free again. */
-int vser_tx_done(struct vser *v, uint16_t slot);
+enum vser_tx_state {
+	VSER_TX_FREE,      /* descriptor not in use */
+	VSER_TX_POSTED,    /* owned by the device */
+	VSER_TX_RETURNED,  /* back from the device; its bytes free once older frames are */
+};
+
+/*
+ * Room for one frame of len bytes (<= VSER_TX_FRAME_MAX) in the TX arena: 0 and *buf, or
+ * -1 while the device still holds every descriptor or too much of the arena (or the port
+ * is down). Reads the used ring first (lazy reclaim). Nothing is posted until submit.
+ */
+int vser_tx_reserve(struct vser *v, uint32_t len, uint8_t **buf);
+/* Posts the reserved frame (len <= the reserved length) as one descriptor and notifies the
+ * device once. Frames reach the device, and the host, in the order they are posted. */
+void vser_tx_submit(struct vser *v, uint32_t len);
+/* Takes the device's TX used entries: a frame named there is returned; bytes are freed
+ * oldest first. Ids of frames not in flight are refused and counted. Memory-only. */
+void vser_tx_reclaim(struct vser *v);
+/* Frames posted and not yet returned by the device. */
+static inline uint32_t vser_tx_in_flight(const struct vser *v)
+{
+	return (uint16_t)(v->tx_next - v->tx_oldest);
+}
+/* 1 if the control RX or port RX used ring holds entries not yet read: the cheap test for
+ * "anything new from the device" (two loads). Memory-only. */
+int vser_rx_pending(const struct vser *v);
 
 /*
  * Defends the device against other owners (a PnP driver such as virtio-win's vioser,
@@ -217,6 +255,16 @@ enum vser_check vser_check(struct vser *v, int force_setup);
 /* Port accesses of a vser_check that finds nothing to do: BAR0 and COMMAND through
  * 0xCF8/0xCFC (2 each) and the status register (1). */
 #define VSER_CHECK_PORT_IO 5u
+
+/*
+ * The cheap check for hot paths (a DbgPrint flood): reads only the status register. A
+ * reset (status 0), a moved BAR or decodes turned off (nothing answers at our port: all
+ * ones) all read as something other than DRIVER_OK and lead to the full vser_check. Not
+ * seen: bus mastering alone turned off, or another function answering DRIVER_OK at our old
+ * port; callers run the full check now and then.
+ */
+enum vser_check vser_check_quick(struct vser *v);
+#define VSER_QUICK_CHECK_PORT_IO 1u
 
 /* Resets the device (status 0); the port is dead afterwards. */
 void vser_shutdown(struct vser *v);

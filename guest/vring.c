@@ -58,11 +58,6 @@ void vring_publish(struct vring *vr, uint16_t id)
 	__atomic_store_n(&vr->avail[1], vr->avail_idx, __ATOMIC_RELEASE);
 }
 
-uint16_t vring_used_idx(const struct vring *vr)
-{
-	return __atomic_load_n(&vr->used_hdr[1], __ATOMIC_ACQUIRE);
-}
-
 int vring_used_pending(const struct vring *vr)
 {
 	uint16_t n = (uint16_t)(vring_used_idx(vr) - vr->last_used);

@@ -66,8 +66,11 @@ int vring_used_pending(const struct vring *vr);
 /* Reads the next used entry (call only when vring_used_pending() > 0). */
 struct vring_used_elem vring_next_used(struct vring *vr);
 
-/* The device's used index as it is now. */
-uint16_t vring_used_idx(const struct vring *vr);
+/* The device's used index as it is now (inline: the hot paths' "anything new?" test). */
+static inline uint16_t vring_used_idx(const struct vring *vr)
+{
+	return __atomic_load_n(&vr->used_hdr[1], __ATOMIC_ACQUIRE);
+}
 
 /* Full barrier: our stores (avail index) are visible before we read the device's state
  * or notify it. */

@@ -1,11 +1,13 @@
 # Host tools: the `vmkd` binary (cmd/vmkd.c) over a library of the host layers
-# (host/common, host/client, host/relay, ...), linked with libkd, libedit and capstone.
+# (host/common, host/client, host/relay, host/pdb, ...), linked with libkd, libedit, capstone
+# and libcurl (PDB downloads).
 
-HOST_DIRS := host/common host/sym host/client host/relay host/gdb host/setup host/dump host/record
+HOST_DIRS := host/common host/pdb host/sym host/client host/relay host/gdb host/setup host/dump host/record
 HOST_SRCS := $(foreach d,$(HOST_DIRS),$(wildcard $(d)/*.c))
 HOST_OBJS := $(HOST_SRCS:%.c=$(BUILD)/obj/%.o)
 HOST_LIB := $(BUILD)/libvmkdhost.a
-HOST_LIBS := $(shell pkg-config --libs libedit capstone 2>/dev/null || echo -ledit -lcapstone)
+HOST_LIBS := $(shell pkg-config --libs libedit capstone libcurl 2>/dev/null || \
+	echo -ledit -lcapstone -lcurl)
 VMKD := $(BUILD)/vmkd
 
 $(HOST_LIB): $(HOST_OBJS)
@@ -45,19 +47,34 @@ FUZZ_SRCS_fuzz_record := host/record/record.c host/record/record_text.c \
 FUZZ_SRCS_fuzz_rsp := host/gdb/rsp_parser.c host/gdb/gdb_regs.c
 # libFuzzer harnesses of the symbol layer (tests/fuzz).
 FUZZ_SRCS_fuzz_pe_exports := host/sym/sym.c host/sym/sym_pe.c host/sym/sym_unwind.c \
-	host/sym/sym_pdb.c
+	host/pdb/codeview.c host/pdb/msf.c host/pdb/pdb.c host/pdb/pdb_load.c host/pdb/sympath.c \
+	host/pdb/sympath_parse.c host/pdb/symsrv.c
+FUZZ_LIBS_fuzz_pe_exports := -lcurl
 FUZZ_SRCS_fuzz_unwind := host/sym/sym_unwind.c
-FUZZ_SRCS_fuzz_sym_pdb := host/sym/sym_pdb.c
 
-# A small DLL and its PDB from Debian's clang and lld-link, for test_sym_pdb (which skips
-# itself when lld-link is not installed).
-PDB_FIXTURE_DIR := $(BUILD)/tests/pdb
-$(PDB_FIXTURE_DIR)/pdbtest.dll: tests/fixtures/pdbtest.c
+
+# The PDB reader's harness (tests/fuzz/fuzz_pdb.c): MSF, PDB streams, the CodeView record and
+# the symbol path parser (no I/O).
+FUZZ_SRCS_fuzz_pdb := host/pdb/msf.c host/pdb/pdb.c host/pdb/codeview.c host/pdb/sympath_parse.c
+
+# The PDB tests' fixture: a small DLL with a CodeView debug directory, its PDB and linker
+# map, built with Debian's clang and lld-link at test time.
+PDBTEST_DIR := $(BUILD)/pdbtest
+PDBTEST_DLL := $(PDBTEST_DIR)/pdbtest.dll
+$(PDBTEST_DLL): tests/pdb/pdbtest.c
 	@mkdir -p $(@D)
-	@if command -v clang >/dev/null && command -v lld-link >/dev/null; then \
-		clang --target=x86_64-pc-windows-msvc -O1 -gcodeview -c $< -o $(@D)/pdbtest.obj && \
-		lld-link /nologo /dll /noentry /nodefaultlib /debug /pdb:$(@D)/pdbtest.pdb \
-			/out:$@ $(@D)/pdbtest.obj; \
-	else echo "lld-link not found: test_sym_pdb will skip"; fi
-$(BUILD)/tests/test_sym_pdb: $(PDB_FIXTURE_DIR)/pdbtest.dll
-EXTRA_CFLAGS_tests_unit_ += -DVMKD_PDB_FIXTURE_DIR='"$(PDB_FIXTURE_DIR)"'
+	clang --target=x86_64-pc-windows-msvc -O1 -g -gcodeview -c $< -o $(PDBTEST_DIR)/pdbtest.obj
+	lld-link /nologo /dll /noentry /nodefaultlib /debug /pdb:$(PDBTEST_DIR)/pdbtest.pdb \
+		/map:$(PDBTEST_DIR)/pdbtest.map /out:$@ $(PDBTEST_DIR)/pdbtest.obj
+TEST_EXTRA_BINS += $(PDBTEST_DLL)
+EXTRA_CFLAGS_tests_unit_ += -DVMKD_PDBTEST_DIR='"$(PDBTEST_DIR)"'
+
+# kdvm.dll with a PDB, for the PDB tests only: the shipped DLL's objects linked again by GNU
+# ld (>= 2.40 writes PDBs: --pdb) without -s. The shipped $(BUILD)/guest/kdvm.dll is not
+# changed. The recipe's variables come from guest/guest.mk (included later; recipes expand late).
+PDBTEST_KDVM := $(PDBTEST_DIR)/kdvm/kdvm.dll
+$(PDBTEST_KDVM): $(BUILD)/guest/kdvm.dll
+	@mkdir -p $(@D)
+	$(MINGW_CC) $(filter-out -s,$(GUEST_DLL_LDFLAGS)) -Wl,--pdb=$(@D)/kdvm.pdb -o $@ \
+		$(GUEST_DLL_OBJS) $(GUEST_DLL_RES) guest/windows/kdvm.def -lntoskrnl -lhal
+TEST_EXTRA_BINS += $(PDBTEST_KDVM)

@@ -10,6 +10,8 @@ packages=(
 	qemu-system-x86                     # boots the test target
 	gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64   # kdvm.dll
 	libedit-dev libcapstone-dev         # vmkd attach: line editing, disassembly
+	libcurl4-openssl-dev                # PDB downloads from a symbol server
+	lld                                 # lld-link: the PE + PDB the PDB tests build
 	gnuplot-nox fonts-liberation        # make bench plot (and a font for its PNG)
 	socat procps iproute2 python3       # test plumbing (python3: the kdvm.dll checks)
 	gdb lldb                            # vmkd gdb: the real gdb and lldb in gdb-session.sh

@@ -457,6 +457,9 @@ void kd_main(void)
 	w->run();
 	kd_print("vmkd-target: workload %s finished\n", w->name);
 	if (kd.use_kdvm) {
+		/* Windows powers the transport down (D3) before it shuts down: kdvm.dll sends
+		 * without waiting, so that is when the frames it still has in flight leave. */
+		kd.kdvm.d3_transition();
 		kprintf("vmkd-target: kd stats: state changes %lu, requests %lu, bad %lu, "
 			"unknown %lu, resends %lu, prints %lu (kdvm.dll)\n",
 			kd.target.stats.state_changes, kd.target.stats.requests,

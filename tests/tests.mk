@@ -22,7 +22,7 @@ FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 -Iinclude -Ilib/kd \
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $(KD_SRCS) $$(FUZZ_SRCS_$$*) $(wildcard include/vmkd/*.h lib/kd/*.h host/*/*.h)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) $(FUZZ_CFLAGS_$*) -o $@ $< $(KD_SRCS) $(FUZZ_SRCS_$*)
+	clang $(FUZZ_CFLAGS) $(FUZZ_CFLAGS_$*) -o $@ $< $(KD_SRCS) $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)
 
 fuzz-build: $(FUZZ_BINS)
 

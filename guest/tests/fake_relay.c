@@ -46,6 +46,9 @@ static void on_frame(struct fake_relay *r, const struct vmkd_frame *fr)
 	size_t kd_len;
 	uint16_t kd_type;
 
+	if (r->seq_known && fr->hdr.type != VMKD_FRAME_HELLO && fr->hdr.seq != r->last_seq + 1)
+		r->seq_gaps++;
+	r->seq_known = 1;
 	r->last_seq = fr->hdr.seq;
 	switch (fr->hdr.type) {
 	case VMKD_FRAME_HELLO:
@@ -66,6 +69,12 @@ static void on_frame(struct fake_relay *r, const struct vmkd_frame *fr)
 		r->last_kd_type = kd_type;
 		r->last_kd_len = (uint32_t)kd_len;
 		memcpy(r->last_kd, kd, kd_len);
+		if (r->kd_logged < (int)(sizeof(r->kd_log) / sizeof(r->kd_log[0]))) {
+			uint32_t w = 0;
+
+			memcpy(&w, kd, kd_len < 4 ? kd_len : 4);
+			r->kd_log[r->kd_logged++] = w;
+		}
 		if (r->reply_len) {
 			size_t n = r->reply_len;
 

@@ -26,6 +26,11 @@ struct fake_relay {
 	uint32_t last_kd_len;
 	uint8_t last_kd[4000];
 	uint32_t last_seq;
+	int seq_known;
+	int seq_gaps;               /* a guest frame whose seq is not the previous + 1 */
+	/* The first 4 payload bytes of every KD packet, in arrival order (order checks). */
+	uint32_t kd_log[4096];
+	int kd_logged;
 	struct vmkd_guest_stats last_stats;
 
 	/* Written once the guest's next KD packet arrives (an answer to it). */

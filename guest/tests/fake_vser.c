@@ -501,6 +501,8 @@ static uint64_t p_now(void *c)
 	struct fake_vser *f = c;
 
 	f->clock += f->clock_step;
+	if (f->tx_hold && f->tx_release_after && !--f->tx_release_after)
+		fake_tx_release(f);
 	fake_deliver(f);
 	if (f->on_tick)
 		f->on_tick(f, f->hook_arg);

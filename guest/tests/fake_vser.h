@@ -96,6 +96,7 @@ struct fake_vser {
 	size_t host_tx_head, host_tx_len;
 	uint32_t rx_chunk;            /* most bytes per RX buffer (QEMU: up to 4096) */
 	int tx_hold;                  /* leave TX buffers unconsumed (a host not reading) */
+	uint32_t tx_release_after;    /* with tx_hold: clock reads until the host reads again */
 	uint64_t tx_discarded;        /* bytes dropped: no host connected */
 
 	/* Tampering: the next RX used entry gets this id / len instead (-1 = off). */

@@ -15,6 +15,7 @@
 #include "kdvm_channel.h"
 
 #define PAGES 40u
+#define STATUS_PORT (0xc040u + 0x12u)
 
 static struct fake_vser *f;
 static struct fake_relay *r;
@@ -223,21 +224,192 @@ static void send_too_big(void **state)
 	assert_int_equal(r->last_kd_len, KD_MAX_PAYLOAD);
 }
 
+/* A host that stops reading: sends go on without waiting while the device has room, then
+ * one waits tx_timeout and is dropped (KdDebuggerNotPresent untouched); once the host
+ * reads again, sends flow and nothing sent before was lost. */
 static void send_with_stalled_host(void **state)
 {
 	uint8_t hdr[8] = { 1 };
+	uint64_t clock0;
 
 	(void)state;
 	up();
 	f->tx_hold = 1;
-	for (unsigned i = 0; i < VSER_TX_SLOTS; i++)
+	clock0 = f->clock;
+	for (unsigned i = 0; i < VSER_TX_DESCS; i++)
 		assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SENT);
-	assert_int_equal(ch->stats.tx_timeouts, VSER_TX_SLOTS);
+	assert_int_equal(ch->stats.tx_waits, 0);
+	assert_true(f->clock - clock0 < 1000); /* nobody waited */
 	assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SEND_BUSY);
+	assert_int_equal(ch->stats.tx_timeouts, 1);
+	assert_true(f->clock - clock0 >= 100000);
 	assert_int_equal(not_present, 0); /* a stalled host is not a missing debugger */
 	fake_tx_release(f);
 	assert_int_equal(kdvm_channel_send_kd(ch, 3, hdr, sizeof(hdr), NULL, 0), KDVM_SENT);
-	assert_int_equal(r->kd_packets, VSER_TX_SLOTS + 1);
+	assert_int_equal(r->kd_packets, VSER_TX_DESCS + 1);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
+/* Pipelined sends: each returns at once (one notify, no wait), several frames are with the
+ * device together, and the relay gets them in order, each once. */
+static void sends_are_pipelined(void **state)
+{
+	uint32_t line[4];
+	uint64_t polls, notifies;
+
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	polls = ch->stats.polls;
+	notifies = f->dev[0].q[txq()].notifies;
+	for (uint32_t i = 0; i < 20; i++) {
+		line[0] = 1000 + i;
+		assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	}
+	assert_int_equal(ch->stats.polls, polls);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 20);
+	assert_int_equal(ch->vser.stats.tx_max_in_flight, 20);
+	assert_int_equal(r->kd_packets, 0);
+	fake_tx_release(f);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 20);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(r->kd_log[i], 1000 + i);
+	assert_int_equal(r->seq_gaps, 0);
+	/* The device returned all twenty in one batch; the next send reclaims them (its
+	 * own frame is reclaimed by a later one). */
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(vser_tx_in_flight(&ch->vser), 1);
+	assert_int_equal(ch->vser.stats.bad_used, 0);
+}
+
+/* Every descriptor with the device: the next send waits (memory-only) until the host reads
+ * again, then goes out behind the others. */
+static void full_ring_makes_the_sender_wait(void **state)
+{
+	uint32_t line[2];
+
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	for (uint32_t i = 0; i < VSER_TX_DESCS; i++) {
+		line[0] = i;
+		assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	}
+	f->tx_release_after = 50; /* the host reads again after 50 clock reads */
+	line[0] = VSER_TX_DESCS;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->stats.tx_waits, 1);
+	assert_int_equal(ch->stats.tx_timeouts, 0);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, VSER_TX_DESCS + 1);
+	for (uint32_t i = 0; i <= VSER_TX_DESCS; i++)
+		assert_int_equal(r->kd_log[i], i);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
+/* The device is reset (another owner) while frames are in flight and the kernel waits for
+ * an answer: the frames are counted lost and the receive asks the kernel to send its state
+ * again (NeedsResend), which then goes out on the new rings after a HELLO. */
+static void reset_with_frames_in_flight_asks_for_a_resend(void **state)
+{
+	uint8_t sc[0xF0] = { 0x11 }, hdr[0x38], data[16];
+	uint32_t line[2] = { 7, 0 };
+	size_t hl, dl;
+
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	/* A receive that follows a send does not check; the next one does. */
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+	f->plat.outb(f, STATUS_PORT, 0);
+	f->tx_hold = 0;
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_RESYNC);
+	assert_int_equal(ch->vser.stats.tx_lost, 2);
+	assert_int_equal(ch->stats.resends_asked, 1);
+	assert_int_equal(r->hellos, 2);
+	assert_int_equal(r->kd_packets, 0);
+	sc[0] = 0x22;
+	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 1);
+	assert_int_equal(r->last_kd[0], 0x22);
+	/* Asked once: the next receive just waits. */
+	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
+/* Before sleep or hibernation the frames in flight leave the VM, then the device is
+ * reset. */
+static void power_down_lets_frames_in_flight_leave(void **state)
+{
+	uint32_t line[2] = { 9, 0 };
+
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	f->tx_release_after = 20;
+	kdvm_channel_power_down(ch);
+	assert_int_equal(f->dev[0].status, 0);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 1);
+	assert_int_equal(r->kd_log[0], 9);
+	assert_int_equal(ch->vser.stats.tx_lost, 0);
+}
+
+/* A DbgPrint flood while the debugger sends requests: every line arrives in order and
+ * once, every request is answered, and the device returns its buffers in batches. */
+static void dbgprint_flood_with_requests(void **state)
+{
+	uint8_t req[0x38] = { 0 }, hdr[0x38], data[16], reply[0x38];
+	uint32_t line[8], lines = 0;
+	size_t hl, dl;
+	int answered = 0;
+
+	(void)state;
+	up();
+	for (int round = 0; round < 40; round++) {
+		/* The host reads in bursts: buffers come back several at a time. */
+		f->tx_hold = 1;
+		f->tx_release_after = 3 + (uint32_t)(round % 5);
+		for (int k = 0; k < 25; k++) {
+			line[0] = 0x10000u + lines++;
+			assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0),
+					 KDVM_SENT);
+			assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+		}
+		/* A request (the debugger's), answered by the kernel. */
+		req[0] = (uint8_t)round;
+		fake_relay_send_kd(r, 2, req, sizeof(req));
+		assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data,
+							 sizeof(data), &dl), KDVM_RECV_OK);
+		assert_int_equal(hdr[0], round);
+		memset(reply, 0, sizeof(reply));
+		reply[0] = 0xEE;
+		reply[1] = (uint8_t)round;
+		assert_int_equal(kdvm_channel_send_kd(ch, 2, reply, sizeof(reply), NULL, 0),
+				 KDVM_SENT);
+		answered++;
+	}
+	fake_tx_release(f);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, (int)lines + answered);
+	assert_int_equal(r->seq_gaps, 0);
+	for (int i = 0, l = 0, a = 0; i < r->kd_logged; i++) {
+		if (!(r->kd_log[i] >> 16)) /* a reply: 0xEE, round, 0, 0 */
+			assert_int_equal((r->kd_log[i] >> 8) & 0xFF, a++);
+		else
+			assert_int_equal(r->kd_log[i], 0x10000u + (uint32_t)l++);
+	}
+	assert_true(ch->vser.stats.tx_max_in_flight > 1);
+	assert_int_equal(ch->vser.stats.bad_used, 0);
+	assert_int_equal(ch->vser.io.while_polling, 0);
 }
 
 /* ---- receiving ----------------------------------------------------------------------- */
@@ -542,8 +714,6 @@ static void frames_after_a_breakin_wait_for_the_stop(void **state)
 
 /* ---- device defence ------------------------------------------------------------------ */
 
-#define STATUS_PORT (0xc040u + 0x12u)
-
 /* Another driver (or firmware) resets the device while the kernel runs: the next send
  * finds status 0, sets the device up again, says HELLO and the packet still goes out. */
 static void device_reset_is_set_up_again(void **state)
@@ -604,6 +774,45 @@ static void moved_bar_is_followed(void **state)
 	assert_int_equal(ch->stats.device_repairs, 1);
 	assert_int_equal(ch->stats.device_resetups, 0);
 	assert_int_equal(r->kd_packets, 1);
+}
+
+/* DbgPrint sends read only the status register (a full check every 64th), and that is
+ * enough to find a reset device, disabled decodes or a moved BAR on the next line. */
+static void prints_check_only_the_status(void **state)
+{
+	uint32_t line[4] = { 0 };
+	uint64_t io, checks;
+
+	(void)state;
+	up();
+	checks = ch->stats.device_checks;
+	for (unsigned i = 1; i <= 2 * KDVM_PRINT_CHECK_EVERY; i++) {
+		io = ch->vser.io.total;
+		assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+		assert_int_equal(ch->vser.io.total - io,
+				 1 + (i % KDVM_PRINT_CHECK_EVERY ? VSER_QUICK_CHECK_PORT_IO
+								  : VSER_CHECK_PORT_IO));
+	}
+	assert_int_equal(ch->stats.device_checks, checks + 2);
+	assert_int_equal(ch->stats.device_quick_checks, 2 * KDVM_PRINT_CHECK_EVERY - 2);
+	/* Reset by another owner: found on the next line, set up again, HELLO, sent. */
+	f->plat.outb(f, STATUS_PORT, 0);
+	line[0] = 0xAB;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->stats.device_resetups, 1);
+	assert_int_equal(r->hellos, 2);
+	fake_relay_poll(r);
+	assert_int_equal(r->last_kd[0], 0xAB);
+	/* Decodes off: nothing answers at the port, so the full check runs and repairs. */
+	f->dev[0].pci_command = 0;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(f->dev[0].pci_command & 0x405, 0x405);
+	/* A moved BAR: the same. */
+	f->dev[0].bar0 = 0xd001;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(ch->vser.iobase, 0xd000);
+	assert_int_equal(ch->stats.device_repairs, 2);
+	assert_int_equal(ch->vser.io.while_polling, 0);
 }
 
 /* A receive call checks once on entry (not after a send that just did), never in its
@@ -689,6 +898,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(send_is_one_frame_one_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(send_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(send_with_stalled_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(sends_are_pipelined, setup, teardown),
+		cmocka_unit_test_setup_teardown(full_ring_makes_the_sender_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(reset_with_frames_in_flight_asks_for_a_resend, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(power_down_lets_frames_in_flight_leave, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(dbgprint_flood_with_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(receive_split_merged_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(receive_short_packet_fills_header_only, setup,
 						teardown),
@@ -711,6 +927,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cleared_command_register_is_restored, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(moved_bar_is_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(prints_check_only_the_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(receive_checks_once_per_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(poll_breakin_checks_rarely, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_device_comes_back, setup, teardown),

@@ -279,60 +279,191 @@ static void connected(void)
 	assert_true(vser_host_open(v));
 }
 
-static void tx_one_notify_per_buffer(void **state)
+/* Posts one frame of len bytes filled with byte c. */
+static void tx_post(uint32_t len, uint8_t c)
 {
 	uint8_t *buf;
-	uint32_t cap;
-	uint16_t slot;
+
+	assert_int_equal(vser_tx_reserve(v, len, &buf), 0);
+	memset(buf, c, len);
+	vser_tx_submit(v, len);
+}
+
+static void tx_one_notify_per_buffer(void **state)
+{
 	uint64_t io0, q5;
 
 	(void)state;
 	connected();
 	io0 = v->io.total;
 	q5 = f->dev[0].q[5].notifies;
-	assert_int_equal(vser_tx_acquire(v, &buf, &cap, &slot), 0);
-	assert_int_equal(cap, 4096);
-	memset(buf, 0x5A, 3000);
-	vser_tx_submit(v, slot, 3000);
+	tx_post(3000, 0x5A);
 	assert_int_equal(f->dev[0].q[5].notifies, q5 + 1);
 	assert_int_equal(v->io.total, io0 + 1);
-	assert_true(vser_tx_done(v, slot));
+	assert_int_equal(vser_tx_in_flight(v), 1);
+	vser_tx_reclaim(v);
+	assert_int_equal(vser_tx_in_flight(v), 0);
+	assert_int_equal(v->io.total, io0 + 1); /* reclaiming is memory-only */
 	assert_int_equal(f->host_rx_len, 3000);
 	assert_int_equal(f->host_rx[2999], 0x5A);
 }
 
 static void tx_discarded_without_host(void **state)
 {
-	uint8_t *buf;
-	uint32_t cap;
-	uint16_t slot;
-
 	(void)state;
 	assert_int_equal(init(), VSER_OK);
-	assert_int_equal(vser_tx_acquire(v, &buf, &cap, &slot), 0);
-	vser_tx_submit(v, slot, 100);
-	assert_true(vser_tx_done(v, slot));
+	tx_post(100, 1);
+	vser_tx_reclaim(v);
+	assert_int_equal(vser_tx_in_flight(v), 0);
 	assert_int_equal(f->host_rx_len, 0);
 	assert_int_equal(f->tx_discarded, 100);
 }
 
-static void tx_slots_run_out_when_host_stalls(void **state)
+/* Several frames in flight at once reach the host in the order they were posted. */
+static void tx_frames_in_flight_arrive_in_order(void **state)
+{
+	(void)state;
+	connected();
+	f->tx_hold = 1;
+	for (unsigned i = 0; i < 10; i++)
+		tx_post(100 + i, (uint8_t)('a' + i));
+	assert_int_equal(vser_tx_in_flight(v), 10);
+	assert_int_equal(v->stats.tx_max_in_flight, 10);
+	assert_int_equal(f->host_rx_len, 0);
+	fake_tx_release(f);
+	assert_int_equal(f->host_rx_len, 10 * 100 + 45);
+	for (size_t i = 0, off = 0; i < 10; off += 100 + i, i++) {
+		assert_int_equal(f->host_rx[off], 'a' + i);
+		assert_int_equal(f->host_rx[off + 99 + i], 'a' + i);
+	}
+	/* The device returned all ten in one batch: one look frees them all. */
+	assert_int_equal(f->dev[0].q[5].used_idx, 10);
+	vser_tx_reclaim(v);
+	assert_int_equal(vser_tx_in_flight(v), 0);
+	assert_int_equal(v->tx_tail, v->tx_head);
+	assert_int_equal(v->stats.bad_used, 0);
+}
+
+/* A host that does not read: every descriptor (small frames) or the whole arena (large
+ * ones) ends up with the device, and reserve refuses until it gives some back. */
+static void tx_fills_up_when_host_stalls(void **state)
 {
 	uint8_t *buf;
-	uint32_t cap;
-	uint16_t slot;
 
 	(void)state;
 	connected();
 	f->tx_hold = 1;
-	for (unsigned i = 0; i < VSER_TX_SLOTS; i++) {
-		assert_int_equal(vser_tx_acquire(v, &buf, &cap, &slot), 0);
-		vser_tx_submit(v, slot, 10);
-	}
-	assert_int_equal(vser_tx_acquire(v, &buf, &cap, &slot), -1);
+	for (unsigned i = 0; i < VSER_TX_DESCS; i++)
+		tx_post(10, (uint8_t)i);
+	assert_int_equal(vser_tx_reserve(v, 10, &buf), -1);
 	fake_tx_release(f);
-	assert_int_equal(vser_tx_acquire(v, &buf, &cap, &slot), 0);
-	assert_int_equal(f->host_rx_len, 10 * VSER_TX_SLOTS);
+	assert_int_equal(vser_tx_reserve(v, 10, &buf), 0);
+	assert_int_equal(vser_tx_in_flight(v), 0);
+	assert_int_equal(f->host_rx_len, 10 * VSER_TX_DESCS);
+
+	f->tx_hold = 1;
+	for (unsigned i = 0; i < VSER_TX_PAGES; i++)
+		tx_post(VSER_TX_FRAME_MAX, (uint8_t)i);
+	assert_int_equal(vser_tx_reserve(v, 1, &buf), -1);
+	assert_int_equal(vser_tx_reserve(v, VSER_TX_FRAME_MAX + 1, &buf), -1);
+	fake_tx_release(f);
+	assert_int_equal(vser_tx_reserve(v, VSER_TX_FRAME_MAX, &buf), 0);
+	assert_int_equal(f->host_rx_len, 10 * VSER_TX_DESCS + VSER_TX_PAGES * VSER_TX_FRAME_MAX);
+}
+
+/* Frames never straddle a page (the pages need not be physically adjacent), and bytes are
+ * reused only after the device returned the frame that held them. */
+static void tx_frames_stay_within_a_page(void **state)
+{
+	uint8_t *buf, *first;
+
+	(void)state;
+	connected();
+	f->tx_hold = 1;
+	assert_int_equal(vser_tx_reserve(v, 3000, &first), 0);
+	vser_tx_submit(v, 3000);
+	assert_int_equal(vser_tx_reserve(v, 3000, &buf), 0);
+	assert_ptr_equal(buf, v->tx_page[1]);
+	vser_tx_submit(v, 3000);
+	for (unsigned i = 2; i < VSER_TX_PAGES; i++)
+		tx_post(3000, 0);
+	/* Wrapping to page 0 would overwrite the first frame, still the device's. */
+	assert_int_equal(vser_tx_reserve(v, 3000, &buf), -1);
+	fake_tx_release(f);
+	assert_int_equal(vser_tx_reserve(v, 3000, &buf), 0);
+	assert_ptr_equal(buf, first);
+	assert_int_equal(f->bad_dma, 0);
+}
+
+/* Writes one used entry of the TX queue as a (hostile) device would. */
+static void tx_used(uint32_t id, uint32_t len)
+{
+	struct vring *t = &v->tx;
+	uint16_t idx = t->used_hdr[1];
+
+	t->used[idx % t->num].id = id;
+	t->used[idx % t->num].len = len;
+	t->used_hdr[1] = (uint16_t)(idx + 1);
+}
+
+/* Used entries naming no frame in flight (never posted, already returned, out of range)
+ * are refused and counted; a frame returned before an older one frees nothing until the
+ * older one is back; a length on a TX entry is counted. */
+static void tx_hostile_used_entries(void **state)
+{
+	uint8_t *buf;
+
+	(void)state;
+	connected();
+	f->tx_hold = 1; /* the fake device stays away from the TX ring */
+	tx_post(2000, 1);  /* descriptor 0: arena [0, 2000) */
+	tx_post(2000, 2);  /* descriptor 1: [2000, 4000) */
+	tx_post(2000, 3);  /* descriptor 2: [4096, 6096), the next page */
+	tx_used(7, 0);     /* never posted */
+	tx_used(5000, 0);  /* not a descriptor at all */
+	vser_tx_reclaim(v);
+	assert_int_equal(v->stats.tx_bad_id, 2);
+	assert_int_equal(vser_tx_in_flight(v), 3);
+	tx_used(1, 0);     /* out of order: the device is done with 1 before 0 */
+	vser_tx_reclaim(v);
+	assert_int_equal(vser_tx_in_flight(v), 3);
+	tx_used(1, 0);     /* the same one again */
+	vser_tx_reclaim(v);
+	assert_int_equal(v->stats.tx_bad_id, 3);
+	tx_used(0, 4096);  /* back, but claims it wrote into a read-only buffer */
+	vser_tx_reclaim(v);
+	assert_int_equal(v->stats.tx_bad_len, 1);
+	assert_int_equal(vser_tx_in_flight(v), 1); /* 0 and 1 freed, 2 still out */
+	tx_used(0, 0);     /* 0 was returned already */
+	vser_tx_reclaim(v);
+	assert_int_equal(v->stats.tx_bad_id, 4);
+	assert_int_equal(vser_tx_in_flight(v), 1);
+	assert_int_equal(v->tx_tail, 4000); /* frame 2's bytes stay reserved */
+	assert_int_equal(vser_tx_reserve(v, 2000, &buf), 0);
+	assert_int_equal(v->tx_res_off, 6096);
+	assert_int_equal(v->broken, 0);
+}
+
+/* Someone resets the device with frames in flight: they are gone with the old rings
+ * (counted), the arena starts empty on the new ones, and frames flow again. */
+static void tx_reset_with_frames_in_flight(void **state)
+{
+	(void)state;
+	connected();
+	tx_post(50, 'x'); /* returned before the reset */
+	f->tx_hold = 1;
+	tx_post(60, 'y');
+	tx_post(70, 'z');
+	f->plat.outb(f, 0xc040u + VSER_REG_STATUS, 0);
+	assert_int_equal(vser_check(v, 0), VSER_CHECK_RESET);
+	assert_int_equal(v->stats.tx_lost, 2);
+	assert_int_equal(vser_tx_in_flight(v), 0);
+	f->tx_hold = 0;
+	tx_post(80, 'w');
+	vser_tx_reclaim(v);
+	assert_int_equal(vser_tx_in_flight(v), 0);
+	assert_int_equal(f->host_rx_len, 50 + 80);
+	assert_int_equal(f->host_rx[50], 'w');
 }
 
 static size_t drain(uint8_t *out, size_t max)
@@ -553,7 +684,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(guest_mem_windows, setup, teardown),
 		cmocka_unit_test_setup_teardown(tx_one_notify_per_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(tx_discarded_without_host, setup, teardown),
-		cmocka_unit_test_setup_teardown(tx_slots_run_out_when_host_stalls, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_frames_in_flight_arrive_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_fills_up_when_host_stalls, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_frames_stay_within_a_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_hostile_used_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(tx_reset_with_frames_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(rx_in_order_and_no_io_while_buffers_remain, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(rx_kick_only_after_ring_ran_empty, setup, teardown),

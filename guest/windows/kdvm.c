@@ -277,6 +277,13 @@ KDSTATUS KdReceivePacket(uint32_t PacketType, STRING *MessageHeader, STRING *Mes
 
 	if (kdvm_state != KDVM_DLL_READY)
 		return KD_STATUS_TIMED_OUT;
+	if (PacketType == KD_PACKET_TYPE_POLL_BREAKIN) {
+		/* The clock interrupt's call (and the one after every DbgPrint): nothing to
+		 * convert, as kdvm_receive_packet would answer it. */
+		if (kdvm_channel_poll_breakin(&kdvm_chan) || (Context && Context->KdpControlCPending))
+			return KD_STATUS_PACKET_RECEIVED;
+		return KD_STATUS_TIMED_OUT;
+	}
 	if (Context)
 		ctx.control_c_pending = Context->KdpControlCPending;
 	if (MessageHeader)

@@ -204,6 +204,42 @@ static void learn_machine(struct relay_vm *vm, uint16_t type, const uint8_t *kd,
 			   "start-up hints do not fit it", ver.machine_type);
 }
 
+/*
+ * A DbgPrint that has to wait for the debugger link is appended to the newest waiting
+ * DbgPrint of the same processor when the joined text fits one packet. KDCOM is
+ * stop-and-wait (one ACK per packet), so a guest printing faster than the debugger
+ * acknowledges would otherwise pay a debugger round trip per line; joined, the debugger
+ * shows the same text, in the same order, once. Returns 1 if joined.
+ */
+static int join_print(struct relay_vm *vm, uint16_t type, const uint8_t *kd, size_t len)
+{
+	struct relay_packet *last = relay_queue_back(&vm->queue);
+	struct kd_debug_io io, last_io;
+	const uint8_t *text, *last_text;
+	size_t text_len, last_len;
+
+	if (type != KD_PACKET_TYPE_DEBUG_IO || !last || last->type != KD_PACKET_TYPE_DEBUG_IO ||
+	    kd_api_parse_debug_io(kd, len, &io, &text, &text_len) != KD_API_OK ||
+	    kd_api_parse_debug_io(last->data, last->len, &last_io, &last_text, &last_len) !=
+	    KD_API_OK)
+		return 0;
+	/* Both plain prints of one processor, the queued one exactly header + text and not
+	 * one of the relay's own notices (clients recognise those by their whole text). */
+	if (io.api_number != KD_API_PRINT_STRING || last_io.api_number != KD_API_PRINT_STRING ||
+	    (last_len >= sizeof(RELAY_NOTICE_PREFIX) - 1 &&
+	     !memcmp(last_text, RELAY_NOTICE_PREFIX, sizeof(RELAY_NOTICE_PREFIX) - 1)) ||
+	    io.processor != last_io.processor || io.processor_level != last_io.processor_level ||
+	    last->len != sizeof(last_io) + last_len ||
+	    (size_t)last->len + text_len > KD_MAX_PAYLOAD)
+		return 0;
+	memcpy(last->data + last->len, text, text_len);
+	last_io.length_of_string = (uint32_t)(last_len + text_len);
+	memcpy(last->data, &last_io, sizeof(last_io));
+	last->len = (uint16_t)(last->len + text_len);
+	vm->st.prints_joined++;
+	return 1;
+}
+
 static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
 {
 	enum relay_fate fate;
@@ -228,6 +264,12 @@ static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
 	if (relay_hostmem_from_guest(vm, type, kd, len))
 		return; /* the reply to the host path's own request */
 	fate = relay_debugger_fate(vm, type, kd, len);
+	if (fate == RELAY_FATE_QUEUE && join_print(vm, type, kd, len)) {
+		if (vm->trace)
+			relay_trace_frame(vm->log, vm->now, vm->name, KD_TRACE_FROM_TARGET, &f->hdr,
+					  f->payload, f->payload_len, "joined to the waiting DbgPrint");
+		return;
+	}
 	if (vm->trace)
 		relay_trace_frame(vm->log, vm->now, vm->name, KD_TRACE_FROM_TARGET, &f->hdr,
 				  f->payload, f->payload_len, relay_fate_name(fate));

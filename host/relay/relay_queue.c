@@ -42,6 +42,11 @@ const struct relay_packet *relay_queue_front(const struct relay_queue *q)
 	return q->count ? &q->slots[q->head] : NULL;
 }
 
+struct relay_packet *relay_queue_back(struct relay_queue *q)
+{
+	return q->count ? &q->slots[(q->head + q->count - 1) % q->cap] : NULL;
+}
+
 void relay_queue_pop(struct relay_queue *q)
 {
 	if (!q->count)

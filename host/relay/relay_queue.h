@@ -41,6 +41,10 @@ int relay_queue_push(struct relay_queue *q, uint16_t type, const uint8_t *data, 
 const struct relay_packet *relay_queue_front(const struct relay_queue *q);
 void relay_queue_pop(struct relay_queue *q);
 
+/* The newest packet (still waiting: the one on the wire is not in the queue), or NULL.
+ * It may be changed in place. */
+struct relay_packet *relay_queue_back(struct relay_queue *q);
+
 /* Drops every packet; returns how many. */
 size_t relay_queue_clear(struct relay_queue *q);
 

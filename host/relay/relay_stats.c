@@ -27,7 +27,7 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 "resends %llu in %llu out, resets %llu in %llu out, retransmits %llu, "
 		 "timeouts %llu, gave up %llu | frames rejected %llu (skipped %llu B, "
 		 "bad version %llu, bad length %llu, bad type %llu, bad kd %llu) | "
-		 "queue %zu (max %llu, stalls %llu) | dropped: prints %llu, no debugger %llu, "
+		 "queue %zu (max %llu, stalls %llu, prints joined %llu) | dropped: prints %llu, no debugger %llu, "
 		 "flushed %llu, no guest %llu; answered DEBUGGER(0) %llu | "
 		 "breakins %llu, resyncs %llu | not ACKed: no guest %llu, too big %llu, "
 		 "full %llu | dbg input held %llu (%llu B) | notices %llu (dropped %llu) | "
@@ -40,7 +40,7 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 U(s->frames_rejected + p->bad_version + p->bad_length + p->bad_type),
 		 U(p->skipped_bytes), U(p->bad_version), U(p->bad_length), U(p->bad_type),
 		 U(s->bad_kd_length + s->bad_kd_type), vm->queue.count, U(s->queue_max),
-		 U(s->guest_stalls), U(s->dropped_prints), U(s->dropped_no_debugger),
+		 U(s->guest_stalls), U(s->prints_joined), U(s->dropped_prints), U(s->dropped_no_debugger),
 		 U(s->dropped_flushed), U(s->dropped_no_guest), U(s->answered_no_debugger),
 		 U(s->breakins), U(s->resyncs), U(s->unacked_no_guest), U(s->unacked_too_big),
 		 U(s->unacked_full), U(s->debugger_held), U(s->debugger_held_bytes),

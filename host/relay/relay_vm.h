@@ -130,6 +130,7 @@ struct relay_vm_stats {
 	/* queue and drops */
 	uint64_t queued;               /* packets that had to wait */
 	uint64_t queue_max;            /* high-water mark */
+	uint64_t prints_joined;        /* DbgPrints appended to a queued one (relay_guest.c) */
 	uint64_t guest_stalls;         /* times the guest was not read: queue or output full */
 	uint64_t dropped_prints;       /* DbgPrint with no debugger attached */
 	uint64_t dropped_no_debugger;  /* other packets with no debugger (manipulate replies...) */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sym_pdb.h"
+#include "../pdb/pdb_load.h"
 #include "sym_pe.h"
 #include "vmkd/kd_wire.h"
 
@@ -85,82 +85,116 @@ const char *sym_table_symbol_path(const struct sym_table *t)
 	return t->sympath ? t->sympath : "";
 }
 
-/* Reads a whole file of at most max bytes; NULL if it cannot. */
-static uint8_t *read_file(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long size;
+/* The symbols a PDB adds to a module whose exports are already in m->syms (sorted). */
+struct pdb_add {
+	struct sym_module *m;
+	size_t nexp;   /* the exports: m->syms[0, nexp), sorted by address */
+	size_t cap;
+	int oom;
+};
 
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && (unsigned long)size <= max &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size))) {
-		if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-			free(buf);
-			buf = NULL;
-		} else {
-			*len = (size_t)size;
-		}
+/* 1 if an export at addr already has this name. */
+static int is_export(const struct sym_module *m, size_t nexp, uint64_t addr, const char *name)
+{
+	size_t lo = 0, hi = nexp;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->syms[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	fclose(f);
-	return buf;
+	for (; lo < nexp && m->syms[lo].addr == addr; lo++)
+		if (!strcmp(m->syms[lo].name, name))
+			return 1;
+	return 0;
 }
 
-/* Adds the PDB's symbols to m (exports stay; a PDB name at an export's address is skipped
- * when it is the same name). */
+static int add_pdb_symbol(void *opaque, const struct pdb_symbol *ps)
+{
+	struct pdb_add *c = opaque;
+	struct sym_module *m = c->m;
+	uint64_t addr;
+
+	if (!ps->has_rva || ps->rva >= m->size || !ps->name[0])
+		return 0;
+	addr = m->base + ps->rva;
+	if (is_export(m, c->nexp, addr, ps->name))
+		return 0;
+	if (m->nsyms == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct sym_symbol *grown = realloc(m->syms, cap * sizeof(*m->syms));
+
+		if (!grown) {
+			c->oom = 1;
+			return 1;
+		}
+		m->syms = grown;
+		c->cap = cap;
+	}
+	m->syms[m->nsyms].name = strdup(ps->name);
+	if (!m->syms[m->nsyms].name) {
+		c->oom = 1;
+		return 1;
+	}
+	m->syms[m->nsyms++].addr = addr;
+	return 0;
+}
+
+static int pdb_reader_read(void *opaque, uint64_t va, void *buf, size_t len, size_t *got)
+{
+	const struct sym_reader *r = opaque;
+
+	return r->read(r->opaque, va, buf, len, got);
+}
+
+/* Adds the public and global symbols of the module's PDB (host/pdb: found along the symbol
+ * path by the image's CodeView record, downloaded only from a server the path names) to
+ * its exports; an export's own name at its address is not repeated. */
 static void load_pdb(struct sym_table *t, struct sym_module *m)
 {
-	struct sym_codeview cv;
-	struct sym_pdb_symbol *ps = NULL;
-	struct sym_symbol *grown;
-	size_t np = 0, len = 0, k, nexp = m->nsyms;
-	char path[sizeof(m->pdb)];
-	uint8_t *file;
+	const struct pdb_mem_reader rd = { pdb_reader_read, (void *)(uintptr_t)&t->r };
+	const struct sympath_find_opts opts = { .log = stderr, .offline = false };
+	struct pdb_add add = { .m = m, .nexp = m->nsyms, .cap = m->nsyms };
+	struct pdb_codeview_info cv;
+	struct sympath sp;
+	struct pdb *pdb;
+	char path[sizeof(m->pdb)], err[256];
+	int not_found = 0;
 
-	if (!t->sympath || sym_pe_codeview(&t->r, m->base, &m->pe, &cv) != 0 ||
-	    sym_pdb_find(t->sympath, &cv, path, sizeof(path)))
+	if (!t->sympath)
 		return;
-	file = read_file(path, SYM_PDB_MAX_FILE, &len);
-	if (!file)
+	if (sympath_parse(&sp, t->sympath, NULL, err, sizeof(err))) {
+		sympath_free(&sp);
 		return;
-	if (sym_pdb_symbols(file, len, cv.guid, &ps, &np, NULL, 0) || !np)
-		goto out;
-	grown = realloc(m->syms, (m->nsyms + np) * sizeof(*m->syms));
-	if (!grown)
-		goto out;
-	m->syms = grown;
-	k = m->nsyms;
-	for (size_t i = 0; i < np; i++) {
-		uint64_t addr = m->base + ps[i].rva;
-		size_t lo = 0, hi = nexp;
-		int dup = 0;
+	}
+	pdb = pdb_load_for_image(&rd, m->base, PDB_IMAGE_MAPPED, &sp, &opts, &cv, path,
+				 sizeof(path), &not_found, err, sizeof(err));
+	sympath_free(&sp);
+	if (!pdb)
+		return;
+	pdb_publics(pdb, add_pdb_symbol, &add);
+	pdb_close(pdb);
+	if (m->nsyms > add.nexp)
+		snprintf(m->pdb, sizeof(m->pdb), "%s", path);
+}
 
-		if (ps[i].rva >= m->size)
+/* After sorting: a name a PDB gives twice at one address (a public and a global) once. */
+static void drop_duplicate_symbols(struct sym_module *m)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nsyms; i++) {
+		if (k && m->syms[k - 1].addr == m->syms[i].addr &&
+		    !strcmp(m->syms[k - 1].name, m->syms[i].name)) {
+			free(m->syms[i].name);
 			continue;
-		/* The exports are sorted by address: is this one of them? */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (m->syms[mid].addr < addr)
-				lo = mid + 1;
-			else
-				hi = mid;
 		}
-		for (; lo < nexp && m->syms[lo].addr == addr && !dup; lo++)
-			dup = !strcmp(m->syms[lo].name, ps[i].name);
-		if (dup)
-			continue;
-		m->syms[k].addr = m->base + ps[i].rva;
-		m->syms[k].name = ps[i].name;
-		ps[i].name = NULL;
-		k++;
+		m->syms[k++] = m->syms[i];
 	}
 	m->nsyms = k;
-	snprintf(m->pdb, sizeof(m->pdb), "%s", path);
-out:
-	sym_pdb_free(ps, np);
-	free(file);
 }
 
 void sym_module_names(const char *path, char *name, size_t ncap, char *file, size_t fcap)
@@ -381,6 +415,7 @@ void sym_load_exports(struct sym_table *t, const struct sym_module *cm)
 	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_sym);
 	load_pdb(t, m);
 	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_sym);
+	drop_duplicate_symbols(m);
 	m->state = SYM_EXPORTS_READ;
 out:
 	sym_pe_exports_free(e, n);

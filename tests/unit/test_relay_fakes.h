@@ -38,12 +38,17 @@ static inline size_t tr_state_change(uint8_t *out, uint64_t pc)
 	return tr_msg_payload(&m, out);
 }
 
-static inline size_t tr_print(uint8_t *out, const char *text)
+static inline size_t tr_print_cpu(uint8_t *out, uint16_t cpu, const char *text)
 {
 	struct kd_api_msg m;
 
-	kd_api_build_print(&m, 0, text, strlen(text));
+	kd_api_build_print(&m, cpu, text, strlen(text));
 	return tr_msg_payload(&m, out);
+}
+
+static inline size_t tr_print(uint8_t *out, const char *text)
+{
+	return tr_print_cpu(out, 0, text);
 }
 
 /* A whole guest frame; returns its length. */

@@ -222,7 +222,9 @@ static void fg_hello_and_flood(struct fake_guest *g)
 	fg_send(g, frame, tr_hello_frame(frame, sizeof(frame), g->seq++));
 	for (int i = 0; i < g->prints; i++) {
 		snprintf(text, sizeof(text), "line %04d\n", i % 10000);
-		fg_send_kd(g, KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
+		/* Alternating processors: neighbours are never joined (relay_guest.c), so
+		 * every line stays a packet and the queue really fills. */
+		fg_send_kd(g, KD_PACKET_TYPE_DEBUG_IO, kd, tr_print_cpu(kd, (uint16_t)(i & 1), text));
 		atomic_fetch_add(&g->prints_sent, 1);
 	}
 }

@@ -49,6 +49,7 @@ struct fx {
 	size_t last_len;
 	int next_print;          /* the "line NNNN" the debugger expects next */
 	int prints_in_order;
+	size_t lines;            /* "line NNNN" lines delivered (several per joined packet) */
 	struct kd_parser raw;    /* raw mode: the relay's KDCOM bytes, parsed by the test */
 };
 
@@ -74,14 +75,18 @@ static void dbg_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t 
 	fx->last_id = id;
 	fx->last_len = len;
 	memcpy(fx->last_payload, payload, len);
-	if (type == KD_PACKET_TYPE_DEBUG_IO &&
-	    kd_api_parse_debug_io(payload, len, &io, &text, &text_len) == KD_API_OK &&
-	    text_len == 10 && !memcmp(text, "line ", 5)) {
+	if (type != KD_PACKET_TYPE_DEBUG_IO ||
+	    kd_api_parse_debug_io(payload, len, &io, &text, &text_len) != KD_API_OK)
+		return;
+	/* One "line NNNN\n" per print; joined prints carry several. */
+	for (; text_len >= 10 && !memcmp(text, "line ", 5) && text[9] == '\n';
+	     text += 10, text_len -= 10) {
 		int n = atoi((const char *)text + 5);
 
 		if (n != fx->next_print)
 			fx->prints_in_order = 0;
 		fx->next_print = n + 1;
+		fx->lines++;
 	}
 }
 
@@ -553,18 +558,20 @@ static void relay_debugger_comes_and_goes(void **state)
 	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), -1);
 	assert_int_equal(fx->vm->st.debugger_refused, 1);
 
-	/* A state change in flight and three prints queued when it disconnects. */
+	/* A state change in flight and three prints waiting (joined into one packet) when
+	 * it disconnects. */
 	guest_state_change(fx);
 	guest_print(fx, "a\n");
 	guest_print(fx, "b\n");
 	guest_print(fx, "c\n");
-	assert_int_equal(fx->vm->queue.count, 3);
+	assert_int_equal(fx->vm->queue.count, 1);
+	assert_int_equal(fx->vm->st.prints_joined, 2);
 	relay_vm_debugger_disconnected(fx->vm, fx->now);
 	guest_take(fx);
 	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	assert_int_equal(fx->vm->queue.count, 0);
 	assert_false(kd_link_busy(&fx->vm->link));
-	assert_int_equal(fx->vm->st.dropped_flushed, 4);
+	assert_int_equal(fx->vm->st.dropped_flushed, 2);
 	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
 	assert_true(fx->vm->guest_connected); /* the chardev stays */
 	tr_view_clear(&fx->gv);
@@ -782,6 +789,79 @@ static void relay_random_input_never_crashes(void **state)
 	assert_true(fx->vm->parser.stats.skipped_bytes > 0);
 }
 
+/* 1000 DbgPrints of one processor while the debugger reads 7 bytes at a time: those that
+ * wait are joined into few packets (a 4000-byte packet holds ~390 lines), and every line
+ * arrives once, in order; a print of another processor, or a prompt, is never joined. */
+static void relay_joins_waiting_prints(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t stream[NPRINTS * 64];
+	uint8_t kd[KD_MAX_PAYLOAD];
+	size_t len = 0, off = 0;
+	char text[32];
+	int steps = 0;
+
+	fx->vm->trace = 0;
+	guest_connect(fx);
+	guest_hello(fx);
+	dbg_connect(fx, 1);
+	for (int i = 0; i < NPRINTS; i++) {
+		snprintf(text, sizeof(text), "line %04d\n", i);
+		len += tr_kd_frame(stream + len, sizeof(stream) - len, fx->gseq++,
+				   KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
+	}
+	fx->dbg_chunk = 7;
+	while (fx->lines < NPRINTS && steps++ < 1000000) {
+		if (off < len && relay_vm_guest_can_read(fx->vm))
+			off += relay_vm_guest_input(fx->vm, stream + off, len - off, fx->now);
+		if (relay_buf_pending(&fx->vm->to_debugger)) {
+			size_t n = relay_buf_pending(&fx->vm->to_debugger);
+
+			n = n < fx->dbg_chunk ? n : fx->dbg_chunk;
+			kd_link_input(&fx->dbg, relay_buf_peek(&fx->vm->to_debugger), n, fx->now);
+			relay_buf_consume(&fx->vm->to_debugger, n);
+		}
+		if (relay_buf_pending(&fx->dbg_out)) {
+			relay_buf_consume(&fx->dbg_out, relay_vm_debugger_input(fx->vm,
+					  relay_buf_peek(&fx->dbg_out), relay_buf_pending(&fx->dbg_out),
+					  fx->now));
+		}
+		fx->now += 10;
+	}
+	assert_int_equal(fx->lines, NPRINTS);
+	assert_true(fx->prints_in_order);
+	assert_int_equal(fx->next_print, NPRINTS);
+	assert_int_equal(fx->vm->st.prints_joined + fx->delivered, NPRINTS);
+	assert_true(fx->delivered < 10);
+	assert_int_equal(fx->vm->st.kd_acked, fx->delivered);
+	assert_int_equal(fx->vm->st.dropped_queue_full + fx->vm->st.dropped_prints +
+			 fx->vm->st.gave_up + fx->vm->st.dropped_flushed, 0);
+
+	/* Another processor's line, and a prompt, start packets of their own. */
+	guest_state_change(fx);
+	guest_print(fx, "x\n");
+	len = tr_print_cpu(kd, 1, "y\n");
+	guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, len);
+	{
+		struct kd_api_msg m;
+
+		kd_api_build_prompt(&m, 0, "?", 1, 16);
+		guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_msg_payload(&m, kd));
+	}
+	guest_print(fx, "z\n");
+	assert_int_equal(fx->vm->queue.count, 4);
+
+	/* Nor is a line joined to one of the relay's own notices (clients match their whole
+	 * text): the guest leaves and comes back (two notices queued), then prints twice. */
+	relay_vm_guest_disconnected(fx->vm, fx->now);
+	guest_connect(fx);
+	assert_int_equal(fx->vm->queue.count, 6);
+	guest_print(fx, "p\n");
+	assert_int_equal(fx->vm->queue.count, 7);
+	guest_print(fx, "q\n");
+	assert_int_equal(fx->vm->queue.count, 7);
+}
+
 /* 1000 DbgPrints in one go while the debugger reads 7 bytes at a time: the queue fills,
  * the guest is not read, and every line arrives once, in order. */
 static void relay_backpressure_keeps_everything(void **state)
@@ -799,8 +879,10 @@ static void relay_backpressure_keeps_everything(void **state)
 	dbg_connect(fx, 1);
 	for (int i = 0; i < NPRINTS; i++) {
 		snprintf(text, sizeof(text), "line %04d\n", i);
+		/* Alternating processors: never joined, so the queue fills. */
 		len += tr_kd_frame(stream + len, sizeof(stream) - len, fx->gseq++,
-				   KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
+				   KD_PACKET_TYPE_DEBUG_IO, kd,
+				   tr_print_cpu(kd, (uint16_t)(i & 1), text));
 	}
 	fx->dbg_chunk = 7;
 	while (fx->delivered < NPRINTS && steps++ < 1000000) {
@@ -1176,6 +1258,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(relay_silent_debugger, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_malformed_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_random_input_never_crashes, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_joins_waiting_prints, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_backpressure_keeps_everything, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(relay_resend_flood_bounded, setup, teardown),

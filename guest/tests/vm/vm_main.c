@@ -281,5 +281,8 @@ void vm_main(void)
 	puts_("\n");
 	expect(s.port_io_while_polling == ch.vser.stats.rx_kicks - 1, "polling I/O = RX kicks only");
 	expect(ch.vser.stats.bad_used == 0 && s.frames_rejected == 0, "no protocol errors");
+	/* Sends are pipelined: the STATS answer may still be in flight. Power the transport
+	 * down as Windows does before it shuts down, which lets it leave first. */
+	kdvm_channel_power_down(&ch);
 	finish(0);
 }
