@@ -10,7 +10,7 @@
 GUEST_CORE_SRCS := guest/vring.c guest/guest_mem.c guest/pci_cf8.c guest/virtio_serial.c \
 	guest/kdvm_channel.c guest/kdvm_transport.c guest/kdvm_options.c
 # The ivshmem-doorbell backend (guest/ivshmem.h) and its rings (lib/kd/vmkd_shmring.c).
-GUEST_CORE_SRCS += guest/ivshmem.c
+GUEST_CORE_SRCS += guest/ivshmem.c guest/kdvm_backend_vser.c guest/kdvm_backend_ivs.c
 GUEST_CORE_HDRS := $(wildcard guest/*.h) include/vmkd/vmkd_frame.h \
 	include/vmkd/vmkd_frame_parser.h include/vmkd/kd_wire.h include/vmkd/kd_bytes.h
 

@@ -65,6 +65,10 @@ int ivs_init(struct ivs *v, const struct guest_platform *plat)
 	v->stats = zero;
 	v->regs = 0;
 	v->shm = 0;
+	/* No way to map device memory: the device is of no use, and the scan's port I/O is
+	 * not spent. */
+	if (!plat->map_io)
+		return IVS_ERR_NO_MAP;
 	if (pci_find(&v->io, VMKD_IVSHMEM_VENDOR, VMKD_IVSHMEM_DEVICE, &v->pci, 1) != 1)
 		return IVS_ERR_NO_DEVICE;
 	v->bar0 = mem_bar(v, PCI_BAR0);
@@ -75,8 +79,6 @@ int ivs_init(struct ivs *v, const struct guest_platform *plat)
 	if (v->bar2_len < VMKD_SHM_DATA_OFFSET + 2u * VMKD_SHM_RING_MIN ||
 	    v->bar2_len > ((uint64_t)1 << 31) || (v->bar2 & (v->bar2_len - 1)))
 		return IVS_ERR_BAR;
-	if (!plat->map_io)
-		return IVS_ERR_NO_MAP;
 	decode_on(v);
 	v->regs = plat->map_io(plat->ctx, v->bar0, IVS_REGS_SIZE);
 	v->shm = plat->map_io(plat->ctx, v->bar2, (size_t)v->bar2_len);

@@ -27,11 +27,13 @@
 
 #include "guest_io.h"
 #include "pci_cf8.h"
+#include "vmkd/vmkd_frame.h"
 #include "vmkd/vmkd_shmring.h"
 
 #define IVS_BAR2           0x18u
 #define PCI_COMMAND_MEMORY 0x0002u
 #define IVS_REGS_SIZE      256u
+#define IVS_RX_CHUNK       4096u   /* host bytes copied out of the ring per rx_next */
 
 enum ivs_err {
 	IVS_OK = 0,
@@ -68,6 +70,10 @@ struct ivs {
 	uint32_t doorbell;            /* value written to Doorbell */
 	uint32_t position;            /* IVPosition: our own peer id */
 	struct ivs_stats stats;
+	/* for the channel seam (kdvm_backend_ivs.c): a frame is built here, then copied into
+	 * the ring; host bytes are copied out here before the parser sees them */
+	uint8_t txbuf[VMKD_FRAME_MAX_BYTES];
+	uint8_t rxbuf[IVS_RX_CHUNK];
 };
 
 /* Finds the device, sizes and maps its BARs, turns on memory decode, checks the header,

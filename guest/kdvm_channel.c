@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The guest end of the vmkd channel: KD packets as frames over virtio-serial, link state. */
+/* The guest end of the vmkd channel: KD packets as frames over a backend, link state. */
 #include "kdvm_channel.h"
 
 #include "guest_clock.h"
@@ -13,6 +13,10 @@
 #define VMKD_FRAME_KD_OVERHEAD (sizeof(struct vmkd_frame_header) + sizeof(struct vmkd_kd_packet))
 
 _Static_assert(VMKD_FRAME_MAX_BYTES <= VSER_TX_FRAME_MAX, "a frame must fit the TX arena's page");
+
+/* The device behind the channel (kdvm_backend.h). */
+#define BE(ch, op, ...) ((ch)->be->op((ch)->be_state, __VA_ARGS__))
+#define BE0(ch, op) ((ch)->be->op((ch)->be_state))
 
 static void set_present(struct kdvm_channel *ch, int present)
 {
@@ -40,18 +44,18 @@ static uint8_t *tx_reserve(struct kdvm_channel *ch, uint32_t len)
 	uint32_t saved;
 	int err;
 
-	if (!vser_tx_reserve(&ch->vser, len, &buf))
+	if (!BE(ch, tx_reserve, len, &buf))
 		return buf;
-	if (!vser_host_open(&ch->vser))
+	if (!BE0(ch, host_open))
 		return NULL;
 	ch->stats.tx_waits++;
-	saved = guest_io_poll_begin(&ch->vser.io);
+	saved = guest_io_poll_begin(ch->io);
 	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
 	do {
 		ch->stats.polls++;
-		err = vser_tx_reserve(&ch->vser, len, &buf);
+		err = BE(ch, tx_reserve, len, &buf);
 	} while (err && !guest_deadline_expired(&d));
-	guest_io_poll_end(&ch->vser.io, saved);
+	guest_io_poll_end(ch->io, saved);
 	if (err) {
 		ch->stats.tx_timeouts++;
 		return NULL;
@@ -66,17 +70,17 @@ static void tx_drain(struct kdvm_channel *ch)
 	struct guest_deadline d;
 	uint32_t saved;
 
-	vser_tx_reclaim(&ch->vser);
-	if (!vser_tx_in_flight(&ch->vser))
+	BE0(ch, tx_reclaim);
+	if (!BE0(ch, tx_in_flight))
 		return;
-	saved = guest_io_poll_begin(&ch->vser.io);
+	saved = guest_io_poll_begin(ch->io);
 	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
 	do {
 		ch->stats.polls++;
-		vser_tx_reclaim(&ch->vser);
-	} while (vser_tx_in_flight(&ch->vser) && !ch->vser.broken &&
+		BE0(ch, tx_reclaim);
+	} while (BE0(ch, tx_in_flight) && !BE0(ch, broken) &&
 		 !guest_deadline_expired(&d));
-	guest_io_poll_end(&ch->vser.io, saved);
+	guest_io_poll_end(ch->io, saved);
 }
 
 static int send_frame(struct kdvm_channel *ch, uint8_t type, const void *payload, size_t len)
@@ -84,12 +88,12 @@ static int send_frame(struct kdvm_channel *ch, uint8_t type, const void *payload
 	size_t n = sizeof(struct vmkd_frame_header) + len;
 	uint8_t *buf;
 
-	if (n > VSER_TX_FRAME_MAX || !(buf = tx_reserve(ch, (uint32_t)n)))
+	if (n > VMKD_FRAME_MAX_BYTES || !(buf = tx_reserve(ch, (uint32_t)n)))
 		return -1;
 	if (vmkd_frame_build(buf, n, type, ch->tx_seq, payload, len, NULL, 0) != n)
 		return -1;
 	ch->tx_seq++;
-	vser_tx_submit(&ch->vser, (uint32_t)n);
+	BE(ch, tx_submit, (uint32_t)n);
 	return 0;
 }
 
@@ -138,16 +142,17 @@ static void link_reset(struct kdvm_channel *ch, enum kdvm_link link)
  * through the generation counter) asks for a HELLO, a close ends the link. */
 static void sync_link(struct kdvm_channel *ch)
 {
-	struct vser *v = &ch->vser;
+	uint32_t gen;
 
-	vser_poll_control(v);
-	if (!vser_host_open(v)) {
+	BE0(ch, poll_control);
+	if (!BE0(ch, host_open)) {
 		if (ch->link != KDVM_LINK_DOWN)
 			link_reset(ch, KDVM_LINK_DOWN);
 		return;
 	}
-	if (ch->link == KDVM_LINK_DOWN || v->open_generation != ch->open_generation) {
-		ch->open_generation = v->open_generation;
+	gen = BE0(ch, open_generation);
+	if (ch->link == KDVM_LINK_DOWN || gen != ch->open_generation) {
+		ch->open_generation = gen;
 		link_reset(ch, KDVM_LINK_HELLO_DUE);
 	}
 }
@@ -220,10 +225,10 @@ static void drain(struct kdvm_channel *ch)
 {
 	if (ch->rx_have) {
 		ch->rx_have = 0;
-		vser_rx_release(&ch->vser, ch->rx_id);
+		BE(ch, rx_release, ch->rx_id);
 	}
-	while (vser_rx_next(&ch->vser, &ch->rx_data, &ch->rx_len, &ch->rx_id))
-		vser_rx_release(&ch->vser, ch->rx_id);
+	while (BE(ch, rx_next, &ch->rx_data, &ch->rx_len, &ch->rx_id))
+		BE(ch, rx_release, ch->rx_id);
 }
 
 /* Parses received bytes until they run out or a KD packet is held (one at a time: the next
@@ -240,7 +245,7 @@ static void pump(struct kdvm_channel *ch)
 		size_t used;
 
 		if (!ch->rx_have) {
-			if (!vser_rx_next(&ch->vser, &ch->rx_data, &ch->rx_len, &ch->rx_id))
+			if (!BE(ch, rx_next, &ch->rx_data, &ch->rx_len, &ch->rx_id))
 				return;
 			ch->rx_have = 1;
 			ch->rx_off = 0;
@@ -258,7 +263,7 @@ static void pump(struct kdvm_channel *ch)
 		 * packet held from it remains (else on a later pass, with 0 bytes left). */
 		if (ch->rx_off >= ch->rx_len && !ch->held) {
 			ch->rx_have = 0;
-			vser_rx_release(&ch->vser, ch->rx_id);
+			BE(ch, rx_release, ch->rx_id);
 		}
 	}
 }
@@ -280,9 +285,9 @@ static void answer_due(struct kdvm_channel *ch)
  * rest when nothing happened. */
 static int service_due(const struct kdvm_channel *ch)
 {
-	return vser_rx_pending(&ch->vser) || ch->link == KDVM_LINK_HELLO_DUE || ch->stats_due ||
+	return BE0(ch, rx_pending) || ch->link == KDVM_LINK_HELLO_DUE || ch->stats_due ||
 	       (ch->rx_have && !ch->held) ||
-	       (ch->link == KDVM_LINK_DOWN && vser_host_open(&ch->vser));
+	       (ch->link == KDVM_LINK_DOWN && BE0(ch, host_open));
 }
 
 static void service(struct kdvm_channel *ch)
@@ -302,14 +307,14 @@ static void wait_hello(struct kdvm_channel *ch)
 	if (ch->link != KDVM_LINK_HELLO_SENT || ch->hello_waited)
 		return;
 	ch->hello_waited = 1;
-	saved = guest_io_poll_begin(&ch->vser.io);
+	saved = guest_io_poll_begin(ch->io);
 	guest_deadline_start(&d, ch->plat, ch->hello_timeout_ms);
 	while (ch->link == KDVM_LINK_HELLO_SENT && !guest_deadline_expired(&d)) {
 		ch->stats.polls++;
 		sync_link(ch);
 		pump(ch);
 	}
-	guest_io_poll_end(&ch->vser.io, saved);
+	guest_io_poll_end(ch->io, saved);
 	ch->hello_waited = 1;
 	answer_due(ch);
 }
@@ -345,7 +350,7 @@ static enum vser_check after_check(struct kdvm_channel *ch, enum vser_check r)
 enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force)
 {
 	ch->stats.device_checks++;
-	return after_check(ch, vser_check(&ch->vser, force));
+	return after_check(ch, BE(ch, check, force));
 }
 
 /* On every send: DbgPrints (the kernel runs, and may print thousands of lines a second)
@@ -356,7 +361,7 @@ static void check_on_send(struct kdvm_channel *ch, uint16_t type)
 {
 	if (type == KD_PACKET_TYPE_DEBUG_IO && ++ch->prints_unchecked < KDVM_PRINT_CHECK_EVERY) {
 		ch->stats.device_quick_checks++;
-		after_check(ch, vser_check_quick(&ch->vser));
+		after_check(ch, BE0(ch, check_quick));
 		return;
 	}
 	ch->prints_unchecked = 0;
@@ -367,12 +372,36 @@ void kdvm_channel_power_down(struct kdvm_channel *ch)
 {
 	/* Frames still in flight would die with the reset: let them leave first. */
 	tx_drain(ch);
-	vser_shutdown(&ch->vser);
+	BE0(ch, shutdown);
 	ch->rx_have = 0;
 	link_reset(ch, KDVM_LINK_DOWN);
 }
 
 /* ---- API ----------------------------------------------------------------------------- */
+
+/* ivshmem when asked for, or (AUTO) when a device with the relay's header is there and the
+ * platform can map it; else virtio-serial. */
+static int open_backend(struct kdvm_channel *ch, const struct guest_platform *plat, void *mem,
+			size_t mem_len, enum kdvm_device dev, const struct vser_config *vc)
+{
+	int err;
+
+	if (dev != KDVM_DEVICE_VIRTIO) {
+		err = ivs_init(&ch->ivs, plat);
+		if (!err) {
+			ch->be = &kdvm_backend_ivs;
+			ch->be_state = &ch->ivs;
+			ch->io = &ch->ivs.io;
+			return 0;
+		}
+		if (dev == KDVM_DEVICE_IVSHMEM)
+			return KDVM_ERR_IVSHMEM + err;
+	}
+	ch->be = &kdvm_backend_vser;
+	ch->be_state = &ch->vser;
+	ch->io = &ch->vser.io;
+	return vser_init(&ch->vser, plat, mem, mem_len, vc);
+}
 
 int kdvm_channel_init(struct kdvm_channel *ch, const struct guest_platform *plat, void *mem,
 		      size_t mem_len, const struct kdvm_channel_config *cfg,
@@ -399,7 +428,7 @@ int kdvm_channel_init(struct kdvm_channel *ch, const struct guest_platform *plat
 	}
 	if (!vc.port_name)
 		vc.port_name = VMKD_PORT_NAME;
-	err = vser_init(&ch->vser, plat, mem, mem_len, &vc);
+	err = open_backend(ch, plat, mem, mem_len, cfg ? cfg->device : KDVM_DEVICE_AUTO, &vc);
 	if (err)
 		return err;
 	service(ch);
@@ -447,7 +476,7 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 	/* Posted, not waited for: the frame is in the device's FIFO behind every earlier
 	 * one, and its buffer is reclaimed by a later send. */
 	ch->tx_seq++;
-	vser_tx_submit(&ch->vser, (uint32_t)n);
+	BE(ch, tx_submit, (uint32_t)n);
 	ch->stats.packets_sent++;
 	set_present(ch, 1);
 	return KDVM_SENT;
@@ -489,13 +518,13 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 	 * right after a send that checked: a request/response pair costs one check, an idle
 	 * stop one per receive timeout. */
 	if (!ch->checked) {
-		uint64_t lost = ch->vser.stats.tx_lost;
+		uint64_t lost = BE0(ch, tx_lost);
 
 		/* Frames in flight when the device was reset may never have left the VM, and
 		 * the kernel now waits for an answer to one of them: it is asked to send its
 		 * state again (NeedsResend), as after a debugger's RESYNC. */
 		if (kdvm_channel_check_device(ch, 0) == VSER_CHECK_RESET &&
-		    ch->vser.stats.tx_lost != lost)
+		    BE0(ch, tx_lost) != lost)
 			ch->resend_due = 1;
 	}
 	ch->checked = 0;
@@ -505,7 +534,7 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 		service(ch);
 		wait_hello(ch);
 	}
-	saved = guest_io_poll_begin(&ch->vser.io);
+	saved = guest_io_poll_begin(ch->io);
 	guest_deadline_start(&d, ch->plat, ch->receive_timeout_ms);
 	for (;;) {
 		ch->stats.polls++;
@@ -550,7 +579,7 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 		if (guest_deadline_expired(&d))
 			break;
 	}
-	guest_io_poll_end(&ch->vser.io, saved);
+	guest_io_poll_end(ch->io, saved);
 	answer_due(ch);
 	return r;
 }
@@ -574,7 +603,7 @@ int kdvm_channel_poll_breakin(struct kdvm_channel *ch)
 	/* The common case, many times a second: nothing arrived, nothing is owed. */
 	if (!ch->breakin && !service_due(ch))
 		return 0;
-	saved = guest_io_poll_begin(&ch->vser.io);
+	saved = guest_io_poll_begin(ch->io);
 	sync_link(ch);
 	for (;;) {
 		pump(ch);
@@ -585,7 +614,7 @@ int kdvm_channel_poll_breakin(struct kdvm_channel *ch)
 		ch->held = 0;
 		ch->stats.recv_dropped_idle++;
 	}
-	guest_io_poll_end(&ch->vser.io, saved);
+	guest_io_poll_end(ch->io, saved);
 	answer_due(ch);
 	if (!ch->breakin)
 		return 0;
@@ -600,9 +629,9 @@ void kdvm_channel_guest_stats(const struct kdvm_channel *ch, struct vmkd_guest_s
 	kd_memset(out, 0, sizeof(*out));
 	out->packets_sent = ch->stats.packets_sent;
 	out->packets_received = ch->stats.packets_received;
-	out->notifications = ch->vser.io.notifies;
-	out->port_io_total = ch->vser.io.total;
-	out->port_io_while_polling = ch->vser.io.while_polling;
+	out->notifications = ch->io->notifies;
+	out->port_io_total = ch->io->total;
+	out->port_io_while_polling = ch->io->while_polling;
 	out->frames_rejected = ps->bad_version + ps->bad_length + ps->bad_type +
 			       ch->stats.frames_rejected;
 	out->polls = ch->stats.polls;

@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "vmkd/vmkd_frame_parser.h"
+#include "ivshmem.h"
+#include "kdvm_backend.h"
 #include "virtio_serial.h"
 
 #define KDVM_AGENT "kdvm.dll 0.1"
@@ -49,7 +51,19 @@ enum kdvm_recv_result {
 	KDVM_RECV_GONE,         /* relay or debugger went away while waiting */
 };
 
+/* Which device carries the channel (kdvm_backend.h). */
+enum kdvm_device {
+	KDVM_DEVICE_AUTO = 0,   /* ivshmem-doorbell with the relay's header if the platform can
+				   map it, else virtio-serial */
+	KDVM_DEVICE_VIRTIO,
+	KDVM_DEVICE_IVSHMEM,
+};
+
+/* kdvm_channel_init with KDVM_DEVICE_IVSHMEM that found no usable device: this + ivs_err. */
+#define KDVM_ERR_IVSHMEM (-100)
+
 struct kdvm_channel_config {
+	enum kdvm_device device;        /* 0 = AUTO */
 	const char *port_name;          /* NULL = VMKD_PORT_NAME */
 	uint32_t receive_timeout_ms;    /* KdReceivePacket wait (0 = 100) */
 	uint32_t tx_timeout_ms;         /* wait for TX room while the device holds it (0 = 100) */
@@ -89,7 +103,11 @@ struct kdvm_channel_stats {
 #define KDVM_PRINT_CHECK_EVERY 64u
 
 struct kdvm_channel {
+	const struct kdvm_backend *be;  /* the device's ops, chosen at init */
+	void *be_state;                 /* &vser or &ivs */
+	struct guest_io *io;            /* the backend's counted port I/O */
 	struct vser vser;
+	struct ivs ivs;
 	const struct guest_platform *plat;
 	volatile uint8_t *debugger_not_present; /* the kernel's KdDebuggerNotPresent, or NULL */
 	uint32_t receive_timeout_ms, tx_timeout_ms, hello_timeout_ms;

@@ -44,6 +44,9 @@ TARGET_GUEST_SRCS := lib/kd/vmkd_frame.c guest/guest_mem.c guest/pci_cf8.c guest
 	guest/virtio_serial.c guest/kdvm_channel.c
 # loader_block.c lays blocks out from the DLL's own table of known layouts.
 TARGET_GUEST_SRCS += guest/kdvm_options.c
+# the channel's backends (guest/kdvm_backend.h): virtio-serial and ivshmem
+TARGET_GUEST_SRCS += guest/kdvm_backend_vser.c guest/kdvm_backend_ivs.c guest/ivshmem.c \
+	lib/kd/vmkd_shmring.c
 TARGET_SRCS := $(wildcard target/*.c target/*.S target/kd/*.c) $(TARGET_KD_SRCS) \
 	$(TARGET_GUEST_SRCS)
 TARGET_OBJS := $(patsubst %,$(TARGET_OBJDIR)/%.o,$(basename $(TARGET_SRCS)))
