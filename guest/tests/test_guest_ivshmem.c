@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ivshmem.h"
+#include "kdvm_channel.h"
 #include "vmkd/vmkd_frame_parser.h"
 
 #define BAR0_PA   0xfebf1000u
@@ -310,6 +311,143 @@ static void test_check(void **state)
 	assert_int_equal(ivs_check(&fx->v), IVS_CHECK_LOST);
 }
 
+/* ---- the channel core over the ivshmem backend ------------------------------------------ */
+
+/* The relay's side: frames into the host->guest ring. */
+static void host_send(struct fx *fx, uint8_t type, const void *a, size_t alen, const void *b,
+		      size_t blen)
+{
+	static uint32_t seq;
+	uint8_t frame[VMKD_FRAME_MAX_BYTES];
+	size_t n = vmkd_frame_build(frame, sizeof(frame), type, seq++, a, alen, b, blen);
+
+	assert_true(n > 0);
+	assert_int_equal(vmkd_shmring_write_all(&fx->host_tx, frame, n), 0);
+}
+
+/* The next guest frame from the guest->host ring, or 0. */
+static int host_recv(struct fx *fx, struct vmkd_frame_parser *p, struct vmkd_frame *f)
+{
+	uint8_t b;
+
+	while (vmkd_shmring_read(&fx->host_rx, &b, 1) == 1) {
+		vmkd_frame_parser_feed(p, &b, 1, f);
+		if (f->complete)
+			return 1;
+	}
+	return 0;
+}
+
+static void test_channel_session(void **state)
+{
+	struct fx *fx = *state;
+	static struct kdvm_channel ch;
+	static uint8_t mem[1];
+	struct kdvm_channel_config cfg = { .device = KDVM_DEVICE_IVSHMEM,
+					   .hello_timeout_ms = 1, .receive_timeout_ms = 5 };
+	struct vmkd_frame_parser p;
+	struct vmkd_frame f;
+	struct vmkd_hello ack;
+	struct vmkd_kd_packet kp;
+	struct vmkd_guest_stats gs;
+	uint8_t hdr[16], data[64], kd[40];
+	size_t hl, dl;
+	const uint8_t *kdp;
+	uint16_t kt;
+	size_t kl;
+	volatile uint8_t not_present = 0;
+
+	vmkd_frame_parser_init(&p);
+	assert_int_equal(kdvm_channel_init(&ch, &fx->plat, mem, sizeof(mem), &cfg, &not_present), 0);
+	assert_ptr_equal(ch.be, &kdvm_backend_ivs);
+	assert_int_equal(not_present, 1);
+	/* the guest said HELLO through the ring and rang once */
+	assert_true(host_recv(fx, &p, &f));
+	assert_int_equal(f.hdr.type, VMKD_FRAME_HELLO);
+	assert_int_equal(ch.ivs.stats.doorbells, 1);
+	memset(&ack, 0, sizeof(ack));
+	ack.debugger = 1;
+	ack.max_payload = VMKD_FRAME_MAX_PAYLOAD;
+	host_send(fx, VMKD_FRAME_HELLO_ACK, &ack, sizeof(ack), NULL, 0);
+
+	/* a KD packet out: one frame, one doorbell */
+	memset(kd, 0x5a, sizeof(kd));
+	assert_int_equal(kdvm_channel_send_kd(&ch, 7, kd, 24, kd + 24, 16), KDVM_SENT);
+	assert_int_equal(not_present, 0);
+	assert_true(host_recv(fx, &p, &f));
+	assert_int_equal(f.hdr.type, VMKD_FRAME_KD_PACKET);
+	assert_int_equal(vmkd_frame_parse_kd(f.payload, f.payload_len, &kt, &kdp, &kl), 0);
+	assert_int_equal(kt, 7);
+	assert_int_equal(kl, 40);
+	assert_int_equal(ch.ivs.stats.doorbells, 2);
+
+	/* a KD packet in, polled from memory */
+	memset(&kp, 0, sizeof(kp));
+	kp.packet_type = 2;
+	kp.length = 20;
+	memset(data, 0x33, 20);
+	host_send(fx, VMKD_FRAME_KD_PACKET, &kp, sizeof(kp), data, 20);
+	memset(data, 0, sizeof(data));
+	assert_int_equal(kdvm_channel_receive_kd(&ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_OK);
+	assert_int_equal(hl, 16);
+	assert_int_equal(dl, 4);
+	assert_int_equal(hdr[0], 0x33);
+	/* nothing there: a bounded wait */
+	assert_int_equal(kdvm_channel_receive_kd(&ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
+						 &dl), KDVM_RECV_TIMEOUT);
+	/* break-in */
+	assert_int_equal(kdvm_channel_poll_breakin(&ch), 0);
+	host_send(fx, VMKD_FRAME_BREAKIN, NULL, 0, NULL, 0);
+	assert_int_equal(kdvm_channel_poll_breakin(&ch), 1);
+	/* the relay's STATS_REQUEST is answered */
+	host_send(fx, VMKD_FRAME_STATS_REQUEST, NULL, 0, NULL, 0);
+	assert_int_equal(kdvm_channel_poll_breakin(&ch), 0);
+	assert_true(host_recv(fx, &p, &f));
+	assert_int_equal(f.hdr.type, VMKD_FRAME_STATS);
+	memcpy(&gs, f.payload, sizeof(gs));
+	assert_int_equal(gs.packets_sent, 1);
+	assert_int_equal(gs.packets_received, 1);
+	assert_int_equal(gs.notifications, 2); /* HELLO and the packet (STATS rings after) */
+	/* waiting cost no port I/O at all; config space only in checks */
+	assert_int_equal(gs.port_io_while_polling, 0);
+	assert_int_equal(p.stats.skipped_bytes, 0);
+	/* a resume: the link starts over with HELLO */
+	assert_int_equal(kdvm_channel_check_device(&ch, 1), VSER_CHECK_RESET);
+	assert_int_equal(kdvm_channel_poll_breakin(&ch), 0);
+	(void)kdvm_channel_receive_kd(&ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data), &dl);
+	assert_true(host_recv(fx, &p, &f));
+	assert_int_equal(f.hdr.type, VMKD_FRAME_HELLO);
+}
+
+static void test_channel_choice(void **state)
+{
+	struct fx *fx = *state;
+	static struct kdvm_channel ch;
+	static uint8_t mem[1];
+	struct kdvm_channel_config cfg = { .hello_timeout_ms = 1 };
+
+	/* AUTO with a mappable device carrying the relay's header: ivshmem */
+	assert_int_equal(kdvm_channel_init(&ch, &fx->plat, mem, sizeof(mem), &cfg, NULL), 0);
+	assert_ptr_equal(ch.be, &kdvm_backend_ivs);
+	/* forced, but the memory is not the relay's */
+	memset(fx->f.shm, 0, 64);
+	cfg.device = KDVM_DEVICE_IVSHMEM;
+	assert_int_equal(kdvm_channel_init(&ch, &fx->plat, mem, sizeof(mem), &cfg, NULL),
+			 KDVM_ERR_IVSHMEM + IVS_ERR_HEADER);
+	/* AUTO falls back to virtio-serial (none here) */
+	cfg.device = KDVM_DEVICE_AUTO;
+	assert_int_equal(kdvm_channel_init(&ch, &fx->plat, mem, sizeof(mem), &cfg, NULL),
+			 VSER_ERR_NO_DEVICE);
+	assert_ptr_equal(ch.be, &kdvm_backend_vser);
+	/* VIRTIO never looks at the ivshmem device */
+	vmkd_shm_format(fx->f.shm, SHM_SIZE, 0, 0, 2, NULL);
+	cfg.device = KDVM_DEVICE_VIRTIO;
+	assert_int_equal(kdvm_channel_init(&ch, &fx->plat, mem, sizeof(mem), &cfg, NULL),
+			 VSER_ERR_NO_DEVICE);
+	assert_ptr_equal(ch.be, &kdvm_backend_vser);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +458,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_bigger_than_bar, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_choice, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
