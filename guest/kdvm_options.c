@@ -96,6 +96,30 @@ static void set_port(struct kdvm_options *o, const char *v, size_t n)
 	o->have_port = 1;
 }
 
+/* VMKDDEV=IVSHMEM | VIRTIO | AUTO (the loader upper-cases). Anything else is ignored. */
+static void set_device(struct kdvm_options *o, const char *v, size_t n)
+{
+	static const struct {
+		const char *word;
+		uint8_t dev;
+	} words[] = {
+		{ "AUTO", KDVM_OPT_DEV_AUTO },
+		{ "VIRTIO", KDVM_OPT_DEV_VIRTIO },
+		{ "IVSHMEM", KDVM_OPT_DEV_IVSHMEM },
+	};
+
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t i = 0;
+
+		while (i < n && words[w].word[i] && upper(v[i]) == words[w].word[i])
+			i++;
+		if (i == n && !words[w].word[i]) {
+			o->device = words[w].dev;
+			return;
+		}
+	}
+}
+
 void kdvm_options_parse(const char *opts, struct kdvm_options *o)
 {
 	size_t i = 0;
@@ -116,5 +140,7 @@ void kdvm_options_parse(const char *opts, struct kdvm_options *o)
 			set_debugport(o, opts + start + kl, n - kl);
 		else if ((kl = key_len(opts + start, n, "VMKDPORT=")))
 			set_port(o, opts + start + kl, n - kl);
+		else if ((kl = key_len(opts + start, n, "VMKDDEV=")))
+			set_device(o, opts + start + kl, n - kl);
 	}
 }

@@ -21,6 +21,9 @@
  *   VMKDPORT=<n>       use the virtio-serial port named "org.vmkd.<n>" (n = 0..99), for a
  *                      VM with several such ports; numeric because the loader upper-cases
  *                      the string and port names are case-sensitive
+ *   VMKDDEV=<d>        the device: VIRTIO (virtio-serial), IVSHMEM (ivshmem-doorbell with
+ *                      the relay as its server; kdvm.dll maps it in phase 1), AUTO (default:
+ *                      virtio-serial in the DLL, which cannot map device memory in phase 0)
  */
 #ifndef VMKD_KDVM_OPTIONS_H
 #define VMKD_KDVM_OPTIONS_H
@@ -44,7 +47,14 @@ struct kdvm_lpb_layout {
 extern const struct kdvm_lpb_layout kdvm_lpb_layouts[];
 extern const size_t kdvm_lpb_layout_count;
 
+enum kdvm_opt_device {
+	KDVM_OPT_DEV_AUTO = 0,
+	KDVM_OPT_DEV_VIRTIO,
+	KDVM_OPT_DEV_IVSHMEM,
+};
+
 struct kdvm_options {
+	uint8_t device;                     /* enum kdvm_opt_device (VMKDDEV=) */
 	uint8_t have_debugport;
 	char debugport[16];
 	uint8_t have_port;

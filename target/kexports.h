@@ -18,6 +18,11 @@
  * va is not mapped, as Windows returns. PHYSICAL_ADDRESS comes back in RAX. */
 KEXPORT uint64_t MmGetPhysicalAddress(void *va);
 
+/* ntoskrnl.exe: maps len bytes of device memory at physical pa (uncached) into a window of
+ * its own and returns the address, or NULL. PHYSICAL_ADDRESS is passed by value (RCX).
+ * Panics in phase 0, where Windows' Mm is not up (docs/windows.md section 6). */
+KEXPORT void *MmMapIoSpace(uint64_t pa, size_t len, int cache_type);
+
 /* hal.dll: busy-wait at least us microseconds. */
 KEXPORT void KeStallExecutionProcessor(uint32_t us);
 

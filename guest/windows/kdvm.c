@@ -2,11 +2,13 @@
 /*
  * kdvm.c - kdvm.dll, the KD transport DLL: the ten exports Windows (or the vmkd test
  * kernel) calls instead of kdcom.dll's, on top of the channel core and the legacy
- * virtio-serial backend.
+ * virtio-serial backend (or, with VMKDDEV=IVSHMEM, the ivshmem-doorbell backend, set up in
+ * phase 1).
  *
  * Imports (keep this list in step with guest/README.md and docs/windows.md; the test
  * kernel's PE loader provides exactly these):
- *   ntoskrnl.exe  MmGetPhysicalAddress (phase 0 only), KdDebuggerNotPresent (data)
+ *   ntoskrnl.exe  MmGetPhysicalAddress (phase 0 only), KdDebuggerNotPresent (data),
+ *                 MmMapIoSpace (phase 1 only, with VMKDDEV=IVSHMEM: the ivshmem BARs)
  *   HAL.dll       KeQueryPerformanceCounter (phase 1 only: calibrates the TSC)
  * After KdDebuggerInitialize1 no import is ever called: a bug check, the clock interrupt at
  * high IRQL and a power transition find the transport running on its own memory, the TSC
@@ -67,6 +69,10 @@ _Static_assert(offsetof(KD_CONTEXT, KdpControlCPending) ==
 __declspec(dllimport) PHYSICAL_ADDRESS MmGetPhysicalAddress(void *BaseAddress);
 __declspec(dllimport) LARGE_INTEGER KeQueryPerformanceCounter(LARGE_INTEGER *PerformanceFrequency);
 __declspec(dllimport) extern BOOLEAN KdDebuggerNotPresent;
+/* Only with VMKDDEV=IVSHMEM, and only in KdDebuggerInitialize1 (docs/windows.md 6). */
+__declspec(dllimport) void *MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, size_t NumberOfBytes,
+					 int CacheType);
+#define MM_NON_CACHED 0 /* MEMORY_CACHING_TYPE MmNonCached */
 
 /* ---- exports (named in kdvm.def) ----------------------------------------------------- */
 
@@ -93,6 +99,7 @@ enum kdvm_dll_state {
 	KDVM_DLL_NEW,     /* KdDebuggerInitialize0 not called yet */
 	KDVM_DLL_READY,   /* device and port found */
 	KDVM_DLL_ABSENT,  /* no device or port: every call is a cheap no-op */
+	KDVM_DLL_PHASE1,  /* VMKDDEV=IVSHMEM: the device is mapped and set up in phase 1 */
 };
 
 static enum kdvm_dll_state kdvm_state;
@@ -113,6 +120,17 @@ static int virt_to_phys(void *ctx, const void *va, uint64_t *pa)
 		return -1;
 	*pa = (uint64_t)p.QuadPart;
 	return 0;
+}
+
+/* Device memory for the ivshmem backend; called from KdDebuggerInitialize1 only, where Mm
+ * is up. Never unmapped: the debugger keeps the device for the life of the system. */
+static void *map_io(void *ctx, uint64_t pa, size_t len)
+{
+	PHYSICAL_ADDRESS p;
+
+	(void)ctx;
+	p.QuadPart = (int64_t)pa;
+	return MmMapIoSpace(p, len, MM_NON_CACHED);
 }
 
 /* The TSC: readable at any IRQL, in any phase, after a bug check, with no import. */
@@ -216,6 +234,14 @@ NTSTATUS KdDebuggerInitialize0(void *LoaderBlock)
 	kdvm_options_parse(kdvm_loader_options(LoaderBlock, NULL), &kdvm_opts);
 	cfg.port_name = kdvm_opts.have_port ? kdvm_opts.port_name : NULL;
 	platform_setup();
+	if (kdvm_opts.device == KDVM_OPT_DEV_IVSHMEM) {
+		/* No mapping of device memory before Mm: the channel starts in phase 1 and
+		 * the kernel runs without a debugger until then. */
+		kdvm_state = KDVM_DLL_PHASE1;
+		KdDebuggerNotPresent = 1;
+		return STATUS_SUCCESS;
+	}
+	cfg.device = KDVM_DEVICE_VIRTIO;
 	err = kdvm_channel_init(&kdvm_chan, &kdvm_plat, kdvm_dma, sizeof(kdvm_dma), &cfg,
 				(volatile uint8_t *)&KdDebuggerNotPresent);
 	if (err) {
@@ -229,9 +255,30 @@ NTSTATUS KdDebuggerInitialize0(void *LoaderBlock)
 	return STATUS_SUCCESS;
 }
 
+/* Phase 1 of the ivshmem backend: map the BARs (MmMapIoSpace works now), set it up. */
+static NTSTATUS start_ivshmem(void)
+{
+	struct kdvm_channel_config cfg = { 0 };
+
+	cfg.device = KDVM_DEVICE_IVSHMEM;
+	kdvm_plat.map_io = map_io;
+	if (kdvm_channel_init(&kdvm_chan, &kdvm_plat, kdvm_dma, sizeof(kdvm_dma), &cfg,
+			      (volatile uint8_t *)&KdDebuggerNotPresent)) {
+		kdvm_state = KDVM_DLL_ABSENT;
+		KdDebuggerNotPresent = 1;
+		return STATUS_NO_SUCH_DEVICE;
+	}
+	kdvm_state = KDVM_DLL_READY;
+	return STATUS_SUCCESS;
+}
+
 NTSTATUS KdDebuggerInitialize1(void *LoaderBlock)
 {
 	(void)LoaderBlock;
+	if (kdvm_state == KDVM_DLL_PHASE1) {
+		kdvm_plat.ticks_per_sec = tsc_hz_calibrated(kdvm_plat.ticks_per_sec);
+		return start_ivshmem();
+	}
 	if (kdvm_state == KDVM_DLL_READY)
 		kdvm_plat.ticks_per_sec = tsc_hz_calibrated(kdvm_plat.ticks_per_sec);
 	return STATUS_SUCCESS;

@@ -88,11 +88,12 @@ check "export table DLL name" "kdvm.dll" "$(awk '$1 == "Name" && NF == 3 { print
 # Imports: DLL!name pairs, exactly the documented ones. KeQueryPerformanceCounter stays a
 # HAL.dll import: Microsoft documents it as exported by Hal.dll (any IRQL), and from 10 2004
 # on, where the HAL moved into ntoskrnl, hal.dll keeps the name (docs/windows.md, "Boot
-# phases"). The DLL calls it only in phase 1; MmGetPhysicalAddress only in phase 0.
+# phases"). The DLL calls it only in phase 1; MmGetPhysicalAddress only in phase 0;
+# MmMapIoSpace only in phase 1 and only with VMKDDEV=IVSHMEM (docs/windows.md section 6).
 awk '/DLL Name:/ { dll = $3 } dll && /^\t[0-9a-f]+\t/ && NF >= 3 { print dll "!" $NF }' "$tmp/p" |
 	sort >"$tmp/imports"
 printf '%s\n' 'HAL.dll!KeQueryPerformanceCounter' 'ntoskrnl.exe!KdDebuggerNotPresent' \
-	'ntoskrnl.exe!MmGetPhysicalAddress' | sort >"$tmp/want-imports"
+	'ntoskrnl.exe!MmGetPhysicalAddress' 'ntoskrnl.exe!MmMapIoSpace' | sort >"$tmp/want-imports"
 if diff -u "$tmp/want-imports" "$tmp/imports" >"$tmp/d"; then
 	pass "imports: $(paste -sd ' ' "$tmp/imports")"
 else
