@@ -96,9 +96,9 @@ sizes() {
 	fi
 	case $1/$2 in
 	tcg/serial) echo "300 40 2M 500 0 0" ;;
-	tcg/vmkd | tcg/hostmem) echo "5000 1000 16M 5000 5000 1000" ;;
+	tcg/vmkd | tcg/hostmem | tcg/ivshmem) echo "5000 1000 16M 5000 5000 1000" ;;
 	kvm/serial) echo "100 10 128K 200 0 0" ;;
-	kvm/vmkd) echo "500 100 2M 1000 1000 200" ;;
+	kvm/vmkd | kvm/ivshmem) echo "500 100 2M 1000 1000 200" ;;
 	kvm/hostmem) echo "500 1000 64M 1000 1000 200" ;;
 	esac
 }
@@ -155,6 +155,17 @@ bench_kd() {
 			-object "memory-backend-file,id=vmkd-ram,size=256M,mem-path=$shm_file,share=on,prealloc=on"
 			-machine memory-backend=vmkd-ram -S
 			-qmp "unix:$dir/qmp-relay.sock,server=on,wait=off")
+		bench_extra=(--relay-pid "$relay_pid" --relay-log "$dir/relay.log")
+		endpoint=unix:$dir/dbg.sock
+	elif [[ $transport == ivshmem ]]; then
+		# kdvm.dll on ivshmem-doorbell, the relay its ivshmem server (started first:
+		# QEMU connects while realizing the device); the DLL maps it in phase 1.
+		firmware=seabios
+		append="$append debugport=vm loaderblock=win10-1803 loadoptions=debugport=vm,vmkddev=ivshmem"
+		kd=(--kd-serial null)
+		relay_start_ivshmem "$dir/relay.log" "$dir/ivs.sock" "$dir/dbg.sock" -q || true
+		qemu_extra=(-chardev "socket,id=vmkdivs,path=$dir/ivs.sock"
+			-device ivshmem-doorbell,chardev=vmkdivs,vectors=1)
 		bench_extra=(--relay-pid "$relay_pid" --relay-log "$dir/relay.log")
 		endpoint=unix:$dir/dbg.sock
 	elif [[ $transport == serial ]]; then
@@ -278,9 +289,13 @@ for accel in "${accels[@]}"; do
 		else
 			na_rows "$accel" hostmem "/dev/shm is not writable here" "${KD_METRICS[@]}" dump_mb_s:MB/s
 		fi
+		bench_kd "$accel" ivshmem
+		na_rows "$accel" ivshmem "the raw-channel echo (workload=echo) runs over virtio-serial only" \
+			"${ECHO_METRICS[@]}"
 		bench_echo "$accel"
 	else
 		na_rows "$accel" vmkd "$vmkd_why" "${KD_METRICS[@]}" "${ECHO_METRICS[@]}"
+		na_rows "$accel" ivshmem "$vmkd_why" "${KD_METRICS[@]}" "${ECHO_METRICS[@]}"
 	fi
 	na_rows "$accel" serial "channel_rtt is the floor of the virtio-serial channel; the serial baseline has none" \
 		"${ECHO_METRICS[@]}"
@@ -299,6 +314,7 @@ sed -n 's/^# note //p' "$raw" >"$out/latest.notes"
 		echo "# sizes $accel serial: $(sizes "$accel" serial)"
 		echo "# sizes $accel vmkd: $(sizes "$accel" vmkd)"
 		echo "# sizes $accel hostmem: $(sizes "$accel" hostmem)"
+		echo "# sizes $accel ivshmem: $(sizes "$accel" ivshmem)"
 	done
 	[[ -n $kvm_note ]] && echo "# $kvm_note"
 	cat "$out/latest.csv"

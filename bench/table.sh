@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # table.sh - prints the benchmark table: per accelerator one row per metric with the serial,
-# vmkd and host RAM (hostmem: vmkd with the relay's host path) values and their gains over
+# vmkd, host RAM (hostmem: vmkd with the relay's host path) and ivshmem (kdvm.dll on the
+# ivshmem-doorbell backend, docs/windows.md section 6) values and their gains over
 # serial, then the targets (met or missed) and the notes.
 #
 # usage: bench/table.sh INPUT NOTES
@@ -51,13 +52,14 @@ END {
 	for (a = 1; a <= na; a++) {
 		acc = accels[a]
 		printf "\n== accelerator %s\n", acc
-		printf "%-28s %-12s %14s %14s %10s %14s %10s\n", "metric", "unit", "serial", "vmkd",
-			"vmkd gain", "host RAM", "host gain"
+		printf "%-28s %-12s %14s %14s %10s %14s %10s %14s %10s\n", "metric", "unit",
+			"serial", "vmkd", "vmkd gain", "host RAM", "host gain", "ivshmem", "ivs gain"
 		for (i = 1; i <= nm[acc]; i++) {
 			m = order[acc, i]
 			s = val[acc, "serial", m]; v = val[acc, "vmkd", m]; h = val[acc, "hostmem", m]
-			printf "%-28s %-12s %14s %14s %10s %14s %10s\n", m, unit[m], fmt(s), fmt(v),
-				gain(m, s, v), fmt(h), gain(m, s, h)
+			x = val[acc, "ivshmem", m]
+			printf "%-28s %-12s %14s %14s %10s %14s %10s %14s %10s\n", m, unit[m], fmt(s),
+				fmt(v), gain(m, s, v), fmt(h), gain(m, s, h), fmt(x), gain(m, s, x)
 		}
 		printf "targets (%s):\n", acc
 		s = val[acc, "serial", "rtt_read4k_us"]; v = val[acc, "vmkd", "rtt_read4k_us"]

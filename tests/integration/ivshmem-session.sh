@@ -21,7 +21,7 @@ cleanup() {
 	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
 	[[ -n ${target_pid:-} ]] && target_kill
 	relay_stop
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	if [[ ${KEEP_TMP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 
@@ -31,19 +31,11 @@ if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/gues
 	exit 1
 fi
 
-# ivs_relay NAME: the relay as the VM's ivshmem server; returns nonzero without its sockets.
+# ivs_relay NAME: the relay as the VM's ivshmem server (qemu.sh's relay_start_ivshmem).
 ivs_relay() {
-	local i
 	relay_log=$tmp/$1.relay.log
-	vm_spawn "$BUILD/vmkd" relay --guest "ivshmem:$tmp/$1.ivs.sock" \
-		--listen "unix:$tmp/$1.dbg.sock" --name "$1" --log-dir "$tmp/$1.logs" --quiet \
-		>"$relay_log" 2>&1
-	relay_pid=$!
-	for ((i = 0; i < 100; i++)); do
-		[[ -S $tmp/$1.ivs.sock && -S $tmp/$1.dbg.sock ]] && return 0
-		sleep 0.1
-	done
-	return 1
+	relay_start_ivshmem "$relay_log" "$tmp/$1.ivs.sock" "$tmp/$1.dbg.sock" --name "$1" \
+		--log-dir "$tmp/$1.logs" --quiet
 }
 
 ivs_session() {

@@ -19,6 +19,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-ivs-smoke.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
 
+# shellcheck disable=SC2317 # called through trap
 cleanup() {
 	vm_stop
 	relay_stop

@@ -113,6 +113,24 @@ relay_start() {
 	return 1
 }
 
+# relay_start_ivshmem LOG IVS_SOCK DEBUGGER_SOCK [relay options]: `vmkd relay` as the ivshmem
+# server of QEMU's ivshmem-doorbell on IVS_SOCK (--guest ivshmem:PATH), the debugger on
+# DEBUGGER_SOCK; sets relay_pid. Start it before QEMU. Nonzero if the sockets do not appear
+# within 10 s.
+relay_start_ivshmem() {
+	local log=$1 isock=$2 dsock=$3 i
+	shift 3
+	vm_spawn "$BUILD/vmkd" relay --guest "ivshmem:$isock" --listen "unix:$dsock" "$@" \
+		>"$log" 2>&1
+	relay_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $isock && -S $dsock ]] && return 0
+		kill -0 "$relay_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # relay_stop: stops the relay by its pid and reaps it.
 relay_stop() {
 	[[ -n $relay_pid ]] || return 0
