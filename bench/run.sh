@@ -164,6 +164,7 @@ bench_kd() {
 		append="$append debugport=vm loaderblock=win10-1803 loadoptions=debugport=vm,vmkddev=ivshmem"
 		kd=(--kd-serial null)
 		relay_start_ivshmem "$dir/relay.log" "$dir/ivs.sock" "$dir/dbg.sock" -q || true
+		# shellcheck disable=SC2054 # the commas belong to the option strings
 		qemu_extra=(-chardev "socket,id=vmkdivs,path=$dir/ivs.sock"
 			-device ivshmem-doorbell,chardev=vmkdivs,vectors=1)
 		bench_extra=(--relay-pid "$relay_pid" --relay-log "$dir/relay.log")
