@@ -12,7 +12,8 @@
 static int same_vm(const struct relay_vm_config *a, const struct relay_vm_config *b)
 {
 	return !strcmp(a->name, b->name) && !strcmp(a->guest, b->guest) &&
-	       a->guest_listen == b->guest_listen && !strcmp(a->listen, b->listen) &&
+	       a->guest_listen == b->guest_listen && a->guest_ivshmem == b->guest_ivshmem &&
+	       !strcmp(a->listen, b->listen) &&
 	       a->trace == b->trace && a->takeover == b->takeover &&
 	       !strcmp(a->host_ram, b->host_ram) && !strcmp(a->qmp, b->qmp) &&
 	       !strcmp(a->ram_id, b->ram_id) && a->no_host_ram == b->no_host_ram &&

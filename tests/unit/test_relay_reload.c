@@ -162,6 +162,31 @@ static void reload_applies_the_difference(void **state)
 	close(dbg);
 }
 
+/* The same socket path as an ivshmem server instead of a chardev listener is another VM
+ * set-up: the line is reopened, and the relay now serves QEMU's ivshmem on it. */
+static void chardev_to_ivshmem(void **state)
+{
+	struct fx *fx = *state;
+	struct relay_reload_result res;
+	const struct relay_vm_config *c;
+	char err[256];
+	FILE *f = fopen(fx->conf, "w");
+
+	assert_non_null(f);
+	fprintf(f, "keep listen:unix:%s/keep.vm unix:%s/keep.kd\n", fx->dir, fx->dir);
+	fprintf(f, "drop listen:unix:%s/drop.vm unix:%s/drop.kd\n", fx->dir, fx->dir);
+	fprintf(f, "change ivshmem:%s/change.vm unix:%s/change.kd\n", fx->dir, fx->dir);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(relay_reload(fx->r, fx->conf, fx->log, NULL, &res, err, sizeof(err)), 0);
+	assert_int_equal(res.kept, 2);
+	assert_int_equal(res.removed, 1);
+	assert_int_equal(res.added, 1);
+	assert_int_equal(res.failed, 0);
+	c = relay_get_config(fx->r, (size_t)index_of(fx->r, "change"));
+	assert_int_equal(c->guest_ivshmem, 1);
+	assert_true(exists(fx, "change.vm"));
+}
+
 static void a_bad_file_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
@@ -214,6 +239,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(reload_applies_the_difference, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_bad_file_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(chardev_to_ivshmem, setup, teardown),
 		cmocka_unit_test_setup_teardown(swapped_endpoints, setup, teardown),
 	};
 
