@@ -26,6 +26,7 @@
 #include "vmkd/vmkd_shmring.h"
 
 #include "../../host/relay/relay_config.h"
+#include "../../host/relay/relay_hints.h"
 #include "../../host/relay/relay_ivshmem.h"
 #include "../../host/relay/relay_loop.h"
 
@@ -482,6 +483,22 @@ static void test_config(void **state)
 	assert_int_equal(cfg.guest_ivshmem, 1);
 	assert_int_equal(cfg.guest_listen, 0);
 	assert_string_equal(cfg.guest, "unix:/tmp/x.sock");
+	/* the start-up hints give QEMU's and libvirt's ivshmem-doorbell, not virtio-serial */
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		assert_non_null(f);
+		relay_print_hints(f, &cfg, 50000);
+		fclose(f);
+		assert_non_null(strstr(buf, "-chardev socket,id=vmkd0,path=/tmp/x.sock -device "
+					    "ivshmem-doorbell,chardev=vmkd0,vectors=1"));
+		assert_non_null(strstr(buf, "<model type='ivshmem-doorbell'/><server "
+					    "path='/tmp/x.sock'/>"));
+		assert_null(strstr(buf, "virtserialport"));
+		free(buf);
+	}
 	assert_int_equal(relay_vm_config_set(&cfg, "w", "ivshmem:tcp:127.0.0.1:4000", "tcp:50000",
 					     err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unix socket"));
