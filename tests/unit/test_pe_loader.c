@@ -254,11 +254,21 @@ __attribute__((ms_abi)) static int64_t stub_qpc(int64_t *freq)
 	return 42;
 }
 
+__attribute__((ms_abi)) static void *stub_map_io(uint64_t pa, size_t len, int cache_type)
+{
+	(void)pa;
+	(void)len;
+	(void)cache_type;
+	return NULL;
+}
+
 static const struct pe_symbol stubs[] = {
 	{ "ntoskrnl.exe", "MmGetPhysicalAddress", (uint64_t)(uintptr_t)stub_get_phys, 0 },
 	{ "ntoskrnl.exe", "KdDebuggerNotPresent", (uint64_t)(uintptr_t)&stub_not_present, 1 },
 	{ "hal.dll", "KeStallExecutionProcessor", (uint64_t)(uintptr_t)stub_stall, 0 },
 	{ "hal.dll", "KeQueryPerformanceCounter", (uint64_t)(uintptr_t)stub_qpc, 0 },
+	/* kdvm.dll with VMKDDEV=IVSHMEM, phase 1 (docs/windows.md section 6) */
+	{ "ntoskrnl.exe", "MmMapIoSpace", (uint64_t)(uintptr_t)stub_map_io, 0 },
 };
 
 struct unresolved_log {
