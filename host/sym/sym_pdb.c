@@ -3,13 +3,13 @@
 #include "sym_pdb.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "../common/errbuf.h"
 #include "vmkd/kd_bytes.h"
 
 #define MSF_MAGIC "Microsoft C/C++ MSF 7.00\r\n\x1a" "DS\0\0\0"
@@ -32,21 +32,6 @@
 #define DEBUG_ENTRY 28u
 #define DEBUG_TYPE_CODEVIEW 2u
 #define MAX_DEBUG_ENTRIES 64u
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* ---- CodeView --------------------------------------------------------------------- */
 
@@ -135,50 +120,50 @@ static int msf_open(struct msf *m, const uint8_t *file, size_t size, char *err, 
 	m->file = file;
 	m->size = size;
 	if (size < MSF_HEADER || memcmp(file, MSF_MAGIC, MSF_MAGIC_LEN))
-		return fail(err, errlen, "not an MSF 7.00 (PDB) file");
+		return errbuf_fail(err, errlen, "not an MSF 7.00 (PDB) file");
 	m->bs = kd_get_le32(file + 32);
 	m->nblocks = kd_get_le32(file + 40);
 	dir_bytes = kd_get_le32(file + 44);
 	map_block = kd_get_le32(file + 52);
 	if (m->bs != 512 && m->bs != 1024 && m->bs != 2048 && m->bs != 4096)
-		return fail(err, errlen, "bad MSF block size %u", m->bs);
+		return errbuf_fail(err, errlen, "bad MSF block size %u", m->bs);
 	if ((uint64_t)m->nblocks * m->bs > size)
 		m->nblocks = (uint32_t)(size / m->bs); /* a truncated file: what is there */
 	if (dir_bytes < 4 || dir_bytes > MAX_DIR_BYTES)
-		return fail(err, errlen, "bad stream directory size %u", dir_bytes);
+		return errbuf_fail(err, errlen, "bad stream directory size %u", dir_bytes);
 	ndir_blocks = (dir_bytes + m->bs - 1) / m->bs;
 	if (map_block >= m->nblocks ||
 	    (uint64_t)map_block * m->bs + (uint64_t)ndir_blocks * 4 > size)
-		return fail(err, errlen, "bad block map address %u", map_block);
+		return errbuf_fail(err, errlen, "bad block map address %u", map_block);
 	m->dir = malloc(dir_bytes);
 	if (!m->dir)
-		return fail(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	for (uint32_t i = 0; i < ndir_blocks; i++) {
 		uint32_t blk = kd_get_le32(file + (size_t)map_block * m->bs + 4u * i);
 		uint32_t n = dir_bytes - i * m->bs < m->bs ? dir_bytes - i * m->bs : m->bs;
 
 		if (blk >= m->nblocks)
-			return fail(err, errlen, "directory block %u out of range", blk);
+			return errbuf_fail(err, errlen, "directory block %u out of range", blk);
 		memcpy(m->dir + (size_t)i * m->bs, file + (size_t)blk * m->bs, n);
 	}
 	m->nstreams = kd_get_le32(m->dir);
 	if (m->nstreams > MAX_STREAMS || 4u + 4ull * m->nstreams > dir_bytes)
-		return fail(err, errlen, "bad stream count %u", m->nstreams);
+		return errbuf_fail(err, errlen, "bad stream count %u", m->nstreams);
 	m->sizes = m->dir + 4;
 	m->first = calloc(m->nstreams ? m->nstreams : 1, sizeof(*m->first));
 	if (!m->first)
-		return fail(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	pos = 4 + 4 * m->nstreams;
 	for (uint32_t s = 0; s < m->nstreams; s++) {
 		uint32_t sz = kd_get_le32(m->sizes + 4 * s), nb;
 
 		nb = sz == NIL_STREAM ? 0 : (uint32_t)(((uint64_t)sz + m->bs - 1) / m->bs);
 		if ((uint64_t)pos + 4ull * nb > dir_bytes)
-			return fail(err, errlen, "stream %u's block list runs past the directory", s);
+			return errbuf_fail(err, errlen, "stream %u's block list runs past the directory", s);
 		m->first[s] = pos;
 		for (uint32_t k = 0; k < nb; k++)
 			if (kd_get_le32(m->dir + pos + 4 * k) >= m->nblocks)
-				return fail(err, errlen, "stream %u: block out of range", s);
+				return errbuf_fail(err, errlen, "stream %u: block out of range", s);
 		pos += 4 * nb;
 	}
 	return 0;
@@ -246,21 +231,21 @@ int sym_pdb_symbols(const uint8_t *file, size_t size, const uint8_t *guid,
 	*out = NULL;
 	*count = 0;
 	if (size > SYM_PDB_MAX_FILE)
-		return fail(err, errlen, "PDB larger than %u MiB", SYM_PDB_MAX_FILE >> 20);
+		return errbuf_fail(err, errlen, "PDB larger than %u MiB", SYM_PDB_MAX_FILE >> 20);
 	if (msf_open(&m, file, size, err, errlen))
 		goto out;
 	info = stream_read(&m, PDB_STREAM_INFO, &info_len);
 	if (!info || info_len < 28) {
-		fail(err, errlen, "no PDB info stream");
+		errbuf_fail(err, errlen, "no PDB info stream");
 		goto out;
 	}
 	if (guid && memcmp(info + 12, guid, 16)) {
-		fail(err, errlen, "the PDB's GUID does not match the image's");
+		errbuf_fail(err, errlen, "the PDB's GUID does not match the image's");
 		goto out;
 	}
 	dbi = stream_read(&m, PDB_STREAM_DBI, &dbi_len);
 	if (!dbi || dbi_len < DBI_HEADER) {
-		fail(err, errlen, "no DBI stream");
+		errbuf_fail(err, errlen, "no DBI stream");
 		goto out;
 	}
 	/* The optional debug header follows the header and six substreams. */
@@ -270,7 +255,7 @@ int sym_pdb_symbols(const uint8_t *file, size_t size, const uint8_t *guid,
 		uint32_t sz = kd_get_le32(dbi + sizes_at[k]);
 
 		if (sz > dbi_len - dbg_off) {
-			fail(err, errlen, "DBI substream %u runs past the stream", k);
+			errbuf_fail(err, errlen, "DBI substream %u runs past the stream", k);
 			goto out;
 		}
 		dbg_off += sz;
@@ -279,13 +264,13 @@ int sym_pdb_symbols(const uint8_t *file, size_t size, const uint8_t *guid,
 	    kd_get_le32(dbi + 48) <= dbi_len - dbg_off)
 		sects = stream_read(&m, kd_get_le16(dbi + dbg_off + 2 * DBG_HEADER_SECTIONS), &sects_len);
 	if (!sects) {
-		fail(err, errlen, "no section headers in the PDB");
+		errbuf_fail(err, errlen, "no section headers in the PDB");
 		goto out;
 	}
 	nsects = sects_len / SECTION_HEADER;
 	recs = stream_read(&m, kd_get_le16(dbi + 20), &recs_len);
 	if (!recs) {
-		fail(err, errlen, "no symbol record stream");
+		errbuf_fail(err, errlen, "no symbol record stream");
 		goto out;
 	}
 	for (uint32_t off = 0; off + 4 <= recs_len;) {
@@ -313,7 +298,7 @@ int sym_pdb_symbols(const uint8_t *file, size_t size, const uint8_t *guid,
 			cap = cap ? cap * 2 : 256;
 			g = realloc(syms, cap * sizeof(*g));
 			if (!g) {
-				fail(err, errlen, "out of memory");
+				errbuf_fail(err, errlen, "out of memory");
 				goto out;
 			}
 			syms = g;
