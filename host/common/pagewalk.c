@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "vmkd/kd_bytes.h"
+
 void pw_mode_from_cr(struct pw_mode *m, uint64_t cr3, uint64_t cr4, unsigned maxphyaddr)
 {
 	m->cr3 = cr3;
@@ -58,9 +60,7 @@ enum pw_result pw_translate_trace(const struct pw_mode *m, uint64_t va, pw_read_
 		trace->entry_pa[trace->depth] = table + index * 8;
 		if (read(ctx, table + index * 8, raw, sizeof(raw)) != sizeof(raw))
 			return PW_NO_TABLE;
-		e = (uint64_t)raw[0] | (uint64_t)raw[1] << 8 | (uint64_t)raw[2] << 16 |
-		    (uint64_t)raw[3] << 24 | (uint64_t)raw[4] << 32 | (uint64_t)raw[5] << 40 |
-		    (uint64_t)raw[6] << 48 | (uint64_t)raw[7] << 56;
+		e = kd_get_le64(raw);
 		trace->entry[trace->depth++] = e;
 		if (!(e & PW_PTE_P))
 			return PW_NOT_PRESENT;

@@ -17,7 +17,7 @@ static int read_u64(const struct sym_reader *r, uint64_t va, uint64_t *v)
 
 	if (sym_read_exact(r, va, b, sizeof(b)))
 		return -1;
-	*v = kd_get_le32(b) | (uint64_t)kd_get_le32(b + 4) << 32;
+	*v = kd_get_le64(b);
 	return 0;
 }
 
