@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "vmkd/kd_bytes.h"
 
 #define LINE_MAX_LEN 1024u
 #define MEMORY_AS    "AS \"memory\","
@@ -24,18 +25,11 @@ static int hex16(const char *s, size_t n, uint64_t *v)
 	if (n < 16)
 		return -1;
 	for (size_t i = 0; i < 16; i++) {
-		char c = s[i];
-		unsigned d;
+		int d = kd_hex_digit(s[i]);
 
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return -1;
-		x = x << 4 | d;
+		x = x << 4 | (unsigned)d;
 	}
 	*v = x;
 	return 0;

@@ -22,27 +22,16 @@
 
 /* ---- hex ---------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int gdb_parse_hex(const char **p, const char *end, uint64_t *out)
 {
 	const char *s = *p;
 	uint64_t v = 0;
 	int n = 0;
 
-	while (s < end && hexval(*s) >= 0) {
+	while (s < end && kd_hex_digit(*s) >= 0) {
 		if (n++ >= 16)
 			return -1;
-		v = (v << 4) | (uint64_t)hexval(*s++);
+		v = (v << 4) | (uint64_t)kd_hex_digit(*s++);
 	}
 	if (!n)
 		return -1;
@@ -58,7 +47,7 @@ size_t gdb_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t cap)
 	if (hexlen % 2)
 		return (size_t)-1;
 	for (size_t i = 0; i < hexlen && n < cap; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		int hi = kd_hex_digit(hex[i]), lo = kd_hex_digit(hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return (size_t)-1;
