@@ -29,13 +29,6 @@ if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/gues
 	exit 1
 fi
 
-# vm_relay NAME: the relay for VM NAME (qemu.sh's relay_start): QEMU's port connects to
-# $tmp/NAME.vm.sock, the debugger to $tmp/NAME.dbg.sock; log in $relay_log.
-vm_relay() {
-	relay_log=$tmp/$1.relay.log
-	relay_start "$relay_log" "$tmp/$1.vm.sock" "$tmp/$1.dbg.sock" --name "$1"
-}
-
 # booted_vm NAME ACCEL LIMIT APPEND [QEMU arguments]: the test kernel on kdvm.dll, started
 # in the background, its vmkd port on the relay of vm_relay NAME.
 booted_vm() {

@@ -53,6 +53,18 @@ target_start() {
 	target_pid=$vm_pid target_qemu_pidfile=$vm_qemu_pidfile
 }
 
+# vm_relay NAME [relay options]: qemu.sh's relay_start for VM NAME: QEMU's vmkd port
+# connects to $tmp/NAME.vm.sock, the debugger to $tmp/NAME.dbg.sock; output in $relay_log
+# ($tmp/NAME.relay.log). Sets VM_VIRTIO_ARGS to that port's QEMU arguments (vm_virtio_args).
+# Returns relay_start's status.
+vm_relay() {
+	local name=$1
+	shift
+	relay_log=$tmp/$name.relay.log
+	vm_virtio_args "$tmp/$name.vm.sock"
+	relay_start "$relay_log" "$tmp/$name.vm.sock" "$tmp/$name.dbg.sock" --name "$name" "$@"
+}
+
 # target_wait: waits for the qemu-target script; sets target_rc.
 target_wait() {
 	vm_wait
