@@ -52,7 +52,7 @@ static const char *walk_error(enum pw_result r)
 int cmdh_pte(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 {
 	/* By table level (1 = PT .. 5 = PML5), WinDbg's names. */
-	static const char *const names[6] = { "", "PTE", "PDE", "PPE", "PXE", "P5E" };
+	static const char *const names[6] = { "", "PTE", "PDE", "PPE", "PXE", "PML5E" };
 	struct pw_translation t;
 	struct pw_trace w;
 	struct pw_mode mode;
