@@ -18,19 +18,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-dbglog.XXXXXX")
 . tests/integration/lib/session.sh
 replay_pid=
 cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	relay_stop
 	[[ -n $replay_pid ]] && kill "$replay_pid" 2>/dev/null
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	session_cleanup
 }
 trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+require_build
 
 # ---- 1. the DbgPrint log ------------------------------------------------------------------
 # The debugger is attached from the start: kdvm.dll (like kdcom) sends no DbgPrint while the

@@ -22,17 +22,10 @@ server_pid='' gdb_pid=''
 cleanup() {
 	[[ -n $gdb_pid ]] && kill "$gdb_pid" 2>/dev/null
 	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	relay_stop
-	if [[ ${KEEP_TMP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+	session_cleanup
 }
 trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+require_build
 if ! command -v gdb >/dev/null; then
 	echo "gdb is not installed (apt-get install gdb): skipped"
 	echo "0 passed, 0 failed, 1 skipped"

@@ -17,19 +17,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-hostmem.XXXXXX")
 . tests/integration/lib/session.sh
 shm_files=()
 cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	relay_stop
 	rm -f "${shm_files[@]}"
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	session_cleanup
 }
 trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+require_build
 if [[ ! -d /dev/shm || ! -w /dev/shm ]]; then
 	echo "== /dev/shm is not writable here: skipped"
 	echo "$passed passed, $failed failed"

@@ -27,6 +27,26 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name"; fi
 }
 
+# require_build: ends the script (status 1, "build first") unless vmkd, the test kernel and
+# kdvm.dll are built.
+require_build() {
+	[[ -x $BUILD/vmkd && -r $BUILD/target/vmkd-target.bin && -r $BUILD/guest/kdvm.dll ]] &&
+		return 0
+	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
+	echo "$passed passed, $failed failed"
+	exit 1
+}
+
+# session_cleanup: what a session script's EXIT trap does: stops the client, QEMU and the
+# relay by their pids and removes $tmp (kept, and said so, with KEEP_TMP set).
+session_cleanup() {
+	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
+	[[ -n ${target_pid:-} ]] && target_kill
+	relay_stop
+	if [[ ${KEEP_TMP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+	return 0
+}
+
 # kvm_usable: true when /dev/kvm works for QEMU here.
 kvm_usable() {
 	[[ $(scripts/qemu-target.sh --accel auto --probe-accel 2>/dev/null) == kvm ]]
