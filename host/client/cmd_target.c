@@ -51,7 +51,7 @@ static const char *walk_error(enum pw_result r)
 /* !pte VA: each level's entry, where it is, what it holds. */
 int cmdh_pte(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 {
-	/* By table level (1 = PT .. 5 = PML5), WinDbg's names. */
+	/* By table level (1 = PT .. 5 = PML5): WinDbg's names for the four 4-level ones. */
 	static const char *const names[6] = { "", "PTE", "PDE", "PPE", "PXE", "PML5E" };
 	struct pw_translation t;
 	struct pw_trace w;
