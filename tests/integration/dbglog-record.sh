@@ -16,44 +16,13 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-dbglog.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid= replay_pid=
+replay_pid=
 cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
 	[[ -n $replay_pid ]] && kill "$replay_pid" 2>/dev/null
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	session_cleanup
 }
 trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
-
-virtio_args() {
-	echo "-device virtio-serial-pci,id=vser0" \
-		"-chardev socket,id=vmkd0,path=$tmp/$1.vm.sock,server=off" \
-		"-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0"
-}
-
-# relay_start NAME [relay options]: debugger side on $tmp/NAME.dbg.sock, log in $tmp/logs.
-relay_start() {
-	local name=$1
-	shift
-	relay_log=$tmp/$name.relay.log
-	"$BUILD/vmkd" relay --name "$name" --guest "listen:unix:$tmp/$name.vm.sock" \
-		--listen "unix:$tmp/$name.dbg.sock" --log-dir "$tmp/logs" "$@" >"$relay_log" 2>&1 &
-	relay_pid=$!
-	for _ in $(seq 100); do [[ -S $tmp/$name.dbg.sock && -S $tmp/$name.vm.sock ]] && break; sleep 0.1; done
-}
-
-relay_stop() {
-	kill "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
-}
+require_build
 
 # ---- 1. the DbgPrint log ------------------------------------------------------------------
 # The debugger is attached from the start: kdvm.dll (like kdcom) sends no DbgPrint while the
@@ -65,14 +34,13 @@ dbglog_test() {
 	local name=tcg-dbglog lines=3000 seen dups inorder client_lines follow_pid
 	echo "== $name"
 	mkdir -p "$tmp/logs"
-	relay_start "$name"
+	vm_relay "$name" --log-dir "$tmp/logs"
 	"$BUILD/vmkd" log -f --dir "$tmp/logs" "$name" >"$tmp/$name.follow" 2>&1 &
 	follow_pid=$!
 	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30
 	wait_for "$relay_log" "debugger connected" 30
-	# shellcheck disable=SC2046
 	target_start "$name" tcg 240 "debugport=vm workload=dbgprint lines=$lines nobreak build=19041" \
-		-- $(virtio_args "$name")
+		-- "${VM_VIRTIO_ARGS[@]}"
 	target_wait
 	grep -q "^accel: tcg\$" "$tmp/$name.qemu.out" && echo "accel: tcg"
 	wait_for "$tmp/$name.follow" "dbgprint done" 10
@@ -111,13 +79,13 @@ record_test() {
 	local name=tcg-record rec rc
 	echo "== $name"
 	rec=$tmp/$name.rec
-	relay_start "$name" --record "$tmp/%n.rec"
+	vm_relay "$name" --log-dir "$tmp/logs" --record "$tmp/%n.rec"
 	"$BUILD/vmkd" attach --connect-timeout 30 --wait 120 --timeout 30 -c "$script_cmds" \
 		"unix:$tmp/$name.dbg.sock" >"$tmp/$name.live" 2>&1 &
 	client_pid=$!
 	wait_for "$relay_log" "debugger connected" 30
 	# shellcheck disable=SC2046
-	target_start "$name" tcg 120 "debugport=vm workload=loop build=19041" -- $(virtio_args "$name")
+	target_start "$name" tcg 120 "debugport=vm workload=loop build=19041" -- "${VM_VIRTIO_ARGS[@]}"
 	for _ in $(seq 1200); do kill -0 "$client_pid" 2>/dev/null || break; sleep 0.1; done
 	wait "$client_pid"
 	rc=$?
