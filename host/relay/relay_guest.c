@@ -144,6 +144,10 @@ static void send_hello_ack(struct relay_vm *vm)
 
 	memset(&ack, 0, sizeof(ack));
 	ack.capabilities = VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS;
+	/* Only with a DbgPrint log: without one, prints sent with no debugger would be
+	 * dropped here instead of in the guest, for nothing. */
+	if (vm->tap && vm->tap->dbglog)
+		ack.capabilities |= VMKD_CAP_HOST_LOG;
 	ack.max_payload = VMKD_FRAME_MAX_PAYLOAD;
 	ack.debugger = relay_vm_debugger_attached(vm);
 	memcpy(ack.agent, RELAY_AGENT, sizeof(RELAY_AGENT) - 1);
