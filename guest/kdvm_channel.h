@@ -169,7 +169,8 @@ void kdvm_channel_power_down(struct kdvm_channel *ch);
  * KdExitDebugger (KdRestore(FALSE)): memory only. With a relay that keeps DbgPrints
  * (VMKD_CAP_HOST_LOG), KdDebuggerNotPresent goes back to 0 after a state change that found
  * no debugger set it, so that the kernel's next DbgPrint reaches the transport again
- * (Windows skips the call while the flag is set: docs/windows.md 10).
+ * (Windows skips the call while the flag is set: docs/windows.md, "DbgPrint with no
+ * debugger").
  */
 void kdvm_channel_debugger_exit(struct kdvm_channel *ch);
 

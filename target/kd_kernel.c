@@ -267,7 +267,8 @@ __attribute__((format(printf, 1, 2))) static void kd_print(const char *fmt, ...)
 		n = sizeof(kd.print_buf) - 1;
 	console_write(kd.print_buf, (size_t)n);
 	/* As Windows' KdpPrint: the transport is called, inside KdEnterDebugger /
-	 * KdExitDebugger, only while KdDebuggerNotPresent is clear (docs/windows.md 10). */
+	 * KdExitDebugger, only while KdDebuggerNotPresent is clear (docs/windows.md,
+	 * "DbgPrint with no debugger"). */
 	if (!KdDebuggerNotPresent) {
 		kd_enter();
 		kd_target_print(&kd.target, kd.print_buf, (size_t)n);

@@ -334,9 +334,9 @@ NTSTATUS KdD3Transition(void)
 }
 
 /* FALSE: every entry into and exit from the debugger (the device is checked by the packet
- * calls); on exit, a relay that keeps DbgPrints clears KdDebuggerNotPresent again after a
- * state change found no debugger (docs/windows.md 10). TRUE: around a sleep transition,
- * as D3/D0. */
+ * calls); on exit, with a relay that keeps DbgPrints, KdDebuggerNotPresent is cleared again
+ * after a state change found no debugger (docs/windows.md, "DbgPrint with no debugger").
+ * TRUE: around a sleep transition, as D3/D0. */
 NTSTATUS KdSave(BOOLEAN SleepTransition)
 {
 	if (SleepTransition)
