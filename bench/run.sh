@@ -3,9 +3,11 @@
 # run.sh - the vmkd benchmark: the serial baseline and the vmkd fast path side by side,
 # under every usable accelerator, through `vmkd bench` (the session engine of `vmkd attach`).
 #
-# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--out DIR] [--keep]
+# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--only hostmem] [--out DIR] [--keep]
 #   --smoke     tiny sizes (keeps the harness from rotting; numbers mean nothing)
 #   --accel     auto/all (default): tcg, plus kvm when /dev/kvm works; or just one
+#   --only hostmem  just the hostmem run (host-path reads and `vmkd dump`), for quick
+#               before/after comparisons; the other rows are absent from the table
 #   --out DIR   results directory (default bench/results): latest.csv, latest.png,
 #               latest.txt (the table), latest.notes
 #   --keep      keep the per-run logs (QEMU, relay, console) and say where they are
@@ -28,14 +30,19 @@ VMKD=$BUILD/vmkd
 KERNEL=$BUILD/target/vmkd-target.bin
 QEMU=${QEMU:-qemu-system-x86_64}
 
-smoke=0 accel_opt=auto out=bench/results keep=0
+smoke=0 accel_opt=auto out=bench/results keep=0 only=
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--smoke) smoke=1; shift ;;
 	--accel) accel_opt=${2?}; shift 2 ;;
+	--only)
+		only=${2?}
+		[[ $only == hostmem ]] || { echo "run.sh: --only takes hostmem" >&2; exit 2; }
+		shift 2
+		;;
 	--out) out=${2?}; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,22p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -270,6 +277,10 @@ bench_echo() {
 
 start=$SECONDS
 for accel in "${accels[@]}"; do
+	if [[ $only == hostmem ]]; then
+		if [[ $have_vmkd == 1 && -w /dev/shm ]]; then bench_kd "$accel" hostmem; fi
+		continue
+	fi
 	bench_kd "$accel" serial
 	if [[ $have_vmkd == 1 ]]; then
 		bench_kd "$accel" vmkd
