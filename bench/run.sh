@@ -21,7 +21,8 @@
 # stopped by pid, never by name. Sizes per run are printed with the table.
 # hostmem: the vmkd run again with the guest RAM in a shared memory backend file on
 # /dev/shm, so the relay answers memory reads of the stopped guest from the host (its host
-# path); plus `vmkd dump` of that RAM (dump_mb_s, written to the results' temp dir).
+# path); plus `vmkd dump` of that RAM (dump_mb_s sparse, dump_dense_mb_s every page, written
+# to the results' temp dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -42,7 +43,7 @@ while [[ $# -gt 0 ]]; do
 		;;
 	--out) out=${2?}; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '3,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,23p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -207,25 +208,39 @@ bench_kd() {
 			tail -n 1 | sed 's/^vmkd bench: //')"
 }
 
-# bench_dump ACCEL DIR: `vmkd dump` (raw) of the guest's 256 MiB from host RAM. QEMU starts
-# stopped (-S) with its RAM file preallocated (every page real), so the guest cannot boot
-# past its initial breakpoint without the debugger meanwhile; QMP cont starts it after.
+# bench_dump ACCEL DIR: `vmkd dump` (raw) of the guest's 256 MiB from host RAM, twice: as
+# users run it (all-zero pages left as holes: dump_mb_s) and with --no-sparse (every page
+# written: dump_dense_mb_s). QEMU starts stopped (-S) with its RAM file preallocated (every
+# page real), so the guest cannot boot past its initial breakpoint without the debugger
+# meanwhile; QMP cont starts it after.
 bench_dump() {
-	local accel=$1 dir=$2 line rate
+	local accel=$1 dir=$2 fs
 	for _ in {1..100}; do [[ -S $dir/qmp-relay.sock ]] && break; sleep 0.1; done
+	fs=$(df -T "$dir" | awk 'NR == 2 {print $2}')
 	# The relay maps lazily; the dump uses the same QMP socket before it does.
-	line=$("$VMKD" dump --qmp "unix:$dir/qmp-relay.sock" --ram "$shm_file" -f raw -q \
-		-o "$dir/dump.raw" 2>&1 | grep '^dump: .* MB/s' | head -n 1) || true
-	rm -f "$dir/dump.raw"
+	dump_once "$accel" "$dir" dump_mb_s "all-zero pages left as holes (the default)" "$fs"
+	dump_once "$accel" "$dir" dump_dense_mb_s "--no-sparse, every page written" "$fs" \
+		--no-sparse
 	printf '{"execute":"qmp_capabilities"}\n{"execute":"cont"}\n' |
 		socat -t 2 - "unix-connect:$dir/qmp-relay.sock" >/dev/null 2>&1 || true
+}
+
+# dump_once ACCEL DIR METRIC WHAT FS [DUMP-OPTIONS]: one `vmkd dump -f raw`, one row.
+dump_once() {
+	local accel=$1 dir=$2 metric=$3 what=$4 fs=$5 out line holes rate
+	shift 5
+	out=$("$VMKD" dump --qmp "unix:$dir/qmp-relay.sock" --ram "$shm_file" -f raw -q "$@" \
+		-o "$dir/dump.raw" 2>&1) || true
+	rm -f "$dir/dump.raw"
+	line=$(grep '^dump: .* MB/s' <<<"$out" | head -n 1) || true
+	holes=$(sed -nE 's/^dump: ([0-9]+ KiB) of all-zero pages.*/, \1 of them all-zero pages left as holes/p' <<<"$out")
 	rate=$(sed -nE 's/.* ([0-9.]+) MB\/s.*/\1/p' <<<"$line")
-	echo "    $line" >&2
+	echo "    $line${holes:+ ($what$holes)}" >&2
 	if [[ -n $rate ]]; then
-		echo "$accel,hostmem,dump_mb_s,$rate,MB/s" >>"$raw"
-		echo "# note $accel hostmem dump_mb_s: vmkd dump -f raw of 256 MiB of preallocated guest RAM from /dev/shm to $(df -T "$dir" | awk 'NR == 2 {print $2}') ($dir)" >>"$raw"
+		echo "$accel,hostmem,$metric,$rate,MB/s" >>"$raw"
+		echo "# note $accel hostmem $metric: vmkd dump -f raw $* of 256 MiB of preallocated guest RAM from /dev/shm (tmpfs) to $fs ($dir), $what$holes; wall time of the command (QMP, mapping, pause, write, resume)" >>"$raw"
 	else
-		na_rows "$accel" hostmem "vmkd dump failed: $line" dump_mb_s:MB/s
+		na_rows "$accel" hostmem "vmkd dump failed: $(tail -n 1 <<<"$out")" "$metric:MB/s"
 	fi
 }
 
@@ -287,7 +302,8 @@ for accel in "${accels[@]}"; do
 		if [[ -w /dev/shm ]]; then
 			bench_kd "$accel" hostmem
 		else
-			na_rows "$accel" hostmem "/dev/shm is not writable here" "${KD_METRICS[@]}" dump_mb_s:MB/s
+			na_rows "$accel" hostmem "/dev/shm is not writable here" "${KD_METRICS[@]}" \
+				dump_mb_s:MB/s dump_dense_mb_s:MB/s
 		fi
 		bench_echo "$accel"
 	else
