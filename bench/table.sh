@@ -15,7 +15,7 @@ notes=${2?usage: table.sh INPUT NOTES}
 awk -F, -v notes="$notes" '
 # Rates: more is better, gain = vmkd / serial. Sizes and losses: no gain. Else costs.
 function kind(m) {
-	if (m ~ /^(requests_per_s|read_mb_s|dbgprint_lines_s|dump_mb_s)$/) return "rate"
+	if (m ~ /^(requests_per_s|read_mb_s|dbgprint_lines_s|dump_mb_s|dump_dense_mb_s|dump_dense_shm_mb_s)$/) return "rate"
 	if (m ~ /^(read_bytes|dbgprint_lines_lost)$/) return "none"
 	return "cost"
 }
@@ -78,8 +78,11 @@ END {
 		h = val[acc, "hostmem", "read_mb_s"]
 		printf "  read_mb_s through the host path >= 200 MB/s: %s\n",
 			num(h) ? verdict(h >= 200) " (" fmt(h) ")" : "n/a"
-		h = val[acc, "hostmem", "dump_mb_s"]
-		printf "  vmkd dump >= 1000 MB/s: %s\n", num(h) ? verdict(h >= 1000) " (" fmt(h) ")" : "n/a"
+		h = val[acc, "hostmem", "dump_mb_s"]; d = val[acc, "hostmem", "dump_dense_mb_s"]
+		t = val[acc, "hostmem", "dump_dense_shm_mb_s"]
+		printf "  vmkd dump >= 1000 MB/s: %s%s%s\n", num(h) ? verdict(h >= 1000) " (" fmt(h) ")" : "n/a",
+			num(d) ? "; every page written (--no-sparse): " fmt(d) " MB/s" : "",
+			num(t) ? ", into tmpfs " fmt(t) " MB/s" : ""
 		v = val[acc, "vmkd", "rtt_small_us"]; c = val[acc, "vmkd", "channel_rtt_us"]
 		if (num(v) && num(c))
 			printf "  rtt_small within 2x of channel_rtt: %s (%s us = %.3gx of %s us)\n",

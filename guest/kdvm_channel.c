@@ -24,6 +24,21 @@ static void set_present(struct kdvm_channel *ch, int present)
 		*ch->debugger_not_present = present ? 0 : 1;
 }
 
+/* Someone on the host takes what the kernel sends: a debugger, or a relay that logs prints.
+ * That is what kdcom's KdDebuggerNotPresent means too (cleared when it hears the host). */
+static int host_listens(const struct kdvm_channel *ch)
+{
+	return ch->debugger || ch->host_log;
+}
+
+/* A DbgPrint (PrintString, not a prompt): the only packet a relay without a debugger takes
+ * for the log. */
+static int is_print(uint16_t type, const void *hdr, size_t hdr_len)
+{
+	return type == KD_PACKET_TYPE_DEBUG_IO && hdr_len >= sizeof(uint32_t) &&
+	       kd_get_le32(hdr) == KD_API_PRINT_STRING;
+}
+
 int kdvm_channel_debugger_present(const struct kdvm_channel *ch)
 {
 	return ch->link == KDVM_LINK_UP && ch->debugger;
@@ -126,6 +141,7 @@ static void link_reset(struct kdvm_channel *ch, enum kdvm_link link)
 {
 	ch->link = link;
 	ch->debugger = 0;
+	ch->host_log = 0;
 	ch->breakin = 0;
 	ch->resync = 0;
 	ch->stats_due = 0;
@@ -173,7 +189,9 @@ static void handle_frame(struct kdvm_channel *ch, const struct vmkd_frame *fr)
 		if (ch->link != KDVM_LINK_HELLO_DUE)
 			ch->link = KDVM_LINK_UP;
 		ch->debugger = kd_get_le32(fr->payload + offsetof(struct vmkd_hello, debugger)) != 0;
-		set_present(ch, ch->debugger);
+		ch->host_log = (kd_get_le32(fr->payload + offsetof(struct vmkd_hello, capabilities)) &
+				VMKD_CAP_HOST_LOG) != 0;
+		set_present(ch, host_listens(ch));
 		break;
 	case VMKD_FRAME_KD_PACKET:
 		if (vmkd_frame_parse_kd(fr->payload, fr->payload_len, &kd_type, &kd, &kd_len)) {
@@ -209,7 +227,7 @@ static void handle_frame(struct kdvm_channel *ch, const struct vmkd_frame *fr)
 		if (ch->link == KDVM_LINK_HELLO_SENT)
 			ch->link = KDVM_LINK_UP;
 		ch->debugger = kd_get_le32(fr->payload) != 0;
-		set_present(ch, ch->debugger);
+		set_present(ch, host_listens(ch));
 		break;
 	case VMKD_FRAME_STATS_REQUEST:
 		ch->stats_due = 1;
@@ -456,7 +474,7 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 		r = KDVM_SEND_TOO_BIG;
 	else if (ch->link != KDVM_LINK_UP)
 		r = KDVM_SEND_NO_RELAY;
-	else if (!ch->debugger)
+	else if (!ch->debugger && !(ch->host_log && is_print(type, hdr, hdr_len)))
 		r = KDVM_SEND_NO_DEBUGGER;
 	else if (!(buf = tx_reserve(ch, (uint32_t)(VMKD_FRAME_KD_OVERHEAD + hdr_len + data_len))))
 		r = KDVM_SEND_BUSY;
@@ -478,8 +496,16 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 	ch->tx_seq++;
 	BE(ch, tx_submit, (uint32_t)n);
 	ch->stats.packets_sent++;
+	if (!ch->debugger)
+		ch->stats.prints_to_host_log++;
 	set_present(ch, 1);
 	return KDVM_SENT;
+}
+
+void kdvm_channel_debugger_exit(struct kdvm_channel *ch)
+{
+	if (ch->link == KDVM_LINK_UP && ch->host_log)
+		set_present(ch, 1);
 }
 
 /* Hands the held packet to the caller's buffers; 0 if it does not fit (dropped). */

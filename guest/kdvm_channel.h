@@ -76,6 +76,7 @@ struct kdvm_channel_stats {
 	uint64_t packets_sent;
 	uint64_t packets_received;
 	uint64_t send_dropped;          /* no relay / no debugger / too big / busy */
+	uint64_t prints_to_host_log;    /* DbgPrints sent with no debugger (VMKD_CAP_HOST_LOG) */
 	uint64_t recv_dropped_type;     /* KD packet of another type than asked for */
 	uint64_t recv_dropped_size;     /* did not fit the caller's buffers */
 	uint64_t recv_dropped_idle;     /* arrived while nobody waited (overwritten/discarded) */
@@ -116,6 +117,7 @@ struct kdvm_channel {
 	uint32_t open_generation;   /* vser's counter when we last saw a connect */
 	uint8_t hello_waited;       /* the bounded HELLO_ACK wait ran for this connection */
 	uint8_t debugger;           /* relay says a debugger is attached */
+	uint8_t host_log;           /* relay keeps DbgPrints without one (VMKD_CAP_HOST_LOG) */
 	uint8_t breakin;            /* BREAKIN not yet consumed */
 	uint8_t resync;             /* RESYNC not yet consumed */
 	uint8_t gone;               /* debugger/relay left since the last receive */
@@ -180,6 +182,15 @@ enum vser_check kdvm_channel_check_device(struct kdvm_channel *ch, int force);
 /* Before sleep or hibernation: resets the device (no DMA while memory is saved) and
  * takes the link down. The next check sets it up again. */
 void kdvm_channel_power_down(struct kdvm_channel *ch);
+
+/*
+ * KdExitDebugger (KdRestore(FALSE)): memory only. With a relay that keeps DbgPrints
+ * (VMKD_CAP_HOST_LOG), KdDebuggerNotPresent goes back to 0 after a state change that found
+ * no debugger set it, so that the kernel's next DbgPrint reaches the transport again
+ * (Windows skips the call while the flag is set: docs/windows.md, "DbgPrint with no
+ * debugger").
+ */
+void kdvm_channel_debugger_exit(struct kdvm_channel *ch);
 
 /* 1 while a relay is connected and says a debugger is attached. */
 int kdvm_channel_debugger_present(const struct kdvm_channel *ch);

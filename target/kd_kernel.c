@@ -5,7 +5,8 @@
  * initial breakpoint, DbgPrint, break-in polling, and the workloads the tests drive.
  *
  * Command line: workload=none|idle|loop|dbgprint|pattern (default none: boot reports, the
- * initial breakpoint, then exit), lines=N (dbgprint),
+ * initial breakpoint, then exit), lines=N (dbgprint), then=M (dbgprint: after the N lines,
+ * wait for a break-in, then print M more),
  * build=N (Windows build reported, default 18362), nobreak (no initial breakpoint), nokd,
  * debugport=vm|com1|com2 (as Windows' /DEBUGPORT: vm runs the embedded kdvm.dll, the file
  * users install, over virtio-serial; comN or absent: the built-in KDCOM serial transport on
@@ -265,9 +266,14 @@ __attribute__((format(printf, 1, 2))) static void kd_print(const char *fmt, ...)
 	if ((size_t)n >= sizeof(kd.print_buf))
 		n = sizeof(kd.print_buf) - 1;
 	console_write(kd.print_buf, (size_t)n);
-	kd_enter();
-	kd_target_print(&kd.target, kd.print_buf, (size_t)n);
-	kd_exit();
+	/* As Windows' KdpPrint: the transport is called, inside KdEnterDebugger /
+	 * KdExitDebugger, only while KdDebuggerNotPresent is clear (docs/windows.md,
+	 * "DbgPrint with no debugger"). */
+	if (!KdDebuggerNotPresent) {
+		kd_enter();
+		kd_target_print(&kd.target, kd.print_buf, (size_t)n);
+		kd_exit();
+	}
 	kd_poll(); /* Windows polls for break-in after every DbgPrint */
 }
 
@@ -301,10 +307,21 @@ static void run_until_stopped(bool call_function)
 
 static void workload_dbgprint(void)
 {
-	uint64_t lines = cmdline_get_u64("lines", 20);
+	uint64_t lines = cmdline_get_u64("lines", 20), then = cmdline_get_u64("then", 0);
+	uint64_t total = lines + then, i, stops;
 
-	for (uint64_t i = 0; i < lines && !vmkd_stop_request; i++)
-		kd_print("vmkd-target: dbgprint line %lu of %lu\n", i + 1, lines);
+	for (i = 0; i < lines && !vmkd_stop_request; i++)
+		kd_print("vmkd-target: dbgprint line %lu of %lu\n", i + 1, total);
+	if (then) {
+		/* The tests attach a debugger now (it breaks in, then continues): the lines
+		 * before went to the host's log alone, the ones after reach the debugger too. */
+		kd_print("vmkd-target: dbgprint waiting for a break-in\n");
+		stops = kd.target.stats.breakins;
+		while (kd.target.stats.breakins == stops && !vmkd_stop_request)
+			kd_poll();
+		for (; i < total && !vmkd_stop_request; i++)
+			kd_print("vmkd-target: dbgprint line %lu of %lu\n", i + 1, total);
+	}
 	kd_print("vmkd-target: dbgprint done\n");
 }
 

@@ -15,6 +15,7 @@
 #define PORT_B_SPEAKER  0x02
 #define PORT_B_OUT2     0x20
 #define PERIOD_TICKS    5966u /* 5 ms of PIT time, even so both halves are equal */
+#define MEASURE_ATTEMPTS 4u
 #define PERIODS         5u
 #define EDGE_TIMEOUT    0x100000000ull /* TSC ticks: >1 s on any host */
 #define FALLBACK_HZ     1000000000ull  /* used only if the PIT never ticks */
@@ -86,14 +87,34 @@ static uint64_t measure_tsc_hz(void)
 	return delta[PERIODS / 2] * PIT_HZ / PERIOD_TICKS;
 }
 
+/* A rate no x86-64 TSC has: a measurement the host stretched across several periods. */
+static bool tsc_measured; /* the rate came from the PIT, not the fallback */
+
+static bool implausible_hz(uint64_t hz)
+{
+	return hz < 100000000ull || hz > 20000000000ull;
+}
+
 void timer_init(void)
 {
-	tsc_freq = measure_tsc_hz();
-	if (tsc_freq == 0)
+	/* A loaded host can deschedule us for most of the periods at once (the median then
+	 * cannot help): measure again rather than run on a wrong clock. */
+	for (unsigned attempt = 0; attempt < MEASURE_ATTEMPTS; attempt++) {
+		tsc_freq = measure_tsc_hz();
+		if (!implausible_hz(tsc_freq))
+			break;
+	}
+	tsc_measured = !implausible_hz(tsc_freq);
+	if (!tsc_measured)
 		tsc_freq = FALLBACK_HZ;
 	us_mult = (1000000ull << 32) / tsc_freq;
 	ns_mult = (1000000000ull << 32) / tsc_freq;
 	tsc_origin = rdtsc();
+}
+
+bool tsc_rate_measured(void)
+{
+	return tsc_measured;
 }
 
 uint64_t tsc_hz(void)

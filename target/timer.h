@@ -3,11 +3,14 @@
 #ifndef VMKD_TARGET_TIMER_H
 #define VMKD_TARGET_TIMER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Measures the TSC frequency (about 30 ms of PIT time). Call once, early. */
 void timer_init(void);
 
+/* True when the TSC rate was measured against the PIT (false: a fallback guess). */
+bool tsc_rate_measured(void);
 uint64_t tsc_hz(void);
 
 /* Monotonic time since timer_init. (rdtsc costs ~2.4 us in ring 0 under this host's

@@ -54,7 +54,7 @@ static void on_frame(struct fake_relay *r, const struct vmkd_frame *fr)
 	case VMKD_FRAME_HELLO:
 		r->hellos++;
 		if (r->auto_ack) {
-			struct vmkd_hello h = { .capabilities = VMKD_CAP_KD_PACKETS,
+			struct vmkd_hello h = { .capabilities = VMKD_CAP_KD_PACKETS | r->ack_caps,
 						.max_payload = VMKD_FRAME_MAX_PAYLOAD,
 						.debugger = (uint32_t)r->debugger };
 

@@ -19,6 +19,7 @@ struct fake_relay {
 	size_t consumed;            /* bytes of f->host_rx parsed so far */
 	int auto_ack;               /* answer HELLO with HELLO_ACK */
 	int debugger;               /* HELLO_ACK's debugger flag */
+	uint32_t ack_caps;          /* more HELLO_ACK capabilities (VMKD_CAP_HOST_LOG) */
 	uint32_t seq;
 
 	int hellos, kd_packets, stats_frames, other_frames;

@@ -180,6 +180,117 @@ static void relay_without_debugger(void **state)
 	assert_int_equal(r->kd_packets, 0);
 }
 
+/* ---- prints for the host's log (VMKD_CAP_HOST_LOG) ----------------------------------- */
+
+/* A DbgPrint's header: DBGKD_DEBUG_IO with PrintString (or a prompt's GetString). */
+static void debug_io_hdr(uint8_t *hdr, size_t len, uint32_t api)
+{
+	memset(hdr, 0, len);
+	memcpy(hdr, &api, sizeof(api));
+}
+
+/* Relay with its log and no debugger: KdDebuggerNotPresent stays clear, prints are sent
+ * without waiting for anything, everything else is dropped as with no debugger. */
+static void host_log_prints_sent_without_debugger(void **state)
+{
+	uint8_t hdr[16], text[] = "line\n", sc[16] = { 0x30, 0x30 };
+	uint64_t polls, received;
+
+	(void)state;
+	r->debugger = 0;
+	r->ack_caps = VMKD_CAP_HOST_LOG;
+	f->dev[0].ports[0].host_connected = 1;
+	assert_int_equal(init(), 0);
+	assert_int_equal(ch->link, KDVM_LINK_UP);
+	assert_false(kdvm_channel_debugger_present(ch));
+	assert_int_equal(not_present, 0);
+
+	debug_io_hdr(hdr, sizeof(hdr), KD_API_PRINT_STRING);
+	polls = ch->stats.polls;
+	received = ch->stats.packets_received;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(kdvm_channel_send_kd(ch, KD_PACKET_TYPE_DEBUG_IO, hdr, sizeof(hdr),
+						      text, sizeof(text) - 1), KDVM_SENT);
+	/* Fire and forget: no wait loop ran, nothing was read. */
+	assert_int_equal(ch->stats.polls, polls);
+	assert_int_equal(ch->stats.tx_waits, 0);
+	assert_int_equal(ch->stats.packets_received, received);
+	assert_int_equal(ch->stats.prints_to_host_log, 3);
+	assert_int_equal(not_present, 0);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 3);
+	assert_int_equal(r->last_kd_type, KD_PACKET_TYPE_DEBUG_IO);
+	assert_int_equal(r->last_kd_len, sizeof(hdr) + sizeof(text) - 1);
+
+	/* A state change finds no debugger: dropped, and the flag tells the kernel to go on
+	 * (KdpSendWaitContinue checks it right after the send). */
+	assert_int_equal(kdvm_channel_send_kd(ch, KD_PACKET_TYPE_STATE_CHANGE64, sc, sizeof(sc),
+					      NULL, 0), KDVM_SEND_NO_DEBUGGER);
+	assert_int_equal(not_present, 1);
+	/* KdExitDebugger (KdRestore(FALSE)) clears it again for the next DbgPrint. */
+	kdvm_channel_debugger_exit(ch);
+	assert_int_equal(not_present, 0);
+	/* A prompt waits for an answer nobody gives: not for the log. */
+	debug_io_hdr(hdr, sizeof(hdr), KD_API_GET_STRING);
+	assert_int_equal(kdvm_channel_send_kd(ch, KD_PACKET_TYPE_DEBUG_IO, hdr, sizeof(hdr),
+					      text, 4), KDVM_SEND_NO_DEBUGGER);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 3);
+
+	/* DEBUGGER(0) again (a debugger came and went): the host still listens. */
+	fake_relay_send_debugger(r, 1);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	fake_relay_send_debugger(r, 0);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(not_present, 0);
+	debug_io_hdr(hdr, sizeof(hdr), KD_API_PRINT_STRING);
+	assert_int_equal(kdvm_channel_send_kd(ch, KD_PACKET_TYPE_DEBUG_IO, hdr, sizeof(hdr),
+					      text, 4), KDVM_SENT);
+	assert_int_equal(ch->stats.prints_to_host_log, 4);
+}
+
+/* An old relay (no VMKD_CAP_HOST_LOG): prints with no debugger are dropped as before. */
+static void no_host_log_prints_dropped(void **state)
+{
+	uint8_t hdr[16], text[] = "line\n";
+
+	(void)state;
+	r->debugger = 0;
+	f->dev[0].ports[0].host_connected = 1;
+	assert_int_equal(init(), 0);
+	assert_int_equal(not_present, 1);
+	debug_io_hdr(hdr, sizeof(hdr), KD_API_PRINT_STRING);
+	assert_int_equal(kdvm_channel_send_kd(ch, KD_PACKET_TYPE_DEBUG_IO, hdr, sizeof(hdr),
+					      text, sizeof(text) - 1), KDVM_SEND_NO_DEBUGGER);
+	kdvm_channel_debugger_exit(ch);
+	assert_int_equal(not_present, 1);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 0);
+	assert_int_equal(ch->stats.prints_to_host_log, 0);
+}
+
+/* With a debugger attached the capability changes nothing: prints are ordinary sends. */
+static void host_log_with_debugger_is_ordinary(void **state)
+{
+	uint8_t hdr[16], text[] = "line\n";
+
+	(void)state;
+	r->ack_caps = VMKD_CAP_HOST_LOG;
+	up();
+	debug_io_hdr(hdr, sizeof(hdr), KD_API_PRINT_STRING);
+	assert_int_equal(kdvm_channel_send_kd(ch, KD_PACKET_TYPE_DEBUG_IO, hdr, sizeof(hdr),
+					      text, sizeof(text) - 1), KDVM_SENT);
+	assert_int_equal(ch->stats.prints_to_host_log, 0);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 1);
+	/* The relay goes away: the next relay's HELLO_ACK decides again. */
+	fake_host_connect(f, 0);
+	assert_int_equal(kdvm_channel_send_kd(ch, KD_PACKET_TYPE_DEBUG_IO, hdr, sizeof(hdr),
+					      text, 4), KDVM_SEND_NO_RELAY);
+	assert_int_equal(not_present, 1);
+	assert_int_equal(ch->host_log, 0);
+}
+
 /* ---- sending ------------------------------------------------------------------------- */
 
 static void send_is_one_frame_one_notify(void **state)
@@ -894,6 +1005,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(relay_announces_debugger_before_hello, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(relay_without_hello_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(host_log_prints_sent_without_debugger, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(no_host_log_prints_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(host_log_with_debugger_is_ordinary, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_without_debugger, setup, teardown),
 		cmocka_unit_test_setup_teardown(send_is_one_frame_one_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(send_too_big, setup, teardown),

@@ -380,8 +380,10 @@ NTSTATUS KdD3Transition(void)
 	return STATUS_SUCCESS;
 }
 
-/* FALSE: every entry into and exit from the debugger; nothing to do (the device is checked
- * by the packet calls). TRUE: around a sleep transition, as D3/D0. */
+/* FALSE: every entry into and exit from the debugger (the device is checked by the packet
+ * calls); on exit, with a relay that keeps DbgPrints, KdDebuggerNotPresent is cleared again
+ * after a state change found no debugger (docs/windows.md, "DbgPrint with no debugger").
+ * TRUE: around a sleep transition, as D3/D0. */
 NTSTATUS KdSave(BOOLEAN SleepTransition)
 {
 	if (SleepTransition)
@@ -393,6 +395,8 @@ NTSTATUS KdRestore(BOOLEAN SleepTransition)
 {
 	if (SleepTransition)
 		power_up();
+	else if (kdvm_state == KDVM_DLL_READY)
+		kdvm_channel_debugger_exit(&kdvm_chan);
 	return STATUS_SUCCESS;
 }
 

@@ -14,12 +14,14 @@
 
 #include "vmkd/kd_trace.h"
 
+#include "../common/cli.h"
 #include "../sym/sym.h"
 #include "commands.h"
 #include "disasm.h"
 #include "session.h"
 
 #define BREAK_RETRY_US 2000000ull /* --break: repeat 'b' while no stop came (boot races) */
+#define MAX_SECONDS 1e6          /* --timeout, --connect-timeout, --wait: at most ~11 days */
 
 struct attach {
 	struct session *s;
@@ -178,15 +180,6 @@ static void usage(FILE *f)
 		"the target runs breaks in; a target that does not stop within the request timeout\n"
 		"after it is reported as not answering, and one the relay reports disconnected as\n"
 		"such. 'help' lists the commands.\n");
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno || *end || end == s || *out < 0 || *out > 1e6 ? -1 : 0;
 }
 
 static const char *prompt_for(struct attach *a, char *buf, size_t cap)
@@ -369,7 +362,8 @@ int attach_main(int argc, char **argv)
 		case 't':
 		case 'C':
 		case 'w':
-			if (parse_seconds(optarg, o == 't' ? &timeout_s : o == 'C' ? &connect_s : &wait_s)) {
+			if (cli_seconds(optarg, MAX_SECONDS,
+					o == 't' ? &timeout_s : o == 'C' ? &connect_s : &wait_s)) {
 				fprintf(stderr, "vmkd attach: bad number of seconds '%s'\n", optarg);
 				return 2;
 			}

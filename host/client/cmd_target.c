@@ -4,72 +4,83 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../sym/sym_pagewalk.h"
+#include "../common/pagewalk.h"
 #include "commands_int.h"
 #include "expr.h"
 
-static int phys_read(void *opaque, uint64_t pa, void *buf, size_t len, size_t *got)
+static size_t phys_read(void *session, uint64_t pa, void *buf, size_t len)
 {
-	return session_read_physical(opaque, pa, buf, len, got);
+	size_t got = 0;
+
+	if (session_read_physical(session, pa, buf, len, &got))
+		return 0;
+	return got;
 }
 
-static int read_cr3(struct cmd_ctx *c, uint64_t *cr3)
+/* The paging mode of the current processor: CR3 (unless dirbase is given) and CR4.LA57
+ * from its KSPECIAL_REGISTERS. A short answer without CR4 means 4-level paging. */
+static int read_mode(struct cmd_ctx *c, uint64_t dirbase, struct pw_mode *mode)
 {
 	struct kd_special_registers_amd64 sr;
 	const struct session_stop *st = session_last_stop(c->s);
 	size_t got = 0;
 
+	memset(&sr, 0, sizeof(sr));
 	if (session_read_control_space(c->s, st->processor, KD_CONTROL_SPACE_KSPECIAL, &sr,
 				       sizeof(sr), &got) || got < offsetof(struct kd_special_registers_amd64, cr4))
 		return cmd_fail(c, "cannot read CR3 (control space): %s", session_error(c->s));
-	*cr3 = sr.cr3;
+	if (got < offsetof(struct kd_special_registers_amd64, cr4) + sizeof(sr.cr4))
+		sr.cr4 = 0;
+	/* MAXPHYADDR is not known here: no check of high frame bits (0). */
+	pw_mode_from_cr(mode, dirbase ? dirbase : sr.cr3, sr.cr4, 0);
 	return 0;
 }
 
-static const char *walk_error(enum sym_walk_result r)
+static const char *walk_error(enum pw_result r)
 {
 	switch (r) {
-	case SYM_WALK_NONCANONICAL:
+	case PW_NON_CANONICAL:
 		return "not a canonical address";
-	case SYM_WALK_READ_ERROR:
+	case PW_NO_TABLE:
 		return "a page table could not be read";
-	case SYM_WALK_NOT_PRESENT:
-		return "not present";
 	default:
-		return "ok";
+		return pw_result_name(r);
 	}
 }
 
 /* !pte VA: each level's entry, where it is, what it holds. */
 int cmdh_pte(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 {
-	static const char *const names[4] = { "PXE", "PPE", "PDE", "PTE" };
-	const struct sym_reader phys = { phys_read, c->s };
-	enum sym_walk_result r;
-	struct sym_walk w;
-	uint64_t va, cr3;
+	/* By table level (1 = PT .. 5 = PML5): WinDbg's names for the four 4-level ones. */
+	static const char *const names[6] = { "", "PTE", "PDE", "PPE", "PXE", "PML5E" };
+	struct pw_translation t;
+	struct pw_trace w;
+	struct pw_mode mode;
+	enum pw_result r;
+	uint64_t va;
 	char a[18], b[18], flags[12];
 
 	if (argc != 2)
 		return cmd_fail(c, "usage: %s", cmd->usage);
-	if (cmd_eval(c, argv[1], &va) || read_cr3(c, &cr3))
+	if (cmd_eval(c, argv[1], &va) || read_mode(c, 0, &mode))
 		return -1;
-	r = sym_pagewalk(&phys, cr3, va, &w);
+	r = pw_translate_trace(&mode, va, phys_read, c->s, &t, &w);
 	fprintf(c->out, "VA %016llx (CR3 %016llx)\n", (unsigned long long)va,
-		(unsigned long long)cr3);
-	for (unsigned i = 0; i < w.levels; i++) {
+		(unsigned long long)mode.cr3);
+	for (unsigned i = 0; i < w.depth; i++) {
+		unsigned level = w.top - i;
 		uint64_t e = w.entry[i];
-		int large = (i == 1 || i == 2) && (e & SYM_PTE_PS) && (e & SYM_PTE_P);
+		int large = pw_entry_large(e, level);
 
-		sym_pte_flags(e, large, flags);
-		fprintf(c->out, "%s at %s  contains %s  pfn %-8llx %s%s\n", names[i],
+		pw_entry_flags(e, large, flags);
+		fprintf(c->out, "%s at %s  contains %s  pfn %-8llx %s%s\n", names[level],
 			cmd_addr(a, w.entry_pa[i]), cmd_addr(b, e),
-			(unsigned long long)((e & SYM_PTE_ADDR) >> 12), flags,
-			large ? (i == 1 ? "  (1 GiB page)" : "  (2 MiB page)") : "");
+			(unsigned long long)((e & PW_PTE_FRAME) >> 12), flags,
+			large ? (level == 3 ? "  (1 GiB page)" : "  (2 MiB page)") : "");
 	}
-	if (r != SYM_WALK_OK)
+	if (r != PW_OK)
 		return cmd_fail(c, "%s: %s", cmd_addr(a, va), walk_error(r));
-	fprintf(c->out, "pa %s\n", cmd_addr(a, w.pa));
+	fprintf(c->out, "pa %s\n", cmd_addr(a, t.pa));
 	return 0;
 }
 
@@ -77,35 +88,35 @@ int cmdh_pte(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
  * means the current CR3. */
 int cmdh_vtop(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 {
-	static const char *const names[4] = { "PML4E", "PDPE", "PDE", "PTE" };
-	const struct sym_reader phys = { phys_read, c->s };
-	enum sym_walk_result r;
-	struct sym_walk w;
+	static const char *const names[6] = { "", "PTE", "PDE", "PDPE", "PML4E", "PML5E" };
+	struct pw_translation t;
+	struct pw_trace w;
+	struct pw_mode mode;
+	enum pw_result r;
 	uint64_t va, dir = 0;
 
 	if (argc != 2 && argc != 3)
 		return cmd_fail(c, "usage: %s", cmd->usage);
 	if (argc == 3 && cmd_eval(c, argv[1], &dir))
 		return -1;
-	if (cmd_eval(c, argv[argc - 1], &va))
+	if (cmd_eval(c, argv[argc - 1], &va) || read_mode(c, dir, &mode))
 		return -1;
-	if (!dir && read_cr3(c, &dir))
-		return -1;
-	r = sym_pagewalk(&phys, dir, va, &w);
+	r = pw_translate_trace(&mode, va, phys_read, c->s, &t, &w);
 	fprintf(c->out, "Amd64VtoP: Virt %016llx, pagedir %016llx\n", (unsigned long long)va,
-		(unsigned long long)(dir & SYM_PTE_ADDR));
-	for (unsigned i = 0; i < w.levels; i++)
-		fprintf(c->out, "Amd64VtoP: %s %016llx\n", names[i], (unsigned long long)w.entry_pa[i]);
-	if (r != SYM_WALK_OK) {
+		(unsigned long long)(mode.cr3 & PW_PTE_FRAME));
+	for (unsigned i = 0; i < w.depth; i++)
+		fprintf(c->out, "Amd64VtoP: %s %016llx\n", names[w.top - i],
+			(unsigned long long)w.entry_pa[i]);
+	if (r != PW_OK) {
 		fprintf(c->out, "Amd64VtoP: %s\n", walk_error(r));
 		return cmd_fail(c, "Virtual address %llx translation fails.", (unsigned long long)va);
 	}
-	if (w.page_size != 0x1000)
-		fprintf(c->out, "Amd64VtoP: Large page mapped phys %016llx\n", (unsigned long long)w.pa);
+	if (t.page_size != PW_PAGE_4K)
+		fprintf(c->out, "Amd64VtoP: Large page mapped phys %016llx\n", (unsigned long long)t.pa);
 	else
-		fprintf(c->out, "Amd64VtoP: Mapped phys %016llx\n", (unsigned long long)w.pa);
+		fprintf(c->out, "Amd64VtoP: Mapped phys %016llx\n", (unsigned long long)t.pa);
 	fprintf(c->out, "Virtual address %llx translates to physical address %llx.\n",
-		(unsigned long long)va, (unsigned long long)w.pa);
+		(unsigned long long)va, (unsigned long long)t.pa);
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "vmkd/kd_bytes.h"
+
 #define MAX_DEPTH 32 /* nesting of parentheses and poi() */
 
 struct parser {
@@ -41,16 +43,6 @@ static void skip_blanks(struct parser *ps)
 		ps->p++;
 }
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return 99;
-}
-
 static int is_word_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '`' || c == '_' || c == '$';
@@ -77,8 +69,8 @@ static int parse_number(const char *s, size_t len, uint64_t *out)
 
 		if (s[i] == '`')
 			continue;
-		d = digit_value(s[i]);
-		if (d >= (int)radix)
+		d = kd_hex_digit(s[i]);
+		if (d < 0 || d >= (int)radix)
 			return -1;
 		if (v > (UINT64_MAX - (uint64_t)d) / radix)
 			return -1;

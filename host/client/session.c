@@ -117,6 +117,7 @@ static void flush_out(struct session *s)
 				mark_dead(s, "write", errno);
 			return;
 		}
+		s->st.writes++;
 		memmove(s->out, s->out + n, s->out_len - (size_t)n);
 		s->out_len -= (size_t)n;
 	}
@@ -162,6 +163,13 @@ static void link_write(void *opaque, const uint8_t *buf, size_t len)
 	}
 	memcpy(s->out + s->out_len, buf, len);
 	s->out_len += len;
+	if (!s->holding)
+		flush_out(s);
+}
+
+void session_flush(struct session *s)
+{
+	s->defer_ack = 0;
 	flush_out(s);
 }
 
@@ -530,7 +538,9 @@ static void pump(struct session *s, uint64_t deadline)
 		} else {
 			s->st.bytes_rx += (uint64_t)n;
 			trace_feed(s, &s->trace_rx, SESSION_RX, s->rdbuf, (size_t)n);
+			s->holding = 1;
 			kd_link_input(&s->link, s->rdbuf, (size_t)n, clock_us());
+			s->holding = 0;
 		}
 	}
 	now = clock_us();
@@ -540,7 +550,10 @@ static void pump(struct session *s, uint64_t deadline)
 		tx_cancel(s, s->inflight_tag);
 	serve_queue(s);
 	tx_kick(s);
-	flush_out(s);
+	/* The reply a multi-request read waited for: its ACK leaves with the next request
+	 * (session_request's first pump round), one write instead of two. */
+	if (!(s->defer_ack && s->have_reply))
+		flush_out(s);
 }
 
 /* ---- lifetime --------------------------------------------------------------------- */

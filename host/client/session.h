@@ -119,6 +119,7 @@ enum session_target_state {
 struct session_stats {
 	uint64_t packets_rx, packets_tx;   /* data packets delivered / first transmissions */
 	uint64_t bytes_rx, bytes_tx;       /* raw stream bytes */
+	uint64_t writes;                   /* write calls that sent bytes (ACKs coalesced) */
 	uint64_t retransmits;
 	uint64_t resets;                   /* RESETs sent + received */
 	uint64_t malformed;                /* link/parser damage + replies failing length checks */

@@ -43,6 +43,12 @@ struct session {
 
 	uint8_t *out;                     /* bytes for the peer not yet accepted by the socket */
 	size_t out_len, out_cap;
+	/* Fewer writes, fewer wake-ups of the peer: what the link writes while it takes one
+	 * read goes out in one write at the end of that pump round, and with defer_ack (set
+	 * between the requests of one multi-request read) the ACK of a reply waits to leave
+	 * with the next request. session_flush() sends what is held. */
+	int holding;
+	int defer_ack;
 
 	struct rx_packet *rxq;            /* ring */
 	size_t rx_head, rx_count;
@@ -84,6 +90,9 @@ struct session {
 	uint8_t scratch[KD_MAX_PAYLOAD];
 	uint8_t rdbuf[16384];
 };
+
+/* Ends defer_ack and writes what the session holds for the peer. */
+void session_flush(struct session *s);
 
 /* Sets the session's error message and returns rc. */
 int session_fail(struct session *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

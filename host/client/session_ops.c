@@ -37,7 +37,8 @@ int session_get_version(struct session *s, struct kd_get_version64 *ver)
 enum mem_space { MEM_VIRTUAL, MEM_PHYSICAL, MEM_CONTROL };
 
 /* Reads in chunks the target can answer in one packet; stops at the first short one. The
- * reply parser already checked ActualBytesRead against the data and the request. */
+ * reply parser already checked ActualBytesRead against the data and the request. The ACK
+ * of each reply but the last goes out with the next request (defer_ack). */
 static int read_memory(struct session *s, enum mem_space space, uint16_t cpu, uint64_t addr,
 		       void *buf, size_t len, size_t *got)
 {
@@ -46,7 +47,7 @@ static int read_memory(struct session *s, enum mem_space space, uint16_t cpu, ui
 	uint8_t *dst = buf;
 	size_t done = 0, dlen;
 	uint32_t status = 0;
-	int rc;
+	int rc = 0;
 
 	*got = 0;
 	while (done < len) {
@@ -59,15 +60,19 @@ static int read_memory(struct session *s, enum mem_space space, uint16_t cpu, ui
 			kd_api_req_read_physical(&msg, addr + done, n, 0);
 		else
 			kd_api_req_read_control(&msg, cpu, addr + done, n);
+		s->defer_ack = done + n < len;
 		rc = request_msg(s, &msg, cpu, &rep, dst + done, n, &dlen);
 		if (rc)
-			return rc;
+			break;
 		status = rep.return_status;
 		done += dlen;
 		*got = done;
 		if (dlen < n)
 			break;
 	}
+	session_flush(s);
+	if (rc)
+		return rc;
 	if (done == 0 && len)
 		return session_fail(s, -EFAULT, "cannot read %smemory at %016llx (status %08x)",
 			    space == MEM_PHYSICAL ? "physical " : space == MEM_CONTROL ? "control " : "",

@@ -4,27 +4,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
+#include "vmkd/kd_bytes.h"
+
 #define LINE_MAX_LEN 1024u
 #define MEMORY_AS    "AS \"memory\","
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* ---- the flat view ------------------------------------------------------------------ */
 
@@ -36,18 +25,11 @@ static int hex16(const char *s, size_t n, uint64_t *v)
 	if (n < 16)
 		return -1;
 	for (size_t i = 0; i < 16; i++) {
-		char c = s[i];
-		unsigned d;
+		int d = kd_hex_digit(s[i]);
 
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return -1;
-		x = x << 4 | d;
+		x = x << 4 | (unsigned)d;
 	}
 	*v = x;
 	return 0;
@@ -126,22 +108,22 @@ static int add_range(struct guest_ram_layout *l, const struct guest_ram_range *r
 	size_t i;
 
 	if (r->size == 0 || r->offset + r->size < r->offset)
-		return fail(err, errlen, "range at %#llx wraps", (unsigned long long)r->gpa);
+		return errbuf_fail(err, errlen, "range at %#llx wraps", (unsigned long long)r->gpa);
 	if (l->count == GUEST_RAM_MAX_RANGES)
-		return fail(err, errlen, "more than %u RAM ranges", GUEST_RAM_MAX_RANGES);
+		return errbuf_fail(err, errlen, "more than %u RAM ranges", GUEST_RAM_MAX_RANGES);
 	/* Insert sorted; neighbours must not overlap (in gpa or in the file). */
 	for (i = l->count; i > 0 && l->r[i - 1].gpa > r->gpa; i--)
 		;
 	if (i > 0 && l->r[i - 1].gpa + l->r[i - 1].size > r->gpa)
-		return fail(err, errlen, "RAM ranges overlap at %#llx", (unsigned long long)r->gpa);
+		return errbuf_fail(err, errlen, "RAM ranges overlap at %#llx", (unsigned long long)r->gpa);
 	if (i < l->count && r->gpa + r->size > l->r[i].gpa)
-		return fail(err, errlen, "RAM ranges overlap at %#llx",
-			    (unsigned long long)l->r[i].gpa);
+		return errbuf_fail(err, errlen, "RAM ranges overlap at %#llx",
+				   (unsigned long long)l->r[i].gpa);
 	for (size_t j = 0; j < l->count; j++)
 		if (r->offset < l->r[j].offset + l->r[j].size &&
 		    l->r[j].offset < r->offset + r->size)
-			return fail(err, errlen, "two RAM ranges share file offset %#llx",
-				    (unsigned long long)r->offset);
+			return errbuf_fail(err, errlen, "two RAM ranges share file offset %#llx",
+					   (unsigned long long)r->offset);
 	memmove(&l->r[i + 1], &l->r[i], (l->count - i) * sizeof(l->r[0]));
 	l->r[i] = *r;
 	l->count++;
@@ -156,7 +138,7 @@ int guest_ram_parse_mtree(const char *text, size_t len, const char *backend_id,
 
 	memset(out, 0, sizeof(*out));
 	if (!backend_id || !*backend_id || strlen(backend_id) >= GUEST_RAM_ID_MAX)
-		return fail(err, errlen, "no memory backend id");
+		return errbuf_fail(err, errlen, "no memory backend id");
 	while (p < end && !done) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end, *s;
@@ -168,7 +150,7 @@ int guest_ram_parse_mtree(const char *text, size_t len, const char *backend_id,
 		s = skip_spaces(p, le);
 
 		if ((size_t)(le - p) > LINE_MAX_LEN && is_memory)
-			return fail(err, errlen, "overlong line in the memory flat view");
+			return errbuf_fail(err, errlen, "overlong line in the memory flat view");
 		if (starts_with(s, le, "FlatView #")) {
 			/* The view after ours ends it: QEMU lists each view once. */
 			done = is_memory;
@@ -184,8 +166,8 @@ int guest_ram_parse_mtree(const char *text, size_t len, const char *backend_id,
 					return -1;
 				break;
 			case RANGE_BAD:
-				return fail(err, errlen, "malformed range line: %.*s",
-					    (int)(le - s > 120 ? 120 : le - s), s);
+				return errbuf_fail(err, errlen, "malformed range line: %.*s",
+						   (int)(le - s > 120 ? 120 : le - s), s);
 			case RANGE_NONE:
 			case RANGE_OTHER:
 				break;
@@ -194,10 +176,10 @@ int guest_ram_parse_mtree(const char *text, size_t len, const char *backend_id,
 		p = nl ? nl + 1 : end;
 	}
 	if (!views_seen)
-		return fail(err, errlen, "not an `info mtree -f` answer (no FlatView)");
+		return errbuf_fail(err, errlen, "not an `info mtree -f` answer (no FlatView)");
 	if (!out->count)
-		return fail(err, errlen, "no RAM of backend '%s' in the \"memory\" flat view "
-			    "(is it -machine memory-backend=%s?)", backend_id, backend_id);
+		return errbuf_fail(err, errlen, "no RAM of backend '%s' in the \"memory\" flat view "
+				   "(is it -machine memory-backend=%s?)", backend_id, backend_id);
 	return 0;
 }
 
@@ -246,21 +228,21 @@ int guest_ram_map(struct guest_ram *g, const char *path, const struct guest_ram_
 	memset(g, 0, sizeof(*g));
 	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return errbuf_fail(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, "%s: not a regular file", path);
+		return errbuf_fail(err, errlen, "%s: not a regular file", path);
 	}
 	if ((uint64_t)st.st_size < need || need == 0) {
 		close(fd);
-		return fail(err, errlen, "%s: %llu bytes, the layout needs %llu", path,
-			    (unsigned long long)st.st_size, (unsigned long long)need);
+		return errbuf_fail(err, errlen, "%s: %llu bytes, the layout needs %llu", path,
+				   (unsigned long long)st.st_size, (unsigned long long)need);
 	}
 	base = mmap(NULL, (size_t)need, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
 		    fd, 0);
 	close(fd);
 	if (base == MAP_FAILED)
-		return fail(err, errlen, "%s: mmap: %s", path, strerror(errno));
+		return errbuf_fail(err, errlen, "%s: mmap: %s", path, strerror(errno));
 	g->layout = *l;
 	g->base = base;
 	g->map_len = (size_t)need;

@@ -9,6 +9,7 @@
  * not matter to a debugger's read. Reserved bits that make the CPU fault (PS in a PML5E or
  * PML4E, the low frame bits of a large page, frame bits above MAXPHYADDR) are reported as
  * PW_RESERVED, so a caller that must give the guest's exact answer can defer to the guest.
+ * A walk can also leave a trace of the entries it read (for !pte / !vtop).
  */
 #ifndef VMKD_HOST_PAGEWALK_H
 #define VMKD_HOST_PAGEWALK_H
@@ -20,6 +21,19 @@
 #define PW_PAGE_4K   0x1000ull
 #define PW_PAGE_2M   0x200000ull
 #define PW_PAGE_1G   0x40000000ull
+
+/* Page-table entry bits (Intel SDM vol. 3, 4.5). */
+#define PW_PTE_P     (1ull << 0)
+#define PW_PTE_RW    (1ull << 1)
+#define PW_PTE_US    (1ull << 2)
+#define PW_PTE_PWT   (1ull << 3)
+#define PW_PTE_PCD   (1ull << 4)
+#define PW_PTE_A     (1ull << 5)
+#define PW_PTE_D     (1ull << 6)
+#define PW_PTE_PS    (1ull << 7)
+#define PW_PTE_G     (1ull << 8)
+#define PW_PTE_NX    (1ull << 63)
+#define PW_PTE_FRAME 0x000ffffffffff000ull  /* bits 51:12 */
 
 enum pw_result {
 	PW_OK = 0,
@@ -44,6 +58,16 @@ struct pw_translation {
 	unsigned level;      /* table level of the leaf: 1 (PTE) .. 3 (PDPTE) */
 };
 
+/* What a walk read, top level first: entry[i] is the entry of table level top - i (5 or 4
+ * down to 1), read at entry_pa[i]. depth counts the entries read; when a table could not
+ * be read (PW_NO_TABLE), entry_pa[depth] is where the walk tried. */
+struct pw_trace {
+	unsigned top;        /* 5 (LA57) or 4 */
+	unsigned depth;      /* 0 .. top */
+	uint64_t entry[5];
+	uint64_t entry_pa[5];
+};
+
 /* Fills a mode from CR3 and CR4 (as KSPECIAL_REGISTERS holds them). */
 void pw_mode_from_cr(struct pw_mode *m, uint64_t cr3, uint64_t cr4, unsigned maxphyaddr);
 
@@ -52,6 +76,16 @@ int pw_canonical(const struct pw_mode *m, uint64_t va);
 
 enum pw_result pw_translate(const struct pw_mode *m, uint64_t va, pw_read_phys_fn read,
 			    void *ctx, struct pw_translation *out);
+/* The same walk; trace (if not NULL) is filled whatever the result. */
+enum pw_result pw_translate_trace(const struct pw_mode *m, uint64_t va, pw_read_phys_fn read,
+				  void *ctx, struct pw_translation *out, struct pw_trace *trace);
+
+/* 1 if an entry read at table level `level` maps a large page (PS in a PDPTE or PDE). */
+int pw_entry_large(uint64_t entry, unsigned level);
+
+/* An entry's flags as WinDbg's !pte prints them, "CGLDAT-UWEV" with '-' for a clear bit
+ * (U/K, W/R; E when executable): 11 characters and a NUL. */
+void pw_entry_flags(uint64_t entry, int large, char out[12]);
 
 const char *pw_result_name(enum pw_result r);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "vmkd/kd_bytes.h"
 
 #define QMP_CHUNK 65536u
 
@@ -189,17 +190,6 @@ static size_t json_escape(const char *s, char *out, size_t cap)
 	return o;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long qmp_json_string(const char *line, const char *key, char *out, size_t cap)
 {
 	char pat[80];
@@ -232,7 +222,7 @@ long qmp_json_string(const char *line, const char *key, char *out, size_t cap)
 				int v = 0;
 
 				for (int i = 1; i <= 4; i++) {
-					int h = hexval(p[i]);
+					int h = kd_hex_digit(p[i]);
 
 					if (h < 0)
 						return -1;

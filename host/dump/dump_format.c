@@ -94,10 +94,62 @@ static int write_elf_headers(int fd, const struct guest_ram_layout *l, char *err
 	return rc;
 }
 
+/* Whether the page-sized block p of len bytes is all zero: its first word is zero and every
+ * byte equals the one 8 bytes before it (memcmp is vectorised; no zero page to compare to). */
+static int all_zero(const uint8_t *p, size_t len)
+{
+	uint64_t w;
+
+	if (len < sizeof(w)) {
+		for (size_t i = 0; i < len; i++)
+			if (p[i])
+				return 0;
+		return 1;
+	}
+	memcpy(&w, p, sizeof(w));
+	return w == 0 && !memcmp(p, p + sizeof(w), len - sizeof(w));
+}
+
+/* Writes n bytes of p at off; with sparse, the runs of all-zero pages are skipped (the file
+ * is fresh and its final size is set at the end, so they read back as zeros). Counts the
+ * skipped bytes in *zero. */
+static int write_block(int fd, const uint8_t *p, size_t n, uint64_t off, int sparse,
+		       uint64_t *zero, char *err, size_t errlen)
+{
+	size_t pos = 0;
+
+	if (!sparse)
+		return pwrite_all(fd, p, n, off, err, errlen);
+	while (pos < n) {
+		size_t run = pos, page;
+
+		/* Zero pages: skipped. */
+		while (run < n) {
+			page = n - run < DUMP_SPARSE_PAGE ? n - run : DUMP_SPARSE_PAGE;
+			if (!all_zero(p + run, page))
+				break;
+			run += page;
+		}
+		*zero += run - pos;
+		pos = run;
+		/* Data pages: written in one go. */
+		while (run < n) {
+			page = n - run < DUMP_SPARSE_PAGE ? n - run : DUMP_SPARSE_PAGE;
+			if (all_zero(p + run, page))
+				break;
+			run += page;
+		}
+		if (run > pos && pwrite_all(fd, p + pos, run - pos, off + pos, err, errlen))
+			return -1;
+		pos = run;
+	}
+	return 0;
+}
+
 /* Copies one RAM range to the file at off, chunk by chunk. */
 static int copy_range(int fd, const struct dump_source *src, const struct guest_ram_range *r,
-		      uint64_t off, uint8_t *buf, uint64_t *done, uint64_t total, char *err,
-		      size_t errlen)
+		      uint64_t off, uint8_t *buf, uint64_t *done, uint64_t *zero, uint64_t total,
+		      char *err, size_t errlen)
 {
 	size_t chunk = src->chunk ? src->chunk : DEFAULT_CHUNK;
 
@@ -113,7 +165,7 @@ static int copy_range(int fd, const struct dump_source *src, const struct guest_
 				return -1;
 			p = buf;
 		}
-		if (pwrite_all(fd, p, n, off + pos, err, errlen))
+		if (write_block(fd, p, n, off + pos, src->sparse, zero, err, errlen))
 			return -1;
 		pos += n;
 		*done += n;
@@ -127,7 +179,7 @@ int dump_write(int fd, enum dump_format fmt, const struct dump_source *src, char
 	       size_t errlen)
 {
 	const struct guest_ram_layout *l = src->layout;
-	uint64_t total = guest_ram_total(l), done = 0, off;
+	uint64_t total = guest_ram_total(l), done = 0, zero = 0, off;
 	uint8_t *buf = NULL;
 	int rc = -1;
 
@@ -153,16 +205,20 @@ int dump_write(int fd, enum dump_format fmt, const struct dump_source *src, char
 	for (size_t i = 0; i < l->count; i++) {
 		uint64_t at = fmt == DUMP_RAW ? l->r[i].gpa : off;
 
-		if (copy_range(fd, src, &l->r[i], at, buf, &done, total, err, errlen))
+		if (copy_range(fd, src, &l->r[i], at, buf, &done, &zero, total, err, errlen))
 			goto out;
 		off += l->r[i].size;
 	}
-	/* A raw file ends at the end of the last range even if it was sparse. */
-	if (fmt == DUMP_RAW && ftruncate(fd, (off_t)(l->r[l->count - 1].gpa +
-						    l->r[l->count - 1].size)) < 0) {
+	/* The file ends where its last byte belongs even if the pages before it were holes:
+	 * a raw file at the end of the last range, the others after the last range's data. */
+	if (fmt == DUMP_RAW)
+		off = l->r[l->count - 1].gpa + l->r[l->count - 1].size;
+	if ((fmt == DUMP_RAW || src->sparse) && ftruncate(fd, (off_t)off) < 0) {
 		fail(err, errlen, "truncate: %s", strerror(errno));
 		goto out;
 	}
+	if (src->zero_bytes)
+		*src->zero_bytes = zero;
 	rc = 0;
 out:
 	free(buf);

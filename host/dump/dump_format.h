@@ -43,11 +43,19 @@ struct dump_source {
 	size_t prefix_len;
 	dump_progress_fn progress;
 	void *progress_ctx;
+	/* 1: all-zero pages (DUMP_SPARSE_PAGE bytes, at page offsets of each range) are not
+	 * written but left as holes, which read back as zeros: the file must be new or
+	 * truncated. The bytes read back are the same; the file takes less space and time. */
+	int sparse;
+	uint64_t *zero_bytes;         /* optional: gets the bytes left as holes */
 };
+
+#define DUMP_SPARSE_PAGE 4096u
 
 #define DUMP_ELF_DATA_ALIGN 4096u
 
-/* Writes the dump to fd (positioned writes from offset 0). 0, or -1 with err. */
+/* Writes the dump to fd (positioned writes from offset 0) and sets its size. 0, or -1
+ * with err. */
 int dump_write(int fd, enum dump_format fmt, const struct dump_source *src, char *err,
 	       size_t errlen);
 

@@ -26,7 +26,7 @@
 struct dump_args {
 	const char *qmp, *ram, *ram_id, *kd, *out, *inspect;
 	enum dump_format fmt;
-	int have_range, no_pause, quiet;
+	int have_range, no_pause, quiet, dense;
 	uint64_t start, len;
 };
 
@@ -86,6 +86,8 @@ static void usage(FILE *f)
 		"      --inspect FILE     print a .dmp file's header, field by field, and check it\n"
 		"  -r, --range START:LEN  only this physical range (hex or decimal)\n"
 		"      --no-pause         do not stop the guest (the image may be inconsistent)\n"
+		"      --no-sparse        write every page; by default all-zero pages are left\n"
+		"                         as holes in OUT (they read back as zeros)\n"
 		"  -o, --output OUT       the file to write\n"
 		"  -q, --quiet            no progress bar\n");
 }
@@ -115,6 +117,7 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
 		{ "format", required_argument, NULL, 'f' },
 		{ "range", required_argument, NULL, 'r' },
 		{ "no-pause", no_argument, NULL, 'P' },
+		{ "no-sparse", no_argument, NULL, 'S' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "inspect", required_argument, NULL, 'i' },
@@ -133,6 +136,7 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
 		case 'I': a->ram_id = optarg; break;
 		case 'k': a->kd = optarg; break;
 		case 'P': a->no_pause = 1; break;
+		case 'S': a->dense = 1; break;
 		case 'o': a->out = optarg; break;
 		case 'q': a->quiet = 1; break;
 		case 'i': a->inspect = optarg; break;
@@ -406,6 +410,7 @@ int dump_main(int argc, char **argv)
 	struct progress prog;
 	struct dump_source src;
 	struct dump_args a;
+	uint64_t zero = 0;
 	double t0, el, paused = 0;
 	char err[512];
 	int rc;
@@ -421,6 +426,8 @@ int dump_main(int argc, char **argv)
 	prog.t0 = t0 = now_s();
 	src.progress = show_progress;
 	src.progress_ctx = &prog;
+	src.sparse = !a.dense;
+	src.zero_bytes = &zero;
 	rc = a.kd && a.fmt != DUMP_DMP ? dump_kd(&a, &layout, &src, err, sizeof(err)) :
 		    dump_host(&a, &layout, &src, err, sizeof(err), &paused);
 	if (rc) {
@@ -433,6 +440,9 @@ int dump_main(int argc, char **argv)
 	       src.layout->count == 1 ? "" : "s", a.out, a.fmt == DUMP_ELF ? "elf" : a.fmt == DUMP_DMP ? "dmp" : "raw", el,
 	       el > 0 ? (double)guest_ram_total(src.layout) / el / 1e6 : 0.0,
 	       a.kd && a.fmt != DUMP_DMP ? " through KD" : "");
+	if (src.sparse)
+		printf("dump: %llu KiB of all-zero pages left as holes (--no-sparse writes them)\n",
+		       (unsigned long long)(zero >> 10));
 	if ((!a.kd || a.fmt == DUMP_DMP) && !a.no_pause)
 		printf("dump: guest paused for %.3f s\n", paused);
 	return 0;

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/cli.h"
 #include "../common/endpoint.h"
 #include "gdb_server.h"
 
 #define PUMP_SLICE_US 20000ull  /* KD side while running, between looks at the debugger */
 #define IDLE_POLL_MS 200        /* nothing runs: how often to look at the KD side anyway */
+#define MAX_SECONDS 86400       /* --timeout, --connect-timeout: at most a day */
 
 static volatile sig_atomic_t quit_flag; /* the only process-wide state: signal handlers */
 
@@ -43,15 +45,6 @@ static void usage(FILE *f)
 		"  -v, --verbose            log every RSP packet to stderr\n"
 		"  -h, --help\n\n"
 		"Then: gdb -ex 'set architecture i386:x86-64' -ex 'target remote PATH|HOST:PORT'\n");
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno || end == s || *end || *out < 0 || *out > 86400;
 }
 
 static int loopback_host(const char *h)
@@ -151,14 +144,14 @@ int gdb_main(int argc, char **argv)
 		case 'o': once = 1; break;
 		case 'v': verbose = 1; break;
 		case 't':
-			if (parse_seconds(optarg, &sec) || sec == 0) {
+			if (cli_seconds(optarg, MAX_SECONDS, &sec) || sec == 0) {
 				fprintf(stderr, "vmkd gdb: bad --timeout '%s'\n", optarg);
 				return 2;
 			}
 			opt.request_timeout_us = (uint64_t)(sec * 1e6);
 			break;
 		case 'C':
-			if (parse_seconds(optarg, &sec)) {
+			if (cli_seconds(optarg, MAX_SECONDS, &sec)) {
 				fprintf(stderr, "vmkd gdb: bad --connect-timeout '%s'\n", optarg);
 				return 2;
 			}

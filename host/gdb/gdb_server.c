@@ -116,6 +116,24 @@ int gdb_send(struct gdb_server *g, const void *payload, size_t len)
 	return write_all(g, g->tx, n);
 }
 
+void gdb_send_console(struct gdb_server *g, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[1 + 2 * 1024];
+
+	while (len) {
+		size_t n = len > 1024 ? 1024 : len, o = 0;
+
+		buf[o++] = 'O';
+		for (size_t i = 0; i < n; i++) {
+			buf[o++] = hex[(uint8_t)text[i] >> 4];
+			buf[o++] = hex[(uint8_t)text[i] & 0xf];
+		}
+		gdb_send(g, buf, o);
+		text += n, len -= n;
+	}
+}
+
 /* ---- replies ------------------------------------------------------------------------- */
 
 void gdb_reply(struct gdb_server *g, const char *fmt, ...)
@@ -443,20 +461,7 @@ void gdb_server_print(struct gdb_server *g, const char *text, size_t len)
 {
 	/* gdb takes console output only while it waits for a stop reply. */
 	if (g->fd >= 0 && g->running) {
-		char buf[1 + 2 * 512];
-		static const char hex[] = "0123456789abcdef";
-
-		while (len) {
-			size_t n = len > 512 ? 512 : len, o = 0;
-
-			buf[o++] = 'O';
-			for (size_t i = 0; i < n; i++) {
-				buf[o++] = hex[(uint8_t)text[i] >> 4];
-				buf[o++] = hex[(uint8_t)text[i] & 0xf];
-			}
-			gdb_send(g, buf, o);
-			text += n, len -= n;
-		}
+		gdb_send_console(g, text, len);
 		return;
 	}
 	if (g->log) {

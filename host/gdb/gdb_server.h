@@ -115,6 +115,8 @@ void gdb_reply_bin(struct gdb_server *g, const void *data, size_t len);
 void gdb_reply_error(struct gdb_server *g, int code);
 /* Sends a packet now (O output before the final reply). */
 int gdb_send(struct gdb_server *g, const void *payload, size_t len);
+/* Sends text for gdb's console now: O packets (the text in hex), 1 KiB of text each. */
+void gdb_send_console(struct gdb_server *g, const char *text, size_t len);
 /* The stop reply (T..) for the last stop. */
 void gdb_reply_stop(struct gdb_server *g);
 

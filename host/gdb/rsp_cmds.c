@@ -22,27 +22,16 @@
 
 /* ---- hex ---------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int gdb_parse_hex(const char **p, const char *end, uint64_t *out)
 {
 	const char *s = *p;
 	uint64_t v = 0;
 	int n = 0;
 
-	while (s < end && hexval(*s) >= 0) {
+	while (s < end && kd_hex_digit(*s) >= 0) {
 		if (n++ >= 16)
 			return -1;
-		v = (v << 4) | (uint64_t)hexval(*s++);
+		v = (v << 4) | (uint64_t)kd_hex_digit(*s++);
 	}
 	if (!n)
 		return -1;
@@ -58,7 +47,7 @@ size_t gdb_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t cap)
 	if (hexlen % 2)
 		return (size_t)-1;
 	for (size_t i = 0; i < hexlen && n < cap; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		int hi = kd_hex_digit(hex[i]), lo = kd_hex_digit(hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return (size_t)-1;
@@ -748,24 +737,6 @@ static void h_empty(struct gdb_server *g, const char *a, const char *end)
 
 /* ---- monitor (qRcmd) -------------------------------------------------------------------- */
 
-static void monitor_out(struct gdb_server *g, const char *text, size_t len)
-{
-	char buf[1 + 2 * 1024];
-	static const char hex[] = "0123456789abcdef";
-
-	while (len) {
-		size_t n = len > 1024 ? 1024 : len, o = 0;
-
-		buf[o++] = 'O';
-		for (size_t i = 0; i < n; i++) {
-			buf[o++] = hex[(uint8_t)text[i] >> 4];
-			buf[o++] = hex[(uint8_t)text[i] & 0xf];
-		}
-		gdb_send(g, buf, o);
-		text += n, len -= n;
-	}
-}
-
 /* The command layer, made on first use: `monitor kd` and the module list share it. */
 static struct cmd_ctx *command_context(struct gdb_server *g)
 {
@@ -810,7 +781,7 @@ static int monitor_kd(struct gdb_server *g, const char *line)
 			if (!strcmp(word, refused[i])) {
 				const char *msg = "monitor kd: run control belongs to gdb "
 						  "(continue, stepi, detach)\n";
-				monitor_out(g, msg, strlen(msg));
+				gdb_send_console(g, msg, strlen(msg));
 				return -1;
 			}
 	fo = open_memstream(&out, &outlen);
@@ -821,8 +792,8 @@ static int monitor_kd(struct gdb_server *g, const char *line)
 		fclose(fo);
 	if (fe)
 		fclose(fe);
-	monitor_out(g, out, outlen);
-	monitor_out(g, err, errlen);
+	gdb_send_console(g, out, outlen);
+	gdb_send_console(g, err, errlen);
 	free(out), free(err);
 	return rc;
 }
@@ -834,12 +805,12 @@ static void monitor_lm(struct gdb_server *g)
 	int n;
 
 	n = snprintf(line, sizeof(line), "%-18s %-18s %s\n", "start", "end", "module");
-	monitor_out(g, line, (size_t)n);
+	gdb_send_console(g, line, (size_t)n);
 	for (size_t i = 0; module_at(g, i, &m); i++) {
 		n = snprintf(line, sizeof(line), "0x%016llx 0x%016llx %s\n",
 			     (unsigned long long)m.base, (unsigned long long)(m.base + m.size),
 			     m.path);
-		monitor_out(g, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		gdb_send_console(g, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	}
 }
 
@@ -861,13 +832,13 @@ static void h_rcmd(struct gdb_server *g, const char *a, const char *end)
 	}
 	line[n] = 0;
 	if (!strcmp(line, "help") || !n) {
-		monitor_out(g, help, sizeof(help) - 1);
+		gdb_send_console(g, help, sizeof(help) - 1);
 	} else if (!stopped(g)) {
 		return;
 	} else if (!strcmp(line, "version")) {
 		static const char v[] = "vmkd gdb server over KD\n";
 
-		monitor_out(g, v, sizeof(v) - 1);
+		gdb_send_console(g, v, sizeof(v) - 1);
 		rc = monitor_kd(g, "version");
 	} else if (!strcmp(line, "lm")) {
 		monitor_lm(g);
@@ -885,7 +856,7 @@ static void h_rcmd(struct gdb_server *g, const char *a, const char *end)
 	} else {
 		static const char unknown[] = "unknown monitor command; try `monitor help`\n";
 
-		monitor_out(g, unknown, sizeof(unknown) - 1);
+		gdb_send_console(g, unknown, sizeof(unknown) - 1);
 		rc = -1;
 	}
 	/* A failed command said why on the console already; an E reply would only add gdb's

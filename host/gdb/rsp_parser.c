@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "vmkd/kd_bytes.h"
+
 #define RSP_INTERRUPT 0x03
 #define RSP_ESCAPE_XOR 0x20
 #define RSP_REPEAT_BIAS 29
@@ -25,17 +27,6 @@ void rsp_parser_reset(struct rsp_parser *p)
 	p->overflow = 0;
 	if (p->cap)
 		p->buf[0] = 0;
-}
-
-static int hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* One decoded payload byte; a payload that outgrows the buffer is still read to its end
@@ -146,14 +137,14 @@ size_t rsp_parser_feed(struct rsp_parser *p, const uint8_t *data, size_t len,
 			p->state = RSP_DATA;
 			break;
 		case RSP_CSUM_HI:
-			v = hex_value(c);
+			v = kd_hex_digit(c);
 			if (v < 0)
 				p->bad = 1;
 			p->csum = (uint8_t)((v < 0 ? 0 : v) << 4);
 			p->state = RSP_CSUM_LO;
 			break;
 		case RSP_CSUM_LO:
-			ev->kind = finish(p, hex_value(c));
+			ev->kind = finish(p, kd_hex_digit(c));
 			if (ev->kind == RSP_EV_PACKET) {
 				ev->data = p->buf;
 				ev->len = p->len;

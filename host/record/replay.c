@@ -17,8 +17,13 @@
 
 /* ---- the script ---------------------------------------------------------------------- */
 
-static struct replay_step *add_step(struct replay_script *s, enum replay_step_kind kind)
+/* A step at the recording's offset of rec; a packet step (ev not NULL) holds its type and
+ * payload (which points into the recording). */
+static struct replay_step *add_step(struct replay_script *s, enum replay_step_kind kind,
+				    const struct record *rec, const struct kd_event *ev)
 {
+	struct replay_step *st;
+
 	if (s->count == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 64;
 		struct replay_step *n = realloc(s->steps, ncap * sizeof(*n));
@@ -28,9 +33,16 @@ static struct replay_step *add_step(struct replay_script *s, enum replay_step_ki
 		s->steps = n;
 		s->cap = ncap;
 	}
-	memset(&s->steps[s->count], 0, sizeof(s->steps[0]));
-	s->steps[s->count].kind = kind;
-	return &s->steps[s->count++];
+	st = &s->steps[s->count++];
+	memset(st, 0, sizeof(*st));
+	st->kind = kind;
+	st->offset = rec->offset;
+	if (ev) {
+		st->type = ev->hdr.type;
+		st->data = ev->payload;
+		st->len = ev->payload_len;
+	}
+	return st;
 }
 
 static int same_packet(const struct replay_step *a, uint16_t type, const uint8_t *p, size_t len)
@@ -51,7 +63,6 @@ static int add_wire(struct replay_script *s, struct builder *b, const struct rec
 {
 	struct kd_parser p;
 	struct kd_event ev;
-	struct replay_step *st;
 	size_t used;
 
 	if (rec->flags & RECORD_FLAG_FRAGMENT)
@@ -70,13 +81,8 @@ static int add_wire(struct replay_script *s, struct builder *b, const struct rec
 		    same_packet(&s->steps[b->last_target - 1], ev.hdr.type, ev.payload,
 				ev.payload_len))
 			return 0; /* sent again: timeout, RESEND, or renumbered after a RESET */
-		st = add_step(s, REPLAY_TARGET);
-		if (!st)
+		if (!add_step(s, REPLAY_TARGET, rec, &ev))
 			return -1;
-		st->type = ev.hdr.type;
-		st->data = ev.payload;
-		st->len = ev.payload_len;
-		st->offset = rec->offset;
 		s->targets++;
 		b->last_target = s->count;
 		b->last_target_id = ev.hdr.id;
@@ -89,13 +95,8 @@ static int add_wire(struct replay_script *s, struct builder *b, const struct rec
 		    same_packet(&s->steps[b->last_dbg - 1], ev.hdr.type, ev.payload,
 				ev.payload_len))
 			return 0;
-		st = add_step(s, REPLAY_DEBUGGER);
-		if (!st)
+		if (!add_step(s, REPLAY_DEBUGGER, rec, &ev))
 			return -1;
-		st->type = ev.hdr.type;
-		st->data = ev.payload;
-		st->len = ev.payload_len;
-		st->offset = rec->offset;
 		s->debuggers++;
 		b->last_dbg = s->count;
 		b->last_dbg_id = ev.hdr.id;
@@ -110,10 +111,8 @@ static int add_wire(struct replay_script *s, struct builder *b, const struct rec
 	    (ev.kind == KD_EV_CONTROL && ev.hdr.type == KD_PACKET_TYPE_RESET)) {
 		if (s->count && s->steps[s->count - 1].kind == REPLAY_TRIGGER)
 			return 0;
-		st = add_step(s, REPLAY_TRIGGER);
-		if (!st)
+		if (!add_step(s, REPLAY_TRIGGER, rec, NULL))
 			return -1;
-		st->offset = rec->offset;
 		s->triggers++;
 	}
 	return 0;

@@ -10,12 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/cli.h"
 #include "../common/endpoint.h"
 #include "../relay/relay_buf.h"
 #include "record_text.h"
 #include "replay.h"
 
 #define RECORDING_MAX ((size_t)1 << 30)
+#define MAX_SECONDS 1e6         /* --timeout: at most ~11 days */
 
 static void usage(FILE *f)
 {
@@ -124,7 +126,7 @@ int replay_main(int argc, char **argv)
 	const char *listen = NULL;
 	double timeout = 0;
 	uint64_t end = UINT64_MAX;
-	char err[512], *e;
+	char err[512];
 	uint8_t *data = NULL;
 	size_t len;
 	int c, lfd = -1, fd = -1, quiet = 0, rc = 1;
@@ -136,8 +138,7 @@ int replay_main(int argc, char **argv)
 			listen = optarg;
 			break;
 		case 'T':
-			timeout = strtod(optarg, &e);
-			if (*e || e == optarg || !(timeout > 0)) {
+			if (cli_seconds(optarg, MAX_SECONDS, &timeout) || timeout == 0) {
 				fprintf(stderr, "vmkd replay: --timeout wants seconds\n");
 				return 2;
 			}

@@ -138,12 +138,21 @@ static void copy_agent(char *dst, const char *src, size_t n)
 	dst[i] = '\0';
 }
 
+/* Only with a DbgPrint log: without one, prints sent with no debugger would be dropped
+ * here instead of in the guest, for nothing. */
+static int keeps_prints(const struct relay_vm *vm)
+{
+	return vm->tap && vm->tap->dbglog;
+}
+
 static void send_hello_ack(struct relay_vm *vm)
 {
 	struct vmkd_hello ack;
 
 	memset(&ack, 0, sizeof(ack));
 	ack.capabilities = VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS;
+	if (keeps_prints(vm))
+		ack.capabilities |= VMKD_CAP_HOST_LOG;
 	ack.max_payload = VMKD_FRAME_MAX_PAYLOAD;
 	ack.debugger = relay_vm_debugger_attached(vm);
 	memcpy(ack.agent, RELAY_AGENT, sizeof(RELAY_AGENT) - 1);
@@ -178,8 +187,9 @@ static void on_hello(struct relay_vm *vm, const struct vmkd_frame *f)
 	RELAY_TAP_EVENT(vm, RECORD_EV_GUEST_HELLO, vm->guest_agent);
 	relay_logf(vm->log, vm->now, vm->name,
 		   "guest HELLO from \"%s\" (capabilities %#x, max payload %u): debugger link "
-		   "renumbered, HELLO_ACK with debugger %s", vm->guest_agent, vm->guest_caps,
-		   vm->guest_max_payload, relay_vm_debugger_attached(vm) ? "attached" : "absent");
+		   "renumbered, HELLO_ACK with debugger %s%s", vm->guest_agent, vm->guest_caps,
+		   vm->guest_max_payload, relay_vm_debugger_attached(vm) ? "attached" : "absent",
+		   keeps_prints(vm) ? ", DbgPrints kept in the log without one" : "");
 	send_hello_ack(vm);
 }
 

@@ -2,11 +2,10 @@
 /* PE32+ headers and export table read over a sym_reader, with every count bounded. */
 #include "sym_pe.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/errbuf.h"
 #include "vmkd/kd_bytes.h"
 
 #define DOS_LFANEW 0x3c
@@ -17,21 +16,6 @@
 #define MAX_IMAGE_SIZE (1u << 30) /* no kernel image is larger than 1 GiB */
 #define EXPORT_DIR_SIZE 40u
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 int sym_pe_headers(const struct sym_reader *r, uint64_t base, uint32_t size_hint,
 		   struct sym_pe_info *info, char *err, size_t errlen)
 {
@@ -41,26 +25,26 @@ int sym_pe_headers(const struct sym_reader *r, uint64_t base, uint32_t size_hint
 
 	memset(info, 0, sizeof(*info));
 	if (sym_read_exact(r, base, dos, sizeof(dos)))
-		return fail(err, errlen, "cannot read the image header at %016llx",
-			    (unsigned long long)base);
+		return errbuf_fail(err, errlen, "cannot read the image header at %016llx",
+				   (unsigned long long)base);
 	if (dos[0] != 'M' || dos[1] != 'Z')
-		return fail(err, errlen, "no MZ signature at %016llx", (unsigned long long)base);
+		return errbuf_fail(err, errlen, "no MZ signature at %016llx", (unsigned long long)base);
 	lfanew = kd_get_le32(dos + DOS_LFANEW);
 	if (lfanew < sizeof(dos) - 4 || lfanew > MAX_LFANEW)
-		return fail(err, errlen, "bad e_lfanew %#x", lfanew);
+		return errbuf_fail(err, errlen, "bad e_lfanew %#x", lfanew);
 	if (sym_read_exact(r, base + lfanew, nt, sizeof(nt)))
-		return fail(err, errlen, "cannot read the NT headers");
+		return errbuf_fail(err, errlen, "cannot read the NT headers");
 	if (memcmp(nt, "PE\0\0", 4))
-		return fail(err, errlen, "no PE signature");
+		return errbuf_fail(err, errlen, "no PE signature");
 	info->machine = kd_get_le16(nt + 4);
 	info->nsections = kd_get_le16(nt + 6);
 	opt_size = kd_get_le16(nt + 20);
 	if (opt_size < 96)
-		return fail(err, errlen, "optional header too short (%u bytes)", opt_size);
+		return errbuf_fail(err, errlen, "optional header too short (%u bytes)", opt_size);
 	memset(opt, 0, sizeof(opt));
 	if (sym_read_exact(r, base + lfanew + sizeof(nt), opt,
 			   opt_size < sizeof(opt) ? opt_size : sizeof(opt)))
-		return fail(err, errlen, "cannot read the optional header");
+		return errbuf_fail(err, errlen, "cannot read the optional header");
 	magic = kd_get_le16(opt);
 	if (magic == OPT_MAGIC_PE32PLUS) {
 		info->image_base = kd_get_le64(opt + 24);
@@ -71,11 +55,11 @@ int sym_pe_headers(const struct sym_reader *r, uint64_t base, uint32_t size_hint
 		ndirs = kd_get_le32(opt + 92);
 		dirs_off = 96;
 	} else {
-		return fail(err, errlen, "unknown optional header magic %#x", magic);
+		return errbuf_fail(err, errlen, "unknown optional header magic %#x", magic);
 	}
 	info->size_of_image = kd_get_le32(opt + 56);
 	if (!info->size_of_image || info->size_of_image > MAX_IMAGE_SIZE)
-		return fail(err, errlen, "bad SizeOfImage %#x", info->size_of_image);
+		return errbuf_fail(err, errlen, "bad SizeOfImage %#x", info->size_of_image);
 	if (size_hint && info->size_of_image > size_hint)
 		info->size_of_image = size_hint;
 	if (ndirs > SYM_PE_NDIRS)
@@ -176,13 +160,13 @@ int sym_pe_exports(const struct sym_reader *r, uint64_t base, const struct sym_p
 	if (!x.dir_rva)
 		return 0;
 	if (x.dir_size < EXPORT_DIR_SIZE || x.dir_size > SYM_PE_MAX_EXPORT_DIR)
-		return fail(err, errlen, "bad export directory size %#x", x.dir_size);
+		return errbuf_fail(err, errlen, "bad export directory size %#x", x.dir_size);
 	x.dir = malloc(x.dir_size);
 	if (!x.dir)
-		return fail(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	if (sym_read_exact(r, base + x.dir_rva, x.dir, x.dir_size)) {
-		fail(err, errlen, "cannot read the export directory at %016llx",
-		     (unsigned long long)(base + x.dir_rva));
+		errbuf_fail(err, errlen, "cannot read the export directory at %016llx",
+			    (unsigned long long)(base + x.dir_rva));
 		goto out;
 	}
 	ord_base = kd_get_le32(x.dir + 16);
@@ -192,7 +176,7 @@ int sym_pe_exports(const struct sym_reader *r, uint64_t base, const struct sym_p
 	names_rva = kd_get_le32(x.dir + 32);
 	ords_rva = kd_get_le32(x.dir + 36);
 	if (nfuncs > SYM_PE_MAX_EXPORTS || nnames > SYM_PE_MAX_EXPORTS) {
-		fail(err, errlen, "too many exports (%u functions, %u names)", nfuncs, nnames);
+		errbuf_fail(err, errlen, "too many exports (%u functions, %u names)", nfuncs, nnames);
 		goto out;
 	}
 	funcs = calloc(nfuncs ? nfuncs : 1, sizeof(*funcs));
@@ -201,25 +185,25 @@ int sym_pe_exports(const struct sym_reader *r, uint64_t base, const struct sym_p
 	named = calloc(nfuncs ? nfuncs : 1, 1);
 	e = calloc((size_t)nfuncs + nnames + 1, sizeof(*e));
 	if (!funcs || !names || !ords || !named || !e) {
-		fail(err, errlen, "out of memory");
+		errbuf_fail(err, errlen, "out of memory");
 		goto out;
 	}
 	/* Arrays are read element by element from one bulk copy: no alignment assumed. */
 	for (uint32_t i = 0; i < nfuncs; i++) {
 		if (fetch(&x, funcs_rva + 4 * i, raw, 4)) {
-			fail(err, errlen, "cannot read export address %u", i);
+			errbuf_fail(err, errlen, "cannot read export address %u", i);
 			goto out;
 		}
 		funcs[i] = kd_get_le32(raw);
 	}
 	for (uint32_t i = 0; i < nnames; i++) {
 		if (fetch(&x, names_rva + 4 * i, raw, 4)) {
-			fail(err, errlen, "cannot read export name %u", i);
+			errbuf_fail(err, errlen, "cannot read export name %u", i);
 			goto out;
 		}
 		names[i] = kd_get_le32(raw);
 		if (fetch(&x, ords_rva + 2 * i, raw, 2)) {
-			fail(err, errlen, "cannot read export ordinal %u", i);
+			errbuf_fail(err, errlen, "cannot read export ordinal %u", i);
 			goto out;
 		}
 		ords[i] = kd_get_le16(raw);

@@ -2,30 +2,14 @@
 /* x64 unwinding: .pdata lookup, UNWIND_INFO interpretation, frame-pointer fallback. */
 #include "sym_unwind.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "../common/errbuf.h"
 #include "vmkd/kd_bytes.h"
 
 #define RF_SIZE 12u
 #define UNWIND_HDR 4u
 #define MAX_CODES 255u
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int read_u64(const struct sym_reader *r, uint64_t va, uint64_t *v)
 {
@@ -33,7 +17,7 @@ static int read_u64(const struct sym_reader *r, uint64_t va, uint64_t *v)
 
 	if (sym_read_exact(r, va, b, sizeof(b)))
 		return -1;
-	*v = kd_get_le32(b) | (uint64_t)kd_get_le32(b + 4) << 32;
+	*v = kd_get_le64(b);
 	return 0;
 }
 
@@ -102,20 +86,20 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 	size_t codes_len;
 
 	if (sym_read_exact(r, va, hdr, sizeof(hdr)))
-		return fail(err, errlen, "cannot read UNWIND_INFO at %016llx", (unsigned long long)va);
+		return errbuf_fail(err, errlen, "cannot read UNWIND_INFO at %016llx", (unsigned long long)va);
 	version = hdr[0] & 7;
 	flags = hdr[0] >> 3;
 	ncodes = hdr[2];
 	frame_reg = hdr[3] & 15;
 	frame_off = hdr[3] >> 4;
 	if (version != 1 && version != 2)
-		return fail(err, errlen, "UNWIND_INFO version %u at %016llx", version,
-			    (unsigned long long)va);
+		return errbuf_fail(err, errlen, "UNWIND_INFO version %u at %016llx", version,
+				   (unsigned long long)va);
 	/* The codes, padded to an even count, then the chained RUNTIME_FUNCTION. */
 	codes_len = 2u * ((ncodes + 1u) & ~1u) + ((flags & SYM_UNW_FLAG_CHAININFO) ? RF_SIZE : 0);
 	if (sym_read_exact(r, va + UNWIND_HDR, codes, codes_len))
-		return fail(err, errlen, "cannot read unwind codes at %016llx",
-			    (unsigned long long)(va + UNWIND_HDR));
+		return errbuf_fail(err, errlen, "cannot read unwind codes at %016llx",
+				   (unsigned long long)(va + UNWIND_HDR));
 	for (i = 0; i < ncodes;) {
 		unsigned code_off = codes[2 * i], op = codes[2 * i + 1] & 15,
 			 info = codes[2 * i + 1] >> 4, n = op_slots(op, info);
@@ -123,9 +107,9 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 		uint32_t x;
 
 		if (!n)
-			return fail(err, errlen, "unknown unwind opcode %u", op);
+			return errbuf_fail(err, errlen, "unknown unwind opcode %u", op);
 		if (i + n > ncodes)
-			return fail(err, errlen, "unwind opcode %u runs past the codes", op);
+			return errbuf_fail(err, errlen, "unwind opcode %u runs past the codes", op);
 		/* In the prolog, codes of instructions not yet executed do not apply. */
 		if (code_off > prolog_off && op != SYM_UWOP_EPILOG) {
 			i += n;
@@ -134,8 +118,8 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 		switch (op) {
 		case SYM_UWOP_PUSH_NONVOL:
 			if (read_u64(r, *rsp, &regs->r[info]))
-				return fail(err, errlen, "cannot read the saved register at %016llx",
-					    (unsigned long long)*rsp);
+				return errbuf_fail(err, errlen, "cannot read the saved register at %016llx",
+						   (unsigned long long)*rsp);
 			*rsp += 8;
 			break;
 		case SYM_UWOP_ALLOC_LARGE:
@@ -144,14 +128,14 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 			else if (info == 1)
 				*rsp += kd_get_le32(codes + 2 * (i + 1));
 			else
-				return fail(err, errlen, "ALLOC_LARGE with OpInfo %u", info);
+				return errbuf_fail(err, errlen, "ALLOC_LARGE with OpInfo %u", info);
 			break;
 		case SYM_UWOP_ALLOC_SMALL:
 			*rsp += 8u * info + 8u;
 			break;
 		case SYM_UWOP_SET_FPREG:
 			if (!frame_reg)
-				return fail(err, errlen, "SET_FPREG without a frame register");
+				return errbuf_fail(err, errlen, "SET_FPREG without a frame register");
 			*rsp = regs->r[frame_reg] - 16u * frame_off;
 			break;
 		case SYM_UWOP_SAVE_NONVOL:
@@ -159,8 +143,8 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 			x = op == SYM_UWOP_SAVE_NONVOL ? 8u * kd_get_le16(codes + 2 * (i + 1)) :
 							 kd_get_le32(codes + 2 * (i + 1));
 			if (read_u64(r, *rsp + x, &v))
-				return fail(err, errlen, "cannot read the saved register at %016llx",
-					    (unsigned long long)(*rsp + x));
+				return errbuf_fail(err, errlen, "cannot read the saved register at %016llx",
+						   (unsigned long long)(*rsp + x));
 			regs->r[info] = v;
 			break;
 		case SYM_UWOP_SAVE_XMM128:
@@ -173,11 +157,11 @@ static int apply_info(const struct sym_reader *r, uint64_t base, uint32_t unwind
 		case SYM_UWOP_PUSH_MACHFRAME:
 			/* RIP, CS, EFLAGS, RSP, SS pushed by the CPU, after an error code if info 1. */
 			if (info > 1)
-				return fail(err, errlen, "PUSH_MACHFRAME with OpInfo %u", info);
+				return errbuf_fail(err, errlen, "PUSH_MACHFRAME with OpInfo %u", info);
 			*rsp += 8u * info;
 			if (read_u64(r, *rsp, &regs->rip) || read_u64(r, *rsp + 24, &v))
-				return fail(err, errlen, "cannot read the machine frame at %016llx",
-					    (unsigned long long)*rsp);
+				return errbuf_fail(err, errlen, "cannot read the machine frame at %016llx",
+						   (unsigned long long)*rsp);
 			*rsp = v;
 			*machframe = 1;
 			break;
@@ -215,7 +199,7 @@ int sym_unwind_frame(const struct sym_reader *r, uint64_t base,
 	*machframe = 0;
 	for (unsigned depth = 0;; depth++) {
 		if (depth > SYM_UNWIND_MAX_CHAIN)
-			return fail(err, errlen, "unwind chain longer than %d", SYM_UNWIND_MAX_CHAIN);
+			return errbuf_fail(err, errlen, "unwind chain longer than %d", SYM_UNWIND_MAX_CHAIN);
 		if (apply_info(r, base, cur.unwind, chained ? UINT32_MAX : prolog_off, regs,
 			       machframe, &chained, &next, err, errlen))
 			return -1;
@@ -226,8 +210,8 @@ int sym_unwind_frame(const struct sym_reader *r, uint64_t base,
 	if (*machframe)
 		return 0;
 	if (sym_unwind_leaf(r, regs))
-		return fail(err, errlen, "cannot read the return address at %016llx",
-			    (unsigned long long)regs->r[SYM_RSP]);
+		return errbuf_fail(err, errlen, "cannot read the return address at %016llx",
+				   (unsigned long long)regs->r[SYM_RSP]);
 	return 0;
 }
 

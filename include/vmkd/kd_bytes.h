@@ -44,6 +44,18 @@ static inline void kd_put_le64(uint8_t *p, uint64_t v)
 	kd_put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* The value of a hex digit (either case), or -1. */
+static inline int kd_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* In the freestanding x86-64 builds (test kernel, kdvm.dll) a copy is a string instruction. That
  * matters where guest ring-0 code is emulated instruction by instruction (software KVM):
  * a byte loop costs several emulated instructions per byte, the string instruction one. */

@@ -26,6 +26,7 @@
  *                              the guest mirrors it into KdDebuggerNotPresent, which is what
  *                              kdcom does when its ACKs time out. The relay answers a guest
  *                              STATE_CHANGE with DEBUGGER(0) when no debugger is attached.
+ *                              With VMKD_CAP_HOST_LOG the flag stays clear for DbgPrints.
  *   guest -> host  STATS       transport counters (notifications, port I/O, frames), sent
  *                              on request or at the test kernel's exit.
  *   host  -> guest STATS_REQUEST
@@ -69,6 +70,12 @@ KD_ASSERT_OFF(struct vmkd_frame_header, length, 8);
 /* HELLO / HELLO_ACK payload. */
 #define VMKD_CAP_KD_PACKETS  0x1u
 #define VMKD_CAP_STATS       0x2u
+/* HELLO_ACK: the host keeps DbgPrint output while no debugger is attached (the relay's
+ * per-VM log), so the guest sends PrintString packets then too, without waiting for any
+ * answer, and leaves KdDebuggerNotPresent clear (docs/windows.md, "DbgPrint with no
+ * debugger"). Old relays never set it: their guests drop prints without a debugger, as
+ * kdcom does. */
+#define VMKD_CAP_HOST_LOG    0x4u
 
 struct vmkd_hello {
 	uint32_t capabilities;   /* VMKD_CAP_* */

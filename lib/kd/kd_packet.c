@@ -4,12 +4,34 @@
 
 #include "vmkd/kd_bytes.h"
 
+/*
+ * The byte sum, eight bytes at a time: the even and odd bytes of each quadword go into four
+ * 16-bit lanes, at most 510 a quadword, so a lane holds 128 quadwords before it is folded.
+ * About 8x fewer instructions than a byte loop: every 4 KiB packet is summed by its sender
+ * and its receiver, on the host and in the guest (whose ring-0 code may be emulated).
+ */
+#define SUM_QUADS_PER_FOLD 128u
+#define SUM_EVEN_BYTES 0x00ff00ff00ff00ffull
+
 uint32_t kd_checksum_update(uint32_t sum, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
-	for (size_t i = 0; i < len; i++)
-		sum += p[i];
+	while (len >= 8) {
+		size_t quads = len / 8 < SUM_QUADS_PER_FOLD ? len / 8 : SUM_QUADS_PER_FOLD;
+		uint64_t lanes = 0, w;
+
+		len -= quads * 8;
+		while (quads--) {
+			__builtin_memcpy(&w, p, sizeof(w)); /* one unaligned load, also freestanding */
+			lanes += (w & SUM_EVEN_BYTES) + ((w >> 8) & SUM_EVEN_BYTES);
+			p += 8;
+		}
+		sum += (uint32_t)((lanes & 0xffff) + ((lanes >> 16) & 0xffff) +
+				  ((lanes >> 32) & 0xffff) + (lanes >> 48));
+	}
+	while (len--)
+		sum += *p++;
 	return sum;
 }
 

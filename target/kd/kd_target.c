@@ -693,6 +693,9 @@ void kd_target_print(struct kd_target *t, const char *text, size_t len)
 {
 	struct kd_api_msg msg;
 
+	/* KdpPrint skips the transport while KdDebuggerNotPresent is set; a transport whose
+	 * host keeps DbgPrints (kdvm.dll with VMKD_CAP_HOST_LOG) keeps the flag clear
+	 * (docs/windows.md, "DbgPrint with no debugger"). */
 	if (debugger_absent(t))
 		return;
 	kd_api_build_print(&msg, 0, text, len);

@@ -3,7 +3,8 @@
 # dbglog-record.sh - issue #15 through the real stack (vmkd relay -> QEMU virtio-serial ->
 # kdvm.dll -> the test kernel):
 #   1. the DbgPrint log: every line the guest prints is in `vmkd log` (and `vmkd log -f`),
-#      in order, none duplicated, with its timestamp and processor;
+#      in order, none duplicated, with its timestamp and processor; also the lines printed
+#      while no debugger is attached (VMKD_CAP_HOST_LOG), then a debugger attaches;
 #   2. record and replay: a `vmkd attach -c` session through `vmkd relay --record`, printed
 #      by `vmkd trace` and exported as pcapng, then replayed by `vmkd replay` to the same
 #      client script with identical output; a different script is reported as a
@@ -16,63 +17,28 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-dbglog.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid= replay_pid=
+replay_pid=
 cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
 	[[ -n $replay_pid ]] && kill "$replay_pid" 2>/dev/null
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	session_cleanup
 }
 trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
-
-virtio_args() {
-	echo "-device virtio-serial-pci,id=vser0" \
-		"-chardev socket,id=vmkd0,path=$tmp/$1.vm.sock,server=off" \
-		"-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0"
-}
-
-# relay_start NAME [relay options]: debugger side on $tmp/NAME.dbg.sock, log in $tmp/logs.
-relay_start() {
-	local name=$1
-	shift
-	relay_log=$tmp/$name.relay.log
-	"$BUILD/vmkd" relay --name "$name" --guest "listen:unix:$tmp/$name.vm.sock" \
-		--listen "unix:$tmp/$name.dbg.sock" --log-dir "$tmp/logs" "$@" >"$relay_log" 2>&1 &
-	relay_pid=$!
-	for _ in $(seq 100); do [[ -S $tmp/$name.dbg.sock && -S $tmp/$name.vm.sock ]] && break; sleep 0.1; done
-}
-
-relay_stop() {
-	kill "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
-}
+require_build
 
 # ---- 1. the DbgPrint log ------------------------------------------------------------------
-# The debugger is attached from the start: kdvm.dll (like kdcom) sends no DbgPrint while the
-# relay says no debugger is there, and the kernel (KdpPrint) stops printing once
-# KdDebuggerNotPresent is set, so lines printed with nobody attached never reach the host.
-# The relay's side of that case (DbgPrints with no debugger: logged, still dropped and
-# counted for the link) is covered by tests/unit/test_dbglog.c.
+# Here the debugger is attached from the start; nodebugger_test below covers the lines
+# printed before one attaches.
 dbglog_test() {
 	local name=tcg-dbglog lines=3000 seen dups inorder client_lines follow_pid
 	echo "== $name"
 	mkdir -p "$tmp/logs"
-	relay_start "$name"
+	vm_relay "$name" --log-dir "$tmp/logs"
 	"$BUILD/vmkd" log -f --dir "$tmp/logs" "$name" >"$tmp/$name.follow" 2>&1 &
 	follow_pid=$!
 	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30
 	wait_for "$relay_log" "debugger connected" 30
-	# shellcheck disable=SC2046
 	target_start "$name" tcg 240 "debugport=vm workload=dbgprint lines=$lines nobreak build=19041" \
-		-- $(virtio_args "$name")
+		-- "${VM_VIRTIO_ARGS[@]}"
 	target_wait
 	grep -q "^accel: tcg\$" "$tmp/$name.qemu.out" && echo "accel: tcg"
 	wait_for "$tmp/$name.follow" "dbgprint done" 10
@@ -104,6 +70,66 @@ dbglog_test() {
 	target_pid=
 }
 
+# The guest prints while no debugger is attached: the relay (its log on) says
+# VMKD_CAP_HOST_LOG, so kdvm.dll keeps KdDebuggerNotPresent clear and sends the prints
+# without waiting; the relay logs them and drops them for the link (counted). Then a
+# debugger attaches (break-in, g) and the guest prints more: every line is in the log, in
+# order, none duplicated, and the later ones reached the debugger too.
+nodebugger_test() {
+	local name=tcg-nodbg before=500 after=200 total seen dups inorder client_lines first
+	local client_first
+	total=$((before + after))
+	echo "== $name"
+	mkdir -p "$tmp/logs"
+	relay_start "$name"
+	# shellcheck disable=SC2046
+	target_start "$name" tcg 300 \
+		"debugport=vm workload=dbgprint lines=$before then=$after nobreak build=19041" \
+		-- $(virtio_args "$name")
+	if ! wait_for "$tmp/logs/$name.log" "dbgprint waiting for a break-in" 240; then
+		fail "$name: the lines printed with no debugger never reached the log"
+		show "$tmp/$name.console" "$relay_log" "$tmp/$name.qemu.out"
+		target_kill
+		target_pid=
+		relay_stop
+		return
+	fi
+	grep -q "^accel: tcg\$" "$tmp/$name.qemu.out" && echo "accel: tcg"
+	check "$name: the relay told the guest it keeps the log" \
+		grep -q "HELLO_ACK with debugger absent, DbgPrints kept in the log" "$relay_log"
+	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 120 -b
+	if wait_for "$client_out" "\(first chance\)|Break instruction|stopped" 120; then
+		cmd g
+	else
+		fail "$name: the debugger did not stop the guest"
+		show "$client_out" "$relay_log"
+	fi
+	target_wait
+	client_finish 5
+	relay_stop
+	"$BUILD/vmkd" log --dir "$tmp/logs" "$name" >"$tmp/$name.vmkdlog"
+	seen=$(grep -c "dbgprint line " "$tmp/$name.vmkdlog")
+	dups=$(grep -oE "dbgprint line [0-9]+ of" "$tmp/$name.vmkdlog" | sort | uniq -d | wc -l)
+	inorder=$(grep -oE "dbgprint line [0-9]+ of" "$tmp/$name.vmkdlog" | awk '{print $3}' |
+		awk -v n="$total" 'BEGIN{ok=1} {if ($1 != NR) ok=0} END{print (ok && NR == n) ? "yes" : "no"}')
+	client_lines=$(grep -c "dbgprint line " "$client_out")
+	client_first=$(grep -oE "dbgprint line [0-9]+ of" "$client_out" | head -n 1 | awk '{print $3}')
+	first=$(grep -oE "dbgprint line [0-9]+ of" "$client_out" | awk '{print $3}' |
+		awk -v s="$((before + 1))" 'BEGIN{ok=1} {if ($1 != s + NR - 1) ok=0} END{print ok ? "yes" : "no"}')
+	echo "    log: $seen of $total lines ($before before the debugger), $dups duplicated;" \
+		"the debugger printed $client_lines, from line ${client_first:-none}"
+	check "$name: every line is in the log, also the $before printed with no debugger ($seen of $total)" \
+		test "$seen" -eq "$total"
+	check "$name: in order, none duplicated" test "$inorder" = yes -a "$dups" -eq 0
+	check "$name: the lines printed while attached reached the debugger ($client_lines of $after)" \
+		test "$client_lines" -eq "$after" -a "$first" = yes
+	check "$name: the log ends with the workload's last line" \
+		grep -q "vmkd-target: dbgprint done" "$tmp/$name.vmkdlog"
+	check "$name: the guest ran to its end (exit $target_rc)" \
+		grep -q "vmkd-target: workload dbgprint finished" "$tmp/$name.console"
+	target_pid=
+}
+
 # ---- 2. record, trace, pcapng, replay ----------------------------------------------------
 script_cmds="version; r rip; db fffff80000200000 L 20; dq fffff80000200000 L 2"
 
@@ -111,13 +137,13 @@ record_test() {
 	local name=tcg-record rec rc
 	echo "== $name"
 	rec=$tmp/$name.rec
-	relay_start "$name" --record "$tmp/%n.rec"
+	vm_relay "$name" --log-dir "$tmp/logs" --record "$tmp/%n.rec"
 	"$BUILD/vmkd" attach --connect-timeout 30 --wait 120 --timeout 30 -c "$script_cmds" \
 		"unix:$tmp/$name.dbg.sock" >"$tmp/$name.live" 2>&1 &
 	client_pid=$!
 	wait_for "$relay_log" "debugger connected" 30
 	# shellcheck disable=SC2046
-	target_start "$name" tcg 120 "debugport=vm workload=loop build=19041" -- $(virtio_args "$name")
+	target_start "$name" tcg 120 "debugport=vm workload=loop build=19041" -- "${VM_VIRTIO_ARGS[@]}"
 	for _ in $(seq 1200); do kill -0 "$client_pid" 2>/dev/null || break; sleep 0.1; done
 	wait "$client_pid"
 	rc=$?
@@ -192,6 +218,7 @@ record_test() {
 }
 
 dbglog_test
+nodebugger_test
 record_test
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

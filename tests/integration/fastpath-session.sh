@@ -15,26 +15,8 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-fastpath.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	relay_stop
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
-
-# vm_relay NAME: the relay for VM NAME (qemu.sh's relay_start): QEMU's port connects to
-# $tmp/NAME.vm.sock, the debugger to $tmp/NAME.dbg.sock; log in $relay_log.
-vm_relay() {
-	relay_log=$tmp/$1.relay.log
-	relay_start "$relay_log" "$tmp/$1.vm.sock" "$tmp/$1.dbg.sock" --name "$1"
-}
+trap session_cleanup EXIT
+require_build
 
 # booted_vm NAME ACCEL LIMIT APPEND [QEMU arguments]: the test kernel on kdvm.dll, started
 # in the background, its vmkd port on the relay of vm_relay NAME.

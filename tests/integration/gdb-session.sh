@@ -18,21 +18,14 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-gdb.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid='' server_pid='' gdb_pid=''
+server_pid='' gdb_pid=''
 cleanup() {
 	[[ -n $gdb_pid ]] && kill "$gdb_pid" 2>/dev/null
 	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
-	if [[ ${KEEP_TMP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+	session_cleanup
 }
 trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+require_build
 if ! command -v gdb >/dev/null; then
 	echo "gdb is not installed (apt-get install gdb): skipped"
 	echo "0 passed, 0 failed, 1 skipped"
@@ -40,25 +33,6 @@ if ! command -v gdb >/dev/null; then
 fi
 
 # ---- the pieces -----------------------------------------------------------------------
-
-virtio_args() {
-	echo "-device virtio-serial-pci,id=vser0" \
-		"-chardev socket,id=vmkd0,path=$tmp/$1.vm.sock,server=off" \
-		"-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0"
-}
-
-relay_start() {
-	relay_log=$tmp/$1.relay.log
-	"$BUILD/vmkd" relay --name "$1" --guest "listen:unix:$tmp/$1.vm.sock" \
-		--listen "unix:$tmp/$1.dbg.sock" >"$relay_log" 2>&1 &
-	relay_pid=$!
-	for _ in $(seq 100); do [[ -S $tmp/$1.dbg.sock && -S $tmp/$1.vm.sock ]] && break; sleep 0.1; done
-}
-
-relay_stop() {
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null && wait "$relay_pid" 2>/dev/null
-	relay_pid=
-}
 
 # server_start NAME KD-ENDPOINT [LISTEN]: `vmkd gdb` in the background; its log (DbgPrint
 # text while no debugger waits, stops, connections) in $server_log.
@@ -243,12 +217,11 @@ lldb_session() {
 fast() {
 	local accel=$1 limit=$2 name="$1-fast"
 	echo "== $name: gdb -> vmkd gdb -> relay -> virtio-serial -> kdvm.dll"
-	relay_start "$name"
+	vm_relay "$name"
 	server_start "$name" "unix:$tmp/$name.dbg.sock"
 	wait_for "$relay_log" "debugger connected" 30
-	# shellcheck disable=SC2046
 	target_start "$name" "$accel" "$limit" "debugport=vm workload=loop build=19041" -- \
-		$(virtio_args "$name")
+		"${VM_VIRTIO_ARGS[@]}"
 	gdb_session "$name" "$accel" "$limit" || target_kill
 	target_pid=
 	server_stop

@@ -15,54 +15,34 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-hostmem.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid=
 shm_files=()
 cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
 	rm -f "${shm_files[@]}"
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	session_cleanup
 }
 trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+require_build
 if [[ ! -d /dev/shm || ! -w /dev/shm ]]; then
 	echo "== /dev/shm is not writable here: skipped"
 	echo "$passed passed, $failed failed"
 	exit 0
 fi
 
-# vm_args NAME SHM: virtio-serial to the relay, guest RAM in SHM, QMP on $tmp/NAME.qmp.
-vm_args() {
-	echo "-device virtio-serial-pci,id=vser0" \
-		"-chardev socket,id=vmkd0,path=$tmp/$1.vm.sock,server=off" \
-		"-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0" \
-		"-object memory-backend-file,id=vmkd-ram,size=256M,mem-path=$2,share=on" \
-		"-machine memory-backend=vmkd-ram" \
-		"-qmp unix:$tmp/$1.qmp,server=on,wait=off"
-}
-
-# relay_start NAME SHM [relay options]
-relay_start() {
+# hostmem_relay NAME SHM [relay options]: the relay (session.sh's vm_relay) with the host
+# path: guest RAM in SHM, QMP on $tmp/NAME.qmp, a trace line per request.
+hostmem_relay() {
 	local name=$1 shm=$2
 	shift 2
-	relay_log=$tmp/$name.relay.log
-	"$BUILD/vmkd" relay --name "$name" --guest "listen:unix:$tmp/$name.vm.sock" \
-		--listen "unix:$tmp/$name.dbg.sock" --host-ram "$shm" --qmp "unix:$tmp/$name.qmp" \
-		--trace "$@" >"$tmp/$name.relay.out" 2>"$relay_log" &
-	relay_pid=$!
-	for _ in $(seq 100); do [[ -S $tmp/$name.dbg.sock && -S $tmp/$name.vm.sock ]] && break; sleep 0.1; done
+	vm_relay "$name" --host-ram "$shm" --qmp "unix:$tmp/$name.qmp" --trace "$@"
 }
 
-relay_stop() {
-	kill "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
+# hostmem_vm_args NAME SHM: sets VM_ARGS, QEMU's side of hostmem_relay: the vmkd port, guest
+# RAM in SHM, QMP on $tmp/NAME.qmp.
+hostmem_vm_args() {
+	VM_ARGS=("${VM_VIRTIO_ARGS[@]}"
+		-object "memory-backend-file,id=vmkd-ram,size=256M,mem-path=$2,share=on"
+		-machine memory-backend=vmkd-ram
+		-qmp "unix:$tmp/$1.qmp,server=on,wait=off")
 }
 
 # reads NAME: the reads whose output is compared, appended to $tmp/NAME.reads.
@@ -112,12 +92,12 @@ session() {
 	echo "== $name (accel $accel)"
 	shm=/dev/shm/vmkd-test-$$-$name
 	shm_files+=("$shm")
-	if [[ $mode == host ]]; then relay_start "$name" "$shm"; else relay_start "$name" "$shm" --no-host-ram; fi
+	if [[ $mode == host ]]; then hostmem_relay "$name" "$shm"; else hostmem_relay "$name" "$shm" --no-host-ram; fi
 	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait "$limit" --timeout 60
 	wait_for "$relay_log" "debugger connected" 30
-	# shellcheck disable=SC2046
+	hostmem_vm_args "$name" "$shm"
 	target_start "$name" "$accel" "$limit" "debugport=vm workload=loop build=19041" -- \
-		$(vm_args "$name" "$shm")
+		"${VM_ARGS[@]}"
 	if ! wait_stop_or_exit "$limit"; then
 		fail "$name: no initial breakpoint within $limit s (or the target ended first)"
 		show "$client_out" "$tmp/$name.console" "$tmp/$name.qemu.out" "$relay_log"

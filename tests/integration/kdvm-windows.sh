@@ -23,55 +23,21 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-kdvm-windows.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid=
-cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
-
-virtio_args() {
-	echo "-device virtio-serial-pci,id=vser0" \
-		"-chardev socket,id=vmkd0,path=$tmp/$1.vm.sock,server=off" \
-		"-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0"
-}
-
-relay_start() {
-	relay_log=$tmp/$1.relay.log
-	"$BUILD/vmkd" relay --name "$1" --guest "listen:unix:$tmp/$1.vm.sock" \
-		--listen "unix:$tmp/$1.dbg.sock" >"$relay_log" 2>&1 &
-	relay_pid=$!
-	wait_for "$relay_log" "listening|debugger" 10 || true
-	for _ in $(seq 50); do [[ -S $tmp/$1.dbg.sock && -S $tmp/$1.vm.sock ]] && break; sleep 0.1; done
-}
-
-relay_stop() {
-	kill "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
-}
+trap session_cleanup EXIT
+require_build
 
 # imitated NAME EVENTS HELLOS: the scripted session with kdvm_imitate=EVENTS; the DLL must
 # say HELLO at least HELLOS times (once at boot, once per device set up again).
 imitated() {
 	local name=tcg-$1 events=$2 hellos=$3 ev got
 	echo "== $name (kdvm_imitate=$events)"
-	relay_start "$name"
+	vm_relay "$name"
 	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 90 \
 		--timeout 30
 	wait_for "$relay_log" "debugger connected" 30
 	client_early=1
-	# shellcheck disable=SC2046
 	target_start "$name" tcg 120 "debugport=vm workload=loop build=19041 kdvm_imitate=$events" -- \
-		$(virtio_args "$name")
+		"${VM_VIRTIO_ARGS[@]}"
 	scripted_session "$name" tcg 120 "unix:$tmp/$name.dbg.sock"
 	client_early=
 	for ev in ${events//,/ }; do
@@ -94,11 +60,9 @@ not() { ! "$@"; }
 # options; the only vmkd port is org.vmkd.3 (no relay: the DLL needs only the port).
 loader() {
 	local layout=$1 accel=${2:-tcg} name=${2:-tcg}-loader-$1
-	# shellcheck disable=SC2046
+	vm_virtio_args "$tmp/$name.vm.sock" server=on,wait=off org.vmkd.3
 	target_start "$name" "$accel" 120 "debugport=vm workload=none nobreak loaderblock=$layout loadoptions=noexecute=optin,debug,debugport=vm,vmkdport=3" -- \
-		-device virtio-serial-pci,id=vser0 \
-		-chardev "socket,id=vmkd0,path=$tmp/$name.vm.sock,server=on,wait=off" \
-		-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.3
+		"${VM_VIRTIO_ARGS[@]}"
 	target_wait
 	target_pid=
 	grep -q "^accel: $accel\$" "$tmp/$name.qemu.out" && echo "accel: $accel"

@@ -12,21 +12,13 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-qemu-args.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid= shm_files=() qargs=()
+shm_files=() qargs=()
 cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
-	for f in "${shm_files[@]}"; do rm -f "$f"; done
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	rm -f "${shm_files[@]}"
+	session_cleanup
 }
 trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+require_build
 command -v socat >/dev/null || { fail "socat is missing (make deps)"; echo "$passed passed, $failed failed"; exit 1; }
 
 # qmp SOCKET COMMAND: one QMP command's answer (after the capabilities handshake).
@@ -50,10 +42,7 @@ boot() {
 		grep -qF "vmkd relay --name $name --guest listen:unix:$tmp/$name.vm.sock --listen unix:$tmp/$name.sock" "$tmp/$name.hint"
 
 	relay_log=$tmp/$name.relay.log
-	"$BUILD/vmkd" relay --name "$name" --guest "listen:unix:$tmp/$name.vm.sock" \
-		--listen "unix:$tmp/$name.sock" >"$relay_log" 2>&1 &
-	relay_pid=$!
-	for _ in $(seq 100); do [[ -S $tmp/$name.sock && -S $tmp/$name.vm.sock ]] && break; sleep 0.1; done
+	relay_start "$relay_log" "$tmp/$name.vm.sock" "$tmp/$name.sock" --name "$name"
 	client_out=$tmp/$name.client
 	"$BUILD/vmkd" attach --connect-timeout 30 --wait 120 --timeout 30 -c version \
 		"unix:$tmp/$name.sock" >"$client_out" 2>&1 &
@@ -85,9 +74,7 @@ session_checks() {
 finish() {
 	target_kill
 	target_pid=
-	kill "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
+	relay_stop
 }
 
 # 1. The port alone, as a user adds it to an existing command line.

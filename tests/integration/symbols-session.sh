@@ -17,20 +17,8 @@ export BUILD=${BUILD:-build}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-symbols.XXXXXX")
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
-relay_pid=
-cleanup() {
-	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
-	[[ -n ${target_pid:-} ]] && target_kill
-	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
-	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
+trap session_cleanup EXIT
+require_build
 
 # nm_addr SYMBOL: the symbol's address from the kernel's ELF (the independent truth).
 nm_addr() {
@@ -184,26 +172,16 @@ serial_run() {
 	target_pid=
 }
 
-virtio_args() {
-	echo "-device virtio-serial-pci,id=vser0" \
-		"-chardev socket,id=vmkd0,path=$tmp/$1.vm.sock,server=off" \
-		"-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0"
-}
-
 fast_run() {
 	local name=tcg-fast-symbols limit=120
 	echo "== $name"
-	"$BUILD/vmkd" relay --name "$name" --guest "listen:unix:$tmp/$name.vm.sock" \
-		--listen "unix:$tmp/$name.dbg.sock" >"$tmp/$name.relay.log" 2>&1 &
-	relay_pid=$!
-	for _ in $(seq 100); do [[ -S $tmp/$name.dbg.sock && -S $tmp/$name.vm.sock ]] && break; sleep 0.1; done
+	vm_relay "$name"
 	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait "$limit" --timeout 30
-	wait_for "$tmp/$name.relay.log" "debugger connected" 30
-	# shellcheck disable=SC2046
-	target_start "$name" tcg "$limit" "debugport=vm workload=loop build=19041" -- $(virtio_args "$name")
+	wait_for "$relay_log" "debugger connected" 30
+	target_start "$name" tcg "$limit" "debugport=vm workload=loop build=19041" -- "${VM_VIRTIO_ARGS[@]}"
 	if ! wait_for "$client_out" '\(first chance\)' "$limit"; then
 		fail "$name: no initial breakpoint"
-		show "$client_out" "$tmp/$name.console" "$tmp/$name.relay.log"
+		show "$client_out" "$tmp/$name.console" "$relay_log"
 		client_finish 5
 		target_kill
 		target_pid=
@@ -216,9 +194,7 @@ fast_run() {
 		check "$name: the target ran to completion (exit $target_rc)" test "$target_rc" -eq 0
 		target_pid=
 	fi
-	kill "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
+	relay_stop
 }
 
 fast_run

@@ -13,6 +13,7 @@
 
 #include "capture.h"
 
+#include "vmkd/kd_bytes.h"
 #include "vmkd/kd_parser.h"
 
 const char *capture_shared_dir(void)
@@ -20,16 +21,6 @@ const char *capture_shared_dir(void)
 	const char *dir = getenv("VMKD_SHARED");
 
 	return dir && *dir ? dir : "../shared";
-}
-
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* "[  3.504] RX 30 30 ..." -> *line; returns 0, or -1 if the line is not in that form. */
@@ -78,8 +69,8 @@ static int parse_line(const char *s, struct capture_line *line)
 			s++;
 		if (!*s || *s == '\n' || *s == '\r')
 			break;
-		hi = hex_digit(s[0]);
-		lo = hi < 0 ? -1 : hex_digit(s[1]);
+		hi = kd_hex_digit(s[0]);
+		lo = hi < 0 ? -1 : kd_hex_digit(s[1]);
 		if (lo < 0 || n == cap) {
 			free(line->bytes);
 			return -1;

@@ -517,6 +517,9 @@ static void kernel_requests(void **state)
 	assert_int_equal(got, sizeof(big));
 	assert_memory_equal(big, f->k->mem + 0x2800, sizeof(big));
 	assert_int_equal(st1.requests - st0.requests, 3);
+	/* Each reply's ACK but the last leaves with the next request: request 1, ACK 1 +
+	 * request 2, ACK 2 + request 3, ACK 3 (a retransmission would add writes). */
+	assert_int_equal(st1.writes - st0.writes, 4 + (st1.retransmits - st0.retransmits));
 
 	/* A read running into unmapped memory stops there; one starting there fails. */
 	assert_int_equal(session_read_virtual(f->s, VA + MAPPED - 0x10, buf, 0x100, &got), 0);

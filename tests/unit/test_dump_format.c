@@ -3,7 +3,8 @@
  * vmkd dump's file formats, read back field by field: the ELF core's header and one
  * PT_LOAD per RAM range (p_paddr, sizes, offsets, alignment), the data behind each, and
  * the raw image's sparse layout (file offset = physical address). Sources: a zero-copy
- * mapping and a read callback (the KD path), including a failing read.
+ * mapping and a read callback (the KD path), including a failing read. Sparse output (all-
+ * zero pages left as holes) reads back byte for byte as the dense file, in every format.
  */
 #include <elf.h>
 #include <setjmp.h>
@@ -212,6 +213,91 @@ static void dmp_pages_follow_the_header(void **state)
 	assert_memory_equal(buf, fx->ram, 0x3000);
 }
 
+/* The whole of fd as bytes; *len gets its size. */
+static uint8_t *slurp(int fd, size_t *len)
+{
+	struct stat st;
+	uint8_t *p;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	*len = (size_t)st.st_size;
+	p = malloc(*len + 1);
+	assert_non_null(p);
+	assert_int_equal(pread(fd, p, *len, 0), (ssize_t)*len);
+	return p;
+}
+
+/* Zero pages at the start, middle and end of ranges, and pages that are zero but for their
+ * first or last byte (which must be written): sparse and dense files are equal. */
+static void sparse_reads_back_the_same(void **state)
+{
+	static const enum dump_format fmts[] = { DUMP_RAW, DUMP_ELF, DUMP_DMP };
+	struct fx *fx = *state;
+	static uint8_t hdr[0x2000];
+	char err[128], path[64];
+
+	memset(hdr, 0x5a, sizeof(hdr));
+	memset(fx->ram + 0x1000, 0, 0x1000); /* range 1, middle page */
+	memset(fx->ram + 0x2000, 0, 0x1000); /* range 1, last page: a trailing hole */
+	memset(fx->ram + 0x4000, 0, 0x1000); /* range 0, first page */
+	memset(fx->ram + 0x5000, 0, 0x1000); /* range 0, last page ... */
+	fx->ram[0x5fff] = 1;                 /* ... but for its last byte */
+	memset(fx->ram, 0, 0x1000);          /* range 1, first page ... */
+	fx->ram[0] = 2;                      /* ... but for its first byte */
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		struct dump_source src = { .layout = &fx->l, .map = map, .ctx = fx,
+					   .chunk = 0x2000, .prefix = hdr,
+					   .prefix_len = sizeof(hdr) };
+		uint64_t zero = 1234;
+		uint8_t *dense, *sparse;
+		size_t dlen, slen;
+		int fd;
+
+		snprintf(path, sizeof(path), "/tmp/vmkd-test-dump-sparse.XXXXXX");
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		unlink(path);
+		assert_int_equal(ftruncate(fx->fd, 0), 0);
+		src.zero_bytes = &zero;
+		assert_int_equal(dump_write(fx->fd, fmts[i], &src, err, sizeof(err)), 0);
+		assert_int_equal(zero, 0); /* dense: no holes */
+		src.sparse = 1;
+		assert_int_equal(dump_write(fd, fmts[i], &src, err, sizeof(err)), 0);
+		assert_int_equal(zero, 3 * 0x1000);
+		dense = slurp(fx->fd, &dlen);
+		sparse = slurp(fd, &slen);
+		assert_int_equal(slen, dlen);
+		assert_memory_equal(sparse, dense, dlen);
+		free(dense);
+		free(sparse);
+		close(fd);
+	}
+}
+
+/* The read callback (KD) source is sparse too, and a range of zeros only is all hole. */
+static void sparse_read_source(void **state)
+{
+	struct fx *fx = *state;
+	struct dump_source src = { .layout = &fx->l, .read = rd, .ctx = fx, .chunk = 0x1800,
+				   .sparse = 1 };
+	uint64_t zero = 0;
+	uint8_t buf[0x3000], z[0x3000];
+	char err[128];
+	struct stat st;
+
+	memset(fx->ram, 0, 0x3000); /* all of range 1 */
+	memset(z, 0, sizeof(z));
+	src.zero_bytes = &zero;
+	assert_int_equal(dump_write(fx->fd, DUMP_ELF, &src, err, sizeof(err)), 0);
+	assert_int_equal(zero, 0x3000);
+	assert_int_equal(fstat(fx->fd, &st), 0);
+	assert_int_equal(st.st_size, dump_elf_data_offset(2) + 0x5000);
+	file_read(fx, dump_elf_data_offset(2), buf, 0x2000);
+	assert_memory_equal(buf, fx->ram + 0x4000, 0x2000);
+	file_read(fx, dump_elf_data_offset(2) + 0x2000, buf, 0x3000);
+	assert_memory_equal(buf, z, 0x3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +305,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(raw_is_the_physical_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(failures_are_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(dmp_pages_follow_the_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(sparse_reads_back_the_same, setup, teardown),
+		cmocka_unit_test_setup_teardown(sparse_read_source, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

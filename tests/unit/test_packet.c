@@ -21,6 +21,33 @@ static void checksum_is_byte_sum(void **state)
 }
 
 /* The ACK of packet 0x80800000 from kd-protocol.md 1.2, byte for byte. */
+/* The quadword-at-a-time sum equals a byte loop: every length and misalignment around the
+ * 8-byte and 128-quadword steps, and all-0xff bytes (the largest lane values). */
+static void checksum_matches_byte_loop(void **state)
+{
+	static uint8_t buf[KD_MAX_PAYLOAD + 16];
+	uint32_t x = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	for (int fill = 0; fill < 2; fill++) {
+		if (fill)
+			memset(buf, 0xff, sizeof(buf));
+		for (size_t off = 0; off < 8; off++) {
+			for (size_t len = 0; len + off <= sizeof(buf); len += len < 2100 ? 1 : 97) {
+				uint32_t want = 7;
+
+				for (size_t i = 0; i < len; i++)
+					want += buf[off + i];
+				assert_int_equal(kd_checksum_update(7, buf + off, len), want);
+			}
+		}
+	}
+}
+
 static void control_packet_bytes(void **state)
 {
 	(void)state;
@@ -81,6 +108,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(checksum_is_byte_sum),
+		cmocka_unit_test(checksum_matches_byte_loop),
 		cmocka_unit_test(control_packet_bytes),
 		cmocka_unit_test(data_packet_matches_capture),
 		cmocka_unit_test(build_refuses_oversize_and_short_buffers),

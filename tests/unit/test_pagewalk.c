@@ -3,7 +3,7 @@
  * The host's x86-64 page walker on hand-built tables in a small fake physical memory:
  * 4-level and 5-level paging, 4 KiB / 2 MiB / 1 GiB pages, canonical checks, reserved
  * bits, and hostile tables (self-references, tables outside memory, a table at the very
- * top of the physical space).
+ * top of the physical space); the trace of entries !pte prints and their WinDbg flags.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +190,82 @@ static void hostile_tables(void **state)
 	assert_string_equal(pw_result_name(PW_NO_TABLE), "page table outside RAM");
 }
 
+/* The trace !pte and !vtop print: each entry read and where, top level first. */
+static void trace_of_entries(void **state)
+{
+	enum { CR3 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000 };
+	const uint64_t va_4k = 0xfffff80000203456ull; /* PML4 496, PDPT 0, PD 1, PT 3 */
+	const uint64_t va_2m = 0xfffff80000400010ull; /* PD 2: a 2 MiB page */
+	const uint64_t va_1g = 0xfffff80040000020ull; /* PDPT 1: a 1 GiB page */
+	struct pw_translation t;
+	struct pw_trace w;
+	struct pw_mode mode;
+	char flags[12];
+
+	(void)state;
+	set(CR3, 496, PDPT | PW_PTE_P | PW_PTE_RW);
+	set(PDPT, 0, PD | PW_PTE_P | PW_PTE_RW);
+	set(PDPT, 1, 0x80000000ull | PW_PTE_P | PW_PTE_PS);
+	set(PD, 1, PT | PW_PTE_P | PW_PTE_RW);
+	set(PD, 2, 0x600000ull | PW_PTE_P | PW_PTE_RW | PW_PTE_PS | PW_PTE_G);
+	set(PT, 3, 0x7000ull | PW_PTE_P | PW_PTE_RW | PW_PTE_A | PW_PTE_D | PW_PTE_NX);
+
+	pw_mode_from_cr(&mode, CR3 | 0x18, 0, 0); /* PCD/PWT bits ignored */
+	assert_int_equal(pw_translate_trace(&mode, va_4k, rd, &m, &t, &w), PW_OK);
+	assert_int_equal(w.top, 4);
+	assert_int_equal(w.depth, 4);
+	assert_int_equal(t.page_size, PW_PAGE_4K);
+	assert_int_equal(t.pa, 0x7456);
+	assert_int_equal(w.entry_pa[0], CR3 + 8 * 496);
+	assert_int_equal(w.entry_pa[3], PT + 8 * 3);
+	assert_int_equal(w.entry[1], PD | PW_PTE_P | PW_PTE_RW);
+	assert_false(pw_entry_large(w.entry[3], 1));
+	pw_entry_flags(w.entry[3], 0, flags);
+	assert_string_equal(flags, "---DA--KW-V");
+
+	pw_mode_from_cr(&mode, CR3, 0, 0);
+	assert_int_equal(pw_translate_trace(&mode, va_2m, rd, &m, &t, &w), PW_OK);
+	assert_int_equal(w.depth, 3);
+	assert_int_equal(t.page_size, PW_PAGE_2M);
+	assert_int_equal(t.pa, 0x600010);
+	assert_true(pw_entry_large(w.entry[2], 2));
+	pw_entry_flags(w.entry[2], 1, flags);
+	assert_string_equal(flags, "-GL----KWEV");
+
+	assert_int_equal(pw_translate_trace(&mode, va_1g, rd, &m, &t, &w), PW_OK);
+	assert_int_equal(w.depth, 2);
+	assert_true(pw_entry_large(w.entry[1], 3));
+	assert_int_equal(t.pa, 0x80000020);
+
+	/* Absent at the PT and at the PML4: the trace ends with the absent entry. */
+	assert_int_equal(pw_translate_trace(&mode, va_4k + 0x1000, rd, &m, &t, &w), PW_NOT_PRESENT);
+	assert_int_equal(w.depth, 4);
+	assert_int_equal(w.entry[3], 0);
+	assert_int_equal(pw_translate_trace(&mode, 0xffff800000000000ull, rd, &m, &t, &w),
+			 PW_NOT_PRESENT);
+	assert_int_equal(w.depth, 1);
+	/* Non-canonical: nothing read. A table outside memory: where the walk tried. */
+	assert_int_equal(pw_translate_trace(&mode, 0x0000800000000000ull, rd, &m, &t, &w),
+			 PW_NON_CANONICAL);
+	assert_int_equal(w.depth, 0);
+	set(PD, 1, 0x7fff0000000ull | PW_PTE_P);
+	assert_int_equal(pw_translate_trace(&mode, va_4k, rd, &m, &t, &w), PW_NO_TABLE);
+	assert_int_equal(w.depth, 3);
+	assert_int_equal(w.entry_pa[3], 0x7fff0000000ull + 8 * 3);
+
+	/* 5-level: the PML5E comes first (PML5 index 0, then the same PML4 496 ... PD 2). */
+	set(0x1000, 0, CR3 | PW_PTE_P);
+	pw_mode_from_cr(&mode, 0x1000, PW_CR4_LA57, 0);
+	assert_int_equal(pw_translate_trace(&mode, va_2m & 0x0000ffffffffffffull, rd, &m, &t, &w),
+			 PW_OK);
+	assert_int_equal(w.top, 5);
+	assert_int_equal(w.depth, 4);
+	assert_int_equal(w.entry_pa[0], 0x1000);
+	assert_int_equal(w.entry_pa[1], CR3 + 8 * 496);
+	assert_true(pw_entry_large(w.entry[3], 2));
+	assert_int_equal(t.pa, 0x600010);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +274,7 @@ int main(void)
 		cmocka_unit_test_setup(five_level, setup),
 		cmocka_unit_test_setup(reserved_bits, setup),
 		cmocka_unit_test_setup(hostile_tables, setup),
+		cmocka_unit_test_setup(trace_of_entries, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,6 +390,8 @@ struct play {
 	size_t to_dbg_len, to_target_len;
 	int stops, prints, replies;
 	uint64_t now;
+	struct replay_script script; /* of the recording in rec */
+	struct mem rec;
 };
 
 static void target_write(void *opaque, const uint8_t *buf, size_t len)
@@ -454,14 +456,20 @@ static void send_request(struct play *pl, const uint8_t *req, size_t n)
 	pump(pl);
 }
 
-static void play_setup(struct play *pl, struct replay_script *s, struct mem *m)
+/* Fixture of the replay tests: the recording of make_recording, replayed to a debugger
+ * link that has just sent its RESET. */
+static int play_setup(void **state)
 {
+	struct play *pl = calloc(1, sizeof(*pl));
+	struct replay_script *s;
 	struct record_reader r;
 	struct kd_link_config cfg;
 	char err[128];
 
-	make_recording(m);
-	assert_int_equal(record_reader_init(&r, (uint8_t *)m->buf, m->len), 0);
+	assert_non_null(pl);
+	s = &pl->script;
+	make_recording(&pl->rec);
+	assert_int_equal(record_reader_init(&r, (uint8_t *)pl->rec.buf, pl->rec.len), 0);
 	assert_int_equal(replay_script_build(s, &r, err, sizeof(err)), 0);
 	/* RESET; state change (its retransmission is no step); GetVersion; reply; DbgPrint;
 	 * ReadVirtualMemory (its resend is no step); reply */
@@ -469,23 +477,30 @@ static void play_setup(struct play *pl, struct replay_script *s, struct mem *m)
 	assert_int_equal(s->triggers, 1);
 	assert_int_equal(s->targets, 4);
 	assert_int_equal(s->debuggers, 2);
-	memset(pl, 0, sizeof(*pl));
 	kd_link_default_config(&cfg);
 	kd_link_init(&pl->dbg, KD_ROLE_DEBUGGER, &cfg, &dbg_ops, pl);
 	replay_start(&pl->rp, s, NULL, target_write, pl, 0);
 	kd_link_start_reset(&pl->dbg, 0);
 	pump(pl);
+	*state = pl;
+	return 0;
+}
+
+static int play_teardown(void **state)
+{
+	struct play *pl = *state;
+
+	replay_script_free(&pl->script);
+	free(pl->rec.buf);
+	free(pl);
+	return 0;
 }
 
 static void replay_to_the_end(void **state)
 {
-	struct replay_script s;
-	struct play *pl = calloc(1, sizeof(*pl));
+	struct play *pl = *state;
 	uint8_t req[KD_MAX_PAYLOAD];
-	struct mem m;
 
-	(void)state;
-	play_setup(pl, &s, &m);
 	assert_int_equal(pl->stops, 1); /* the RESET released the state change */
 	send_request(pl, req, get_version_request(req));
 	assert_int_equal(pl->replies, 1);
@@ -496,20 +511,13 @@ static void replay_to_the_end(void **state)
 	assert_int_equal(pl->rp.status, REPLAY_RUNNING);
 	replay_debugger_gone(&pl->rp);
 	assert_int_equal(pl->rp.status, REPLAY_DONE);
-	replay_script_free(&s);
-	free(m.buf);
-	free(pl);
 }
 
 static void replay_reports_divergence(void **state)
 {
-	struct replay_script s;
-	struct play *pl = calloc(1, sizeof(*pl));
+	struct play *pl = *state;
 	uint8_t req[KD_MAX_PAYLOAD];
-	struct mem m;
 
-	(void)state;
-	play_setup(pl, &s, &m);
 	send_request(pl, req, get_version_request(req));
 	send_request(pl, req, read_request(req, 0xfffff80000200100ull));
 	assert_int_equal(pl->rp.status, REPLAY_DIVERGED);
@@ -519,27 +527,17 @@ static void replay_reports_divergence(void **state)
 	assert_non_null(strstr(pl->rp.msg, "got -> MANIPULATE ReadVirtualMemory "
 				"addr=fffff80000200100"));
 	assert_null(strchr(pl->rp.msg, '\n'));
-	replay_script_free(&s);
-	free(m.buf);
-	free(pl);
 }
 
 static void replay_debugger_leaves_early(void **state)
 {
-	struct replay_script s;
-	struct play *pl = calloc(1, sizeof(*pl));
+	struct play *pl = *state;
 	uint8_t req[KD_MAX_PAYLOAD];
-	struct mem m;
 
-	(void)state;
-	play_setup(pl, &s, &m);
 	send_request(pl, req, get_version_request(req));
 	replay_debugger_gone(&pl->rp);
 	assert_int_equal(pl->rp.status, REPLAY_DIVERGED);
 	assert_non_null(strstr(pl->rp.msg, "the debugger left at packet"));
-	replay_script_free(&s);
-	free(m.buf);
-	free(pl);
 }
 
 
@@ -605,9 +603,9 @@ int main(void)
 		cmocka_unit_test(path_patterns),
 		cmocka_unit_test(trace_lines),
 		cmocka_unit_test(pcapng_structure),
-		cmocka_unit_test(replay_to_the_end),
-		cmocka_unit_test(replay_reports_divergence),
-		cmocka_unit_test(replay_debugger_leaves_early),
+		cmocka_unit_test_setup_teardown(replay_to_the_end, play_setup, play_teardown),
+		cmocka_unit_test_setup_teardown(replay_reports_divergence, play_setup, play_teardown),
+		cmocka_unit_test_setup_teardown(replay_debugger_leaves_early, play_setup, play_teardown),
 		cmocka_unit_test(tap_records_debugger_packets),
 	};
 

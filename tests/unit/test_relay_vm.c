@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -22,6 +23,7 @@
 #include "vmkd/vmkd_frame_parser.h"
 
 #include "../../host/common/relay_notice.h"
+#include "../../host/relay/relay_tap.h"
 #include "../../host/relay/relay_vm.h"
 #include "test_relay_fakes.h"
 
@@ -539,6 +541,82 @@ static void relay_no_debugger_rules(void **state)
 	assert_int_equal(fx->vm->st.answered_no_debugger, 3);
 	assert_int_equal(fx->vm->st.kd_to_debugger, 0);
 	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
+}
+
+static uint32_t hello_ack_caps(struct fx *fx)
+{
+	const struct tr_frame_rec *f;
+	struct vmkd_hello ack;
+
+	guest_connect(fx);
+	tr_view_clear(&fx->gv);
+	guest_hello(fx);
+	guest_take(fx);
+	f = only_frame(fx, VMKD_FRAME_HELLO_ACK);
+	memcpy(&ack, f->payload, sizeof(ack));
+	tr_view_clear(&fx->gv);
+	return ack.capabilities;
+}
+
+/* Without a DbgPrint log the relay does not ask for prints nobody would read. */
+static void relay_no_log_no_host_log_cap(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(hello_ack_caps(fx), VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS);
+}
+
+/* With its log the relay says VMKD_CAP_HOST_LOG; prints with no debugger are logged, not
+ * answered (the guest does not wait), not forwarded, counted; once a debugger is attached
+ * they reach it and the log too, in order. */
+static void relay_logs_prints_without_debugger(void **state)
+{
+	struct fx *fx = *state;
+	char dir[] = "/tmp/vmkd-hostlog-XXXXXX", path[sizeof(dir) + 16], line[256];
+	static const char *const want[] = { "before 1", "before 2", "after 1" };
+	struct relay_tap_options o = { 0 };
+	char err[128];
+	size_t n = 0;
+	FILE *lf;
+
+	assert_non_null(mkdtemp(dir));
+	o.log_dir = dir;
+	fx->vm->tap = relay_tap_new("vm0", &o, &fx->log, fx->now, err, sizeof(err));
+	assert_non_null(fx->vm->tap);
+	assert_int_equal(hello_ack_caps(fx),
+			 VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS | VMKD_CAP_HOST_LOG);
+
+	guest_print(fx, "before 1\n");
+	guest_print(fx, "before 2\n");
+	guest_take(fx);
+	assert_int_equal(fx->gv.count, 0);
+	assert_int_equal(fx->vm->st.dropped_prints, 2);
+	assert_int_equal(fx->vm->st.kd_to_debugger, 0);
+	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
+
+	dbg_connect(fx, 0);
+	guest_print(fx, "after 1\n");
+	exchange(fx);
+	assert_int_equal(fx->delivered, 1);
+	assert_int_equal(fx->last_type, KD_PACKET_TYPE_DEBUG_IO);
+	assert_int_equal(fx->last_len, sizeof(struct kd_debug_io) + 8);
+	assert_memory_equal(fx->last_payload + sizeof(struct kd_debug_io), "after 1\n", 8);
+	assert_int_equal(fx->vm->st.dropped_prints, 2);
+
+	relay_tap_free(fx->vm->tap, fx->now);
+	fx->vm->tap = NULL;
+	snprintf(path, sizeof(path), "%s/vm0.log", dir);
+	lf = fopen(path, "r");
+	assert_non_null(lf);
+	while (fgets(line, sizeof(line), lf)) {
+		assert_true(n < 3);
+		assert_non_null(strstr(line, want[n]));
+		n++;
+	}
+	fclose(lf);
+	assert_int_equal(n, 3);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void relay_debugger_comes_and_goes(void **state)
@@ -1254,6 +1332,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(relay_breakin_becomes_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_hello_renumbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_no_debugger_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_no_log_no_host_log_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(relay_logs_prints_without_debugger, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(relay_debugger_comes_and_goes, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_silent_debugger, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_malformed_frames, setup, teardown),

@@ -24,16 +24,16 @@ vm_spawn() {
 	fi
 }
 
-# vm_virtio_args SOCK [CHARDEV_OPTIONS]: sets VM_VIRTIO_ARGS to the QEMU arguments of the
-# vmkd port (virtserialport org.vmkd.0) on a unix socket. The default, server=off, makes
-# QEMU connect to a relay listening on SOCK: the port is then open before the guest runs
-# (with QEMU listening instead, a guest that boots before the relay connects finds no host
-# and boots on without a debugger, as kdcom does).
+# vm_virtio_args SOCK [CHARDEV_OPTIONS [PORT]]: sets VM_VIRTIO_ARGS to the QEMU arguments of
+# the vmkd port (virtserialport PORT, default org.vmkd.0) on a unix socket. The default
+# options, server=off, make QEMU connect to a relay listening on SOCK: the port is then open
+# before the guest runs (with QEMU listening instead, a guest that boots before the relay
+# connects finds no host and boots on without a debugger, as kdcom does).
 vm_virtio_args() {
 	# shellcheck disable=SC2054 # the commas belong to the option strings
 	VM_VIRTIO_ARGS=(-device virtio-serial-pci,id=vser0
 		-chardev "socket,id=vmkd0,path=$1,${2:-server=off}"
-		-device virtserialport,bus=vser0.0,chardev=vmkd0,name=org.vmkd.0)
+		-device "virtserialport,bus=vser0.0,chardev=vmkd0,name=${3:-org.vmkd.0}")
 }
 
 # vm_start OUT PIDFILE [qemu-target options] [-- QEMU arguments]: boots the kernel in the

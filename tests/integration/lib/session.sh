@@ -27,6 +27,26 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name"; fi
 }
 
+# require_build: ends the script (status 1, "build first") unless vmkd, the test kernel and
+# kdvm.dll are built.
+require_build() {
+	[[ -x $BUILD/vmkd && -r $BUILD/target/vmkd-target.bin && -r $BUILD/guest/kdvm.dll ]] &&
+		return 0
+	fail "build first: $BUILD/vmkd, $BUILD/target/vmkd-target.bin, $BUILD/guest/kdvm.dll"
+	echo "$passed passed, $failed failed"
+	exit 1
+}
+
+# session_cleanup: what a session script's EXIT trap does: stops the client, QEMU and the
+# relay by their pids and removes $tmp (kept, and said so, with KEEP_TMP set).
+session_cleanup() {
+	[[ -n ${client_pid:-} ]] && kill "$client_pid" 2>/dev/null
+	[[ -n ${target_pid:-} ]] && target_kill
+	relay_stop
+	if [[ ${KEEP_TMP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+	return 0
+}
+
 # kvm_usable: true when /dev/kvm works for QEMU here.
 kvm_usable() {
 	[[ $(scripts/qemu-target.sh --accel auto --probe-accel 2>/dev/null) == kvm ]]
@@ -51,6 +71,18 @@ target_start() {
 	vm_start "$tmp/$name.qemu.out" "$tmp/$name.qemu.pid" --accel "$accel" --timeout "$limit" \
 		--append "$append" --console "file:$tmp/$name.console" "$@"
 	target_pid=$vm_pid target_qemu_pidfile=$vm_qemu_pidfile
+}
+
+# vm_relay NAME [relay options]: qemu.sh's relay_start for VM NAME: QEMU's vmkd port
+# connects to $tmp/NAME.vm.sock, the debugger to $tmp/NAME.dbg.sock; output in $relay_log
+# ($tmp/NAME.relay.log). Sets VM_VIRTIO_ARGS to that port's QEMU arguments (vm_virtio_args).
+# Returns relay_start's status.
+vm_relay() {
+	local name=$1
+	shift
+	relay_log=$tmp/$name.relay.log
+	vm_virtio_args "$tmp/$name.vm.sock"
+	relay_start "$relay_log" "$tmp/$name.vm.sock" "$tmp/$name.dbg.sock" --name "$name" "$@"
 }
 
 # target_wait: waits for the qemu-target script; sets target_rc.
