@@ -223,8 +223,14 @@ win_dump() {
 		grep -qzE "signature: PAGEDU64.version: 15\.19041.machine: 8664.processors: 1" <<<"$(tr '\n' '.' <<<"$info")"
 	check "$name: dmp: DirectoryTableBase is the guest's CR3 (page aligned, in RAM)" \
 		grep -qE "^DirectoryTableBase: 0x[0-9a-f]*000$" <<<"$info"
-	check "$name: dmp: PsLoadedModuleList and KdDebuggerDataBlock in the kernel" \
-		bash -c "grep -qE '^PsLoadedModuleList: 0xfffff800' <<<\"$info\" && grep -qE '^KdDebuggerDataBlock: 0xfffff800' <<<\"$info\""
+	if grep -qE '^PsLoadedModuleList: 0xfffff800' <<<"$info" &&
+		grep -qE '^KdDebuggerDataBlock: 0xfffff800' <<<"$info"; then
+		pass "$name: dmp: PsLoadedModuleList and KdDebuggerDataBlock in the kernel"
+	else
+		fail "$name: dmp: PsLoadedModuleList and KdDebuggerDataBlock in the kernel"
+		sed 's/^/    /' <<<"$info" | head -n 20
+		sed 's/^/    /' "$tmp/$name.dump.out" | tail -n 5
+	fi
 	check "$name: dmp: the stopped processor's context (cs 0x10) and a break-in exception" \
 		bash -c "grep -qE '^context: rip 0xfffff800[0-9a-f]+ rsp 0x[0-9a-f]+ cs 0x10$' <<<\"$info\" && grep -q '^exception: 0x80000003' <<<\"$info\""
 	check "$name: dmp: one run per RAM range, as many as the ELF core's PT_LOADs" \
