@@ -70,7 +70,7 @@ unit=$root/usr/lib/systemd/system/vmkd-relay.service
 for line in 'ExecStart=/usr/bin/vmkd relay --config /etc/vmkd/relay.conf --quiet' \
 	'ConditionPathExists=/etc/vmkd/relay.conf' 'RuntimeDirectory=vmkd' \
 	'ExecReload=/bin/kill -HUP $MAINPID' \
-	'RuntimeDirectoryMode=0750' 'Group=vmkd' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+	'RuntimeDirectoryMode=0750' 'LogsDirectory=vmkd' 'Group=vmkd' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
 	'ProtectHome=yes' 'CapabilityBoundingSet=CAP_DAC_OVERRIDE' 'WantedBy=multi-user.target'; do
 	check "unit: $line" grep -qxF -- "$line" "$unit"
 done
