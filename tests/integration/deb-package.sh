@@ -53,6 +53,11 @@ for f in /usr/bin/vmkd /lib/systemd/system/vmkd-relay.service /etc/vmkd/relay.co
 	check "contains $f" grep -qxF "$f" "$tmp/files"
 done
 check "man pages are compressed (no uncompressed .1)" test -z "$(grep '\.1$' "$tmp/files")"
+missing=""
+for m in docs/man/*.1; do
+	grep -qxF "/usr/share/man/man1/$(basename "$m").gz" "$tmp/files" || missing+=" $(basename "$m")"
+done
+check "every page of docs/man is packaged${missing:+ (missing:$missing)}" test -z "$missing"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles >"$tmp/conffiles" 2>/dev/null
 check "/etc/vmkd/relay.conf.example is a conffile" grep -qxF /etc/vmkd/relay.conf.example "$tmp/conffiles"
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/vmkd >"$tmp/vmkd" && chmod +x "$tmp/vmkd"

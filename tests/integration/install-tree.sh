@@ -34,7 +34,8 @@ check "make install DESTDIR=... PREFIX=/usr exits 0 (got $rc)" test "$rc" -eq 0
 		/usr/lib/systemd/system/vmkd-relay.service /usr/lib/sysusers.d/vmkd.conf \
 		/usr/share/doc/vmkd/README.md /usr/share/doc/vmkd/LICENSE \
 		/usr/share/vmkd/windows/install-kdvm.ps1 /usr/share/vmkd/windows/install-kdvm.cmd
-	for p in vmkd vmkd-attach vmkd-relay vmkd-bench vmkd-qemu-args vmkd-libvirt vmkd-gdb vmkd-dump; do
+	for p in vmkd vmkd-attach vmkd-relay vmkd-bench vmkd-qemu-args vmkd-libvirt vmkd-gdb vmkd-dump \
+		vmkd-pdb vmkd-symfetch vmkd-log vmkd-trace vmkd-replay; do
 		echo "/usr/share/man/man1/$p.1"
 	done
 	for d in docs/*.md; do echo "/usr/share/doc/vmkd/$(basename "$d")"; done
@@ -69,7 +70,7 @@ unit=$root/usr/lib/systemd/system/vmkd-relay.service
 for line in 'ExecStart=/usr/bin/vmkd relay --config /etc/vmkd/relay.conf --quiet' \
 	'ConditionPathExists=/etc/vmkd/relay.conf' 'RuntimeDirectory=vmkd' \
 	'ExecReload=/bin/kill -HUP $MAINPID' \
-	'RuntimeDirectoryMode=0750' 'Group=vmkd' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+	'RuntimeDirectoryMode=0750' 'LogsDirectory=vmkd' 'Group=vmkd' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
 	'ProtectHome=yes' 'CapabilityBoundingSet=CAP_DAC_OVERRIDE' 'WantedBy=multi-user.target'; do
 	check "unit: $line" grep -qxF -- "$line" "$unit"
 done
