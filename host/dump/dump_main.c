@@ -142,7 +142,7 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
 		case 'i': a->inspect = optarg; break;
 		case 'f':
 			if (dump_format_parse(optarg, &a->fmt)) {
-				fprintf(stderr, "vmkd dump: --format is raw or elf\n");
+				fprintf(stderr, "vmkd dump: --format is raw, elf or dmp\n");
 				return 2;
 			}
 			break;
