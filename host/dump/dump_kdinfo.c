@@ -43,10 +43,17 @@ int dump_win_from_kd(struct session *s, struct dump_win_info *info, char *err, s
 
 	/* DebuggerDataList is a LIST_ENTRY whose Flink is KDDEBUGGER_DATA64's header. */
 	memset(&d, 0, sizeof(d));
-	if (!read_u64(s, ver.debugger_data_list, &kdbg) && kdbg &&
-	    !session_read_virtual(s, kdbg, &d, sizeof(d), &got) &&
-	    got >= offsetof(struct kd_debugger_data64, psp_cid_table) &&
-	    d.header.owner_tag == KD_DEBUGGER_DATA_TAG) {
+	if (read_u64(s, ver.debugger_data_list, &kdbg) || !kdbg)
+		fprintf(stderr, "vmkd dump: warning: DebuggerDataList at %#llx not read (%s): the "
+			"header has no KdDebuggerDataBlock\n",
+			(unsigned long long)ver.debugger_data_list, session_error(s));
+	else if (session_read_virtual(s, kdbg, &d, sizeof(d), &got) ||
+		 got < offsetof(struct kd_debugger_data64, psp_cid_table) ||
+		 d.header.owner_tag != KD_DEBUGGER_DATA_TAG)
+		fprintf(stderr, "vmkd dump: warning: KDDEBUGGER_DATA64 at %#llx not read (%zu bytes, "
+			"tag %#x: %s)\n", (unsigned long long)kdbg, got, d.header.owner_tag,
+			session_error(s));
+	else {
 		info->kd_debugger_data_block = kdbg;
 		info->ps_active_process_head = d.ps_active_process_head;
 		if (!info->ps_loaded_module_list)

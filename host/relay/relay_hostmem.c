@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vmkd/kd_api.h"
+#include "vmkd/kd_bytes.h"
 #include "vmkd/kd_wire.h"
 
 #include "../common/guest_ram_qmp.h"
@@ -16,6 +17,9 @@
 #include "relay_vm_int.h"
 
 #define MANIP_SIZE sizeof(struct kd_manipulate_state64)
+/* Our own requests carry this in the pad field, which KD targets echo (the session's
+ * generations use the 0xD6 top byte): a reply bearing it is ours, whatever came between. */
+#define HOSTMEM_OWN_MARK 0x52000000u
 #define QMP_CONNECT_MS 500 /* QEMU runs (its chardev is connected): its QMP socket exists */
 
 enum cr_state {
@@ -298,6 +302,7 @@ static void fetch_cr(struct relay_vm *vm, struct relay_hostmem *hm)
 
 	kd_api_req_read_control(&msg, hm->processor, KD_CONTROL_SPACE_KSPECIAL,
 				(uint32_t)sizeof(struct kd_special_registers_amd64));
+	msg.u.m.pad = HOSTMEM_OWN_MARK;
 	memcpy(pkt, &msg.u, MANIP_SIZE);
 	hm->cr = CR_FETCHING;
 	hm->own_pending = 1;
@@ -418,7 +423,13 @@ int relay_hostmem_from_guest(struct relay_vm *vm, uint16_t type, const uint8_t *
 		return 0;
 	check_epoch(vm, hm);
 	if (type == KD_PACKET_TYPE_STATE_CHANGE64) {
-		/* Stopped (again: a RESYNC repeats it). Earlier requests will not be answered. */
+		int held = hm->held;
+
+		/* Stopped (again: a RESYNC repeats it). Earlier requests may not be answered,
+		 * but a debugger read held for our CR3 never reached the guest, and its sender
+		 * waits for it (the link ACKed it): the guest, in its manipulate loop again,
+		 * answers it. Our own request, if the guest still answers it, is known by its
+		 * mark below. */
 		forget_stop(hm);
 		hm->own_pending = 0;
 		hm->stopped = 1;
@@ -426,10 +437,22 @@ int relay_hostmem_from_guest(struct relay_vm *vm, uint16_t type, const uint8_t *
 			memcpy(&hm->processor,
 			       kd + offsetof(struct kd_wait_state_change64, processor),
 			       sizeof(hm->processor));
+		if (held) {
+			hm->st.guest_reads++;
+			hm->st.held_resent++;
+			to_guest(vm, hm, hm->held_pkt, hm->held_len);
+		}
 		return 0;
 	}
 	if (type != KD_PACKET_TYPE_STATE_MANIPULATE)
 		return 0;
+	if (!hm->own_pending && len >= MANIP_SIZE &&
+	    kd_get_le32(kd + offsetof(struct kd_manipulate_state64, api_number)) ==
+		    KD_API_READ_CONTROL_SPACE &&
+	    kd_get_le32(kd + offsetof(struct kd_manipulate_state64, pad)) == HOSTMEM_OWN_MARK) {
+		hm->st.own_late++; /* ours, from before a re-reported stop: never the debugger's */
+		return 1;
+	}
 	if (hm->own_pending) {
 		/* The guest answers in order and ours went out with nothing pending: it is
 		 * this reply. The stop may have ended meanwhile (the debugger left). */
@@ -472,11 +495,12 @@ void relay_hostmem_format_stats(const struct relay_vm *vm, char *buf, size_t cap
 	snprintf(buf, cap,
 		 " | host RAM %s: host path %llu reads %llu B, guest path %llu reads "
 		 "(running %llu, busy %llu, no RAM %llu, outside RAM %llu, page walk %llu, "
-		 "no CR3 %llu), CR3 fetches %llu",
+		 "no CR3 %llu), CR3 fetches %llu (late %llu, held reads resent %llu)",
 		 hm->mapped ? "mapped" : "unmapped", (unsigned long long)s->host_reads,
 		 (unsigned long long)s->host_bytes, (unsigned long long)s->guest_reads,
 		 (unsigned long long)s->why_running, (unsigned long long)s->why_busy,
 		 (unsigned long long)s->why_no_ram, (unsigned long long)s->why_outside_ram,
 		 (unsigned long long)s->why_unknown_pt, (unsigned long long)s->why_no_cr3,
-		 (unsigned long long)s->cr_fetches);
+		 (unsigned long long)s->cr_fetches, (unsigned long long)s->own_late,
+		 (unsigned long long)s->held_resent);
 }

@@ -37,6 +37,8 @@ struct relay_hostmem_stats {
 	uint64_t guest_reads;     /* read requests the guest answered */
 	uint64_t cr_fetches;      /* our own ReadControlSpace requests */
 	uint64_t cr_failures;     /* ... that the guest refused */
+	uint64_t own_late;        /* ... answered after the guest re-reported its stop */
+	uint64_t held_resent;     /* reads held for CR3, sent to the guest on a re-reported stop */
 	uint64_t maps, map_failures;
 	/* why a read went to the guest */
 	uint64_t why_running, why_busy, why_no_ram, why_outside_ram, why_unknown_pt,

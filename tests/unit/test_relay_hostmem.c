@@ -586,6 +586,38 @@ static void hostmem_guest_restart_forgets_the_stop(void **state)
 	assert_int_equal(fx->guest_controls, 2);
 }
 
+/* The guest re-reports its stop (a RESYNC) while a read waits for our CR3: the read still
+ * gets its answer, and our ReadControlSpace, answered late, never reaches the debugger. */
+static void hostmem_restop_while_fetching(void **state)
+{
+	struct fx *fx = *state;
+	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->vm);
+	struct kd_api_msg req;
+
+	guest_stops(fx);
+	fx->hold = 1; /* the guest has not read our ReadControlSpace yet */
+	kd_api_req_read_virtual(&req, VBASE, 16);
+	dbg_send(fx, &req);
+	assert_int_equal(fx->replies, 0);
+	assert_int_equal(st->cr_fetches, 1);
+	fx->hold = 0;
+	{
+		uint8_t kd[KD_MAX_PAYLOAD];
+
+		guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, tr_state_change(kd, PC));
+	}
+	exchange(fx);
+	/* The debugger got the read's reply, from the guest, and nothing else. */
+	assert_int_equal(fx->replies, 1);
+	assert_int_equal(fx->apis[0], KD_API_READ_VIRTUAL_MEMORY);
+	assert_int_equal(fx->guest_reads, 1);
+	assert_int_equal(st->held_resent, 1);
+	assert_int_equal(st->own_late, 1);
+	/* The next stop's reads come from the host again. */
+	assert_true(read_and_compare(fx, 1, VBASE + 0x40, 16));
+	assert_true(st->host_reads >= 1);
+}
+
 static void hostmem_stats_and_trace(void **state)
 {
 	struct fx *fx = *state;
@@ -617,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hostmem_keeps_reply_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostmem_guest_restart_forgets_the_stop, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(hostmem_restop_while_fetching, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostmem_stats_and_trace, setup, teardown),
 	};
 
