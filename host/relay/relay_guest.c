@@ -177,6 +177,7 @@ static void on_hello(struct relay_vm *vm, const struct vmkd_frame *f)
 		   "renumbered, HELLO_ACK with debugger %s", vm->guest_agent, vm->guest_caps,
 		   vm->guest_max_payload, relay_vm_debugger_attached(vm) ? "attached" : "absent");
 	send_hello_ack(vm);
+	relay_debugger_guest_hello(vm);
 }
 
 /* The start-up hints assume an x86-64 guest (kdvm.dll is x64-only); the first GetVersion
@@ -220,6 +221,7 @@ static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
 	/* The guest spoke: a BREAKIN or RESYNC it had is being answered. */
 	vm->breakin_sent = 0;
 	vm->resync_sent = 0;
+	relay_debugger_guest_packet(vm, type, kd, len);
 	fate = relay_debugger_fate(vm, type, kd, len);
 	if (vm->trace)
 		relay_trace_frame(vm->log, vm->now, vm->name, KD_TRACE_FROM_TARGET, &f->hdr,
@@ -327,6 +329,8 @@ void relay_vm_guest_disconnected(struct relay_vm *vm, uint64_t now)
 	parser_restart(vm);
 	relay_buf_clear(&vm->to_guest);
 	vm->guest_agent[0] = '\0';
+	vm->guest_stopped = 0; /* QEMU went: what comes back boots */
+	vm->unanswered_len = 0;
 	vm->st.guest_disconnects++;
 	relay_logf(vm->log, now, vm->name, "guest chardev disconnected (QEMU stopped?)%s",
 		   relay_vm_debugger_attached(vm) ? "; debugger told" : "");

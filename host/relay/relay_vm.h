@@ -145,6 +145,9 @@ struct relay_vm_stats {
 	/* the relay's own DbgPrints to the debugger (relay_notice.h) */
 	uint64_t notices;              /* sent or queued */
 	uint64_t notices_dropped;      /* the queue was full */
+	/* faults */
+	uint64_t requests_resent;      /* unanswered requests resent after a mid-stop HELLO */
+	uint64_t rsp_clients;          /* debuggers that spoke GDB RSP: told, not attached */
 };
 
 struct relay_vm {
@@ -181,6 +184,16 @@ struct relay_vm {
 	struct kd_parser trace_rx;         /* --trace: the debugger's bytes, decoded */
 	struct relay_queue queue;
 	struct relay_buf to_debugger;
+	int dbg_fresh;                     /* no byte from this debugger yet */
+	int dbg_rsp;                       /* it spoke GDB RSP: its input is discarded */
+
+	/* A kernel stopped in the debugger re-initialising its transport (HELLO: the virtio
+	 * device was reset) loses the request in its receive ring, which the relay has ACKed:
+	 * the last manipulate request without its reply is kept and sent again then. */
+	int guest_stopped;                 /* a state change came, no Continue went since */
+	size_t unanswered_len;             /* 0: none */
+	uint16_t unanswered_type;
+	uint8_t unanswered[KD_MAX_PAYLOAD];
 
 	struct relay_vm_stats st;
 };
