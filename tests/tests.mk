@@ -39,3 +39,13 @@ fuzz: fuzz-build
 # Tests may reach the protocol core's private headers.
 EXTRA_CFLAGS_tests_unit_ += -Ilib/kd
 .SECONDARY:
+
+# Test tools (tests/tools/*.c): stand-ins the integration tests run, e.g. fake_guest.
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBKD)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+tests: $(TOOL_BINS)
