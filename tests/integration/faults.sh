@@ -15,12 +15,14 @@
 #   power-off   QEMU quits (QMP quit) under an attached debugger: it is told; a new QEMU
 #               on the same relay: the same debugger gets the new boot's stop
 #   flood       a debugger that floods break-ins and garbage, then one that stops reading
-#               while the guest prints: the relay's RSS stays bounded, the guest is held
-#               back (not lost), and a new debugger gets every line afterwards
+#               while the guest prints: the relay survives with its RSS bounded, and a new
+#               debugger afterwards breaks in and gets answers
 #   sync-reset  (no QEMU) a KDCOM target answering every RESET with a SYNC packet:
 #               `vmkd attach` converges or reports, in bounded time
 #
-# FAULT_CASES="prints dbg-kill ..." picks cases. Under TCG only (the kernel runs int3).
+# A guest reset (QMP system_reset) under an attached debugger is fastpath-session.sh's;
+# the relay's own faults without QEMU (64 VMs, malformed frames, a mute guest, a GDB
+# client) are relay-scale.sh's. FAULT_CASES="prints dbg-kill ..." picks cases. Under TCG only (the kernel runs int3).
 # Ends with "N passed, N failed".
 set -uo pipefail
 trap "" PIPE
@@ -238,7 +240,10 @@ case_relay_kill() {
 	cmd qd
 	client_finish 30
 	target_wait
-	check "$name: the guest ran to completion (exit $target_rc)" test "$target_rc" -eq 0
+	# Not target_rc: QEMU's reconnect attempts while the relay was down put "Unable to
+	# connect" on its stderr, which qemu-target.sh reads as "could not start" (125).
+	check "$name: the guest ran to completion (its console says exit 0)" \
+		grep -q "^vmkd-target: exit 0" "$tmp/$name.console"
 	target_pid=
 	relay_stop
 }
@@ -259,7 +264,7 @@ EOF
 }
 
 case_power_off() {
-	local name=power-off flag
+	local name=power-off flag i
 	echo "== $name"
 	relay_start "$name"
 	client_start "$name" "unix:$tmp/$name.dbg.sock" --connect-timeout 30 --wait 300 \
@@ -286,13 +291,14 @@ case_power_off() {
 	booted_vm "$name" 300 "workload=loop"
 	check "$name: the same debugger is told the VM is back" \
 		wait_for "$client_out" "is back on the relay" 60
-	check "$name: ... and gets the new boot's stop" wait_for "$tmp/$name.console" "initial breakpoint|breakpoint" 120
-	if wait_for "$client_out" '\(first chance\)(.|\n)*\(first chance\)' 1 ||
-		(($(count_of '\(first chance\)' "$client_out") >= 2)) ||
-		{ sleep 20; (($(count_of '\(first chance\)' "$client_out") >= 2)); }; then
-		pass "$name: the new boot's initial breakpoint reached the debugger"
+	for ((i = 0; i < 1200; i++)); do
+		(($(count_of '\(first chance\)' "$client_out") >= 2)) && break
+		sleep 0.1
+	done
+	if (($(count_of '\(first chance\)' "$client_out") >= 2)); then
+		pass "$name: ... and gets the new boot's initial breakpoint"
 	else
-		fail "$name: the new boot's initial breakpoint reached the debugger"
+		fail "$name: ... and gets the new boot's initial breakpoint"
 		show "$client_out" "$relay_log"
 	fi
 	flag=$(grep -oE "stop-flag 0x[0-9a-f]+" "$client_out" | tail -n 1 | awk '{print $2}')
