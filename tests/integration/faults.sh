@@ -40,7 +40,7 @@ cleanup() {
 	[[ -n $relay_pid ]] && kill "$relay_pid" 2>/dev/null
 	for p in "${extra_pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	[[ ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	if [[ ${KEEP_TMP:-} ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 

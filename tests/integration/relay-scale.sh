@@ -13,7 +13,7 @@
 #  - a GDB client on a KD socket: told to use `vmkd gdb`, and the guest is not broken into;
 #  - after all that the relay is alive and a second round on every VM passes again.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 BUILD=${BUILD:-build}
 N=${SCALE_VMS:-64}

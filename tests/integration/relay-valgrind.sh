@@ -6,7 +6,7 @@
 # config reload (SIGHUP) that drops one VM and adds another, stats (SIGUSR1); then SIGTERM.
 # valgrind must report no error and no leak (--error-exitcode), and the relay exit 0.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 BUILD=${BUILD:-build}
 VMKD=$BUILD/vmkd
@@ -30,12 +30,13 @@ if ! command -v valgrind >/dev/null || [[ ! -x $VMKD || ! -x $FAKE ]]; then
 	exit 0
 fi
 
-start_fake() { # NAME MODE INDEX
+start_fake() { # NAME MODE INDEX: sets fake_pid
 	"$FAKE" --mode "$2" --index "$3" "$tmp/g$1.sock" 2>>"$tmp/fake-$1.log" &
-	eval "fake_$1=$!"
-	pids+=($!)
+	fake_pid=$!
+	pids+=("$fake_pid")
 }
 start_fake a normal 1
+fake_a=$fake_pid
 start_fake b normal 2
 start_fake bad malformed 3
 start_fake c normal 4
@@ -68,13 +69,17 @@ check "session on b (traced)" session b 2
 check "session on the malformed guest's VM" session bad 3
 
 # A second debugger while one is attached is refused with a notice.
-coproc HOLD { timeout 60 "$VMKD" attach -i "unix:$tmp/da.sock" 2>&1; }
-pids+=("$HOLD_PID")
+mkfifo "$tmp/hold.fifo"
+timeout 60 "$VMKD" attach -i "unix:$tmp/da.sock" <"$tmp/hold.fifo" >"$tmp/hold.out" 2>&1 &
+hold_pid=$!
+pids+=("$hold_pid")
+exec 8>"$tmp/hold.fifo"
 sleep 3
 timeout 30 "$VMKD" attach -t 5 --wait 5 -c version "unix:$tmp/da.sock" >"$tmp/refused.out" 2>&1
 check "a second debugger is refused" grep -qi "already has a debugger" "$tmp/refused.out"
-kill "$HOLD_PID" 2>/dev/null
-wait "$HOLD_PID" 2>/dev/null
+exec 8>&-
+kill "$hold_pid" 2>/dev/null
+wait "$hold_pid" 2>/dev/null
 
 # A GDB client.
 python3 - "$tmp/db.sock" >/dev/null 2>&1 <<'EOF'

@@ -6,8 +6,11 @@
  * kdvm.dll does, with a tiny kernel behind it:
  *
  *   HELLO at every connection; BREAKIN or RESYNC -> a breakpoint state change (stopped);
- *   ReadVirtualMemory -> bytes derived from the address and the VM's index,
- *     byte(a) = (a + 3 * index) & 0xff, so a debugger reading another VM's memory shows;
+ *   a debugger attaching (DEBUGGER(1)) -> the test kernel's announcement DbgPrint
+ *     "pattern 0x... phys 0x... size 0x... guard 0x..." (so `vmkd bench` runs against it);
+ *   ReadVirtualMemory -> in the pattern region the test kernel's pattern,
+ *     byte(off) = (off * 7 + 3) & 0xff; elsewhere bytes derived from the address and the
+ *     VM's index, byte(a) = (a + 3 * index) & 0xff, so reading another VM's memory shows;
  *   GetVersion -> KernBase 0xfffff80000000000 + (index << 24); GetContext -> RIP = PC;
  *   Continue / Continue2 -> running; any other request -> STATUS_UNSUCCESSFUL.
  *
@@ -47,6 +50,8 @@
 #define OUT_LOW   (64u * 1024u)   /* prints mode: refill below this */
 #define PC        0xfffff80000401000ull
 #define KERN_BASE 0xfffff80000000000ull
+#define PATTERN   0xfffff80000600000ull /* the test kernel's pattern region, imitated */
+#define PATTERN_SIZE 0x100000ull
 
 enum mode { MODE_NORMAL, MODE_MALFORMED, MODE_PRINTS, MODE_MUTE };
 
@@ -132,6 +137,19 @@ static void send_stop(struct vm *v)
 	v->stopped = 1;
 }
 
+/* What the test kernel prints at boot, for `vmkd bench`. */
+static void announce(struct vm *v)
+{
+	char text[160];
+	struct kd_api_msg m;
+	int n = snprintf(text, sizeof(text), "fake_guest %d: pattern %#llx phys %#llx size %#llx "
+			 "guard %#llx\n", v->index, PATTERN, 0x600000ull, PATTERN_SIZE,
+			 PATTERN + PATTERN_SIZE);
+
+	kd_api_build_print(&m, 0, text, (size_t)n);
+	send_msg(v, &m);
+}
+
 /* Frames the relay must refuse, each alone and counted, then a HELLO that restarts. */
 static void send_malformed(struct vm *v)
 {
@@ -195,9 +213,12 @@ static void answer(struct ctx *c, struct vm *v, const uint8_t *kd, size_t len)
 	switch (req.api_number) {
 	case KD_API_READ_VIRTUAL_MEMORY:
 		n = kd_api_read_len(&req);
-		for (uint32_t i = 0; i < n; i++)
-			mem[i] = (uint8_t)(req.u.read_memory.target_base_address + i +
-					   3u * (unsigned)v->index);
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t a = req.u.read_memory.target_base_address + i;
+
+			mem[i] = a - PATTERN < PATTERN_SIZE ? (uint8_t)((a - PATTERN) * 7 + 3)
+							    : (uint8_t)(a + 3u * (unsigned)v->index);
+		}
 		kd_api_reply_read(&m, &req, mem, n);
 		break;
 	case KD_API_GET_VERSION:
@@ -247,6 +268,8 @@ static void on_frame(struct ctx *c, struct vm *v, const struct vmkd_frame *f)
 	case VMKD_FRAME_DEBUGGER:
 		if (f->payload_len >= sizeof(ds)) {
 			memcpy(&ds, f->payload, sizeof(ds));
+			if (ds.attached && !v->attached && c->mode != MODE_MUTE)
+				announce(v);
 			v->attached = ds.attached != 0;
 		}
 		break;
