@@ -5,9 +5,11 @@
  * relay connects, and reconnects), each speaking the frame protocol (vmkd_frame.h) as
  * kdvm.dll does, with a tiny kernel behind it:
  *
- *   HELLO at every connection; BREAKIN or RESYNC -> a breakpoint state change (stopped);
- *   a debugger attaching (DEBUGGER(1)) -> the test kernel's announcement DbgPrint
- *     "pattern 0x... phys 0x... size 0x... guard 0x..." (so `vmkd bench` runs against it);
+ *   HELLO at every connection; the first debugger of a connection (DEBUGGER(1)) gets the
+ *     test kernel's boot: the announcement DbgPrint "pattern 0x... phys 0x... size 0x...
+ *     guard 0x..." (so `vmkd bench` runs against it) and the initial breakpoint;
+ *   BREAKIN or RESYNC -> a breakpoint state change (stopped; a halted kernel reports its
+ *     state again, as under kdcom);
  *   ReadVirtualMemory -> in the pattern region the test kernel's pattern,
  *     byte(off) = (off * 7 + 3) & 0xff; elsewhere bytes derived from the address and the
  *     VM's index, byte(a) = (a + 3 * index) & 0xff, so reading another VM's memory shows;
@@ -64,6 +66,7 @@ struct vm {
 	size_t out_len;
 	int stopped, attached;
 	int prints_done;                /* prints mode: the final stop went out */
+	int booted;                     /* announcement and initial breakpoint sent */
 	unsigned long lines_sent;
 	unsigned long connects, requests, frames_in;
 };
@@ -268,8 +271,12 @@ static void on_frame(struct ctx *c, struct vm *v, const struct vmkd_frame *f)
 	case VMKD_FRAME_DEBUGGER:
 		if (f->payload_len >= sizeof(ds)) {
 			memcpy(&ds, f->payload, sizeof(ds));
-			if (ds.attached && !v->attached && c->mode != MODE_MUTE)
+			if (ds.attached && !v->attached && c->mode != MODE_MUTE && !v->booted) {
+				v->booted = 1;
 				announce(v);
+				if (c->mode != MODE_PRINTS)
+					send_stop(v); /* the initial breakpoint */
+			}
 			v->attached = ds.attached != 0;
 		}
 		break;
@@ -349,6 +356,8 @@ static void on_accept(struct ctx *c, struct vm *v)
 	v->connects++;
 	vmkd_frame_parser_init(&v->parser);
 	v->seq = 0;
+	v->booted = 0;
+	v->stopped = 0;
 	send_hello(v);
 	if (c->mode == MODE_MALFORMED)
 		send_malformed(v);
