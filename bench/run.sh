@@ -295,6 +295,8 @@ bench_scale() {
 		rpid=$!
 		for _ in {1..100}; do [[ -S $dir/d$((n - 1)).sock ]] && break; sleep 0.1; done
 		# The other VMs' debuggers: attached, idle.
+		local holders=()
+		for ((i = 1; i < n; i++)); do holders+=("$dir/d$i.sock"); done
 		python3 -c '
 import socket, sys, time
 held = []
@@ -303,7 +305,7 @@ for p in sys.argv[1:]:
     s.connect(p)
     held.append(s)
 time.sleep(3600)
-' $(for ((i = 1; i < n; i++)); do echo "$dir/d$i.sock"; done) &
+' "${holders[@]}" &
 		hpid=$!
 		sleep 1
 		timeout -k 5 120 "$VMKD" bench --accel host --transport "relay-${n}vm" \
