@@ -127,6 +127,36 @@ static void note_to_guest(struct relay_vm *vm, uint16_t type, const uint8_t *pay
 	memcpy(vm->unanswered, payload, len);
 	vm->unanswered_len = len;
 	vm->unanswered_type = type;
+	vm->unanswered_at = vm->now;
+	vm->unanswered_reported = 0;
+}
+
+/* A stopped guest that does not answer a request (hung transport, a kernel that lost it)
+ * is reported once per request: the debugger only sees its own timeout. */
+static uint64_t answer_deadline(const struct relay_vm *vm)
+{
+	if (!vm->unanswered_len || vm->unanswered_reported || !vm->guest_stopped ||
+	    vm->dbg != RELAY_DBG_ATTACHED)
+		return KD_LINK_NO_DEADLINE;
+	return vm->unanswered_at + RELAY_GUEST_ANSWER_US;
+}
+
+static void check_answer(struct relay_vm *vm)
+{
+	uint32_t num;
+	const char *api;
+
+	if (vm->now < answer_deadline(vm))
+		return;
+	memcpy(&num, vm->unanswered, sizeof(num));
+	api = kd_api_name(num);
+	vm->unanswered_reported = 1;
+	vm->st.guest_unanswered++;
+	relay_logf(vm->log, vm->now, vm->name, "guest has not answered the debugger's %s "
+		   "request for %u s (guest %s): the debugger will time out; a guest that "
+		   "restarts its transport gets it again", api ? api : "unknown",
+		   RELAY_GUEST_ANSWER_US / 1000000u,
+		   vm->guest_connected ? "connected" : "disconnected");
 }
 
 void relay_debugger_guest_packet(struct relay_vm *vm, uint16_t type, const uint8_t *kd,
@@ -626,9 +656,15 @@ void relay_vm_poll(struct relay_vm *vm, uint64_t now)
 	vm->now = now;
 	if (vm->dbg != RELAY_DBG_NONE)
 		kd_link_poll(&vm->link, now);
+	check_answer(vm);
 }
 
 uint64_t relay_vm_deadline(const struct relay_vm *vm)
 {
-	return vm->dbg == RELAY_DBG_NONE ? KD_LINK_NO_DEADLINE : kd_link_deadline(&vm->link);
+	uint64_t link, answer = answer_deadline(vm);
+
+	if (vm->dbg == RELAY_DBG_NONE)
+		return KD_LINK_NO_DEADLINE;
+	link = kd_link_deadline(&vm->link);
+	return link < answer ? link : answer;
 }

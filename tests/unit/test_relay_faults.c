@@ -374,6 +374,41 @@ static void relay_hello_resends_only_unanswered(void **state)
 	assert_int_equal(fx->vm->st.requests_resent, 0);
 }
 
+/* A stopped guest that never answers a request is reported once, after
+ * RELAY_GUEST_ANSWER_US; one that answers in time is not. */
+static void relay_reports_unanswered_request(void **state)
+{
+	struct fx *fx = *state;
+	struct kd_api_msg req;
+	const uint8_t *p;
+	size_t len;
+	uint64_t asked;
+
+	stopped_session(fx);
+	kd_api_req_get_version(&req);
+	dbg_send(fx, &req);
+	p = guest_kd_payload(fx, tr_view_find(&fx->gv, VMKD_FRAME_KD_PACKET, 0), &len);
+	guest_version_reply(fx, p, len); /* answered at once */
+	exchange(fx);
+	advance(fx, RELAY_GUEST_ANSWER_US + SECOND);
+	exchange(fx);
+	assert_int_equal(fx->vm->st.guest_unanswered, 0);
+
+	kd_api_req_read_virtual(&req, PC, 16);
+	dbg_send(fx, &req);
+	asked = fx->now;
+	assert_true(relay_vm_deadline(fx->vm) <= asked + RELAY_GUEST_ANSWER_US);
+	advance(fx, RELAY_GUEST_ANSWER_US - SECOND);
+	assert_int_equal(fx->vm->st.guest_unanswered, 0);
+	advance(fx, 2 * SECOND);
+	assert_int_equal(fx->vm->st.guest_unanswered, 1);
+	assert_non_null(strstr(log_text(fx), "has not answered the debugger's ReadVirtualMemory"));
+	advance(fx, 60 * SECOND); /* once per request */
+	assert_int_equal(fx->vm->st.guest_unanswered, 1);
+	/* Reported: no more wake-ups for it, only the link's own. */
+	assert_int_equal(relay_vm_deadline(fx->vm), kd_link_deadline(&fx->vm->link));
+}
+
 static unsigned rsp_sum(const char *s, size_t n)
 {
 	unsigned sum = 0;
@@ -474,6 +509,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(relay_midstop_hello_resends_request, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(relay_hello_resends_only_unanswered, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(relay_reports_unanswered_request, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(relay_gdb_client_is_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_kd_debuggers_are_not_gdb, setup, teardown),
