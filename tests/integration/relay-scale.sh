@@ -9,7 +9,8 @@
 #    its own VM's bytes and base (no cross-talk);
 #  - a VM whose guest sends malformed, truncated, oversized and out-of-order frames: the relay
 #    counts and logs them, the VM is still debuggable after its fresh HELLO;
-#  - a VM whose guest never answers: its debugger gives up with an error, in bounded time;
+#  - a VM whose guest never answers: its debugger gives up with an error, in bounded time,
+#    and the relay reports the unanswered request;
 #  - a GDB client on a KD socket: told to use `vmkd gdb`, and the guest is not broken into;
 #  - after all that the relay is alive and a second round on every VM passes again.
 set -uo pipefail
@@ -120,14 +121,17 @@ check "malformed frames: the VM behind them is debuggable" verify bad 200 1
 check "malformed frames: the relay logged the rejections" \
 	grep -q "bad: guest frame rejected" "$tmp/relay.log"
 
-# The mute guest: its debugger reports, in bounded time, and nothing else is affected.
+# The mute guest: it stops but answers nothing. Its debugger reports, in bounded time, and
+# the relay reports the unanswered request.
 start=$SECONDS
-timeout 120 "$VMKD" attach -b -t 3 --wait 5 -c "version" "unix:$tmp/dmute.sock" \
+timeout 120 "$VMKD" attach -b -t 15 --wait 30 -c "version" "unix:$tmp/dmute.sock" \
 	>"$tmp/mute.out" 2>&1
 rc=$?
 check "a guest that never answers: the debugger reports (exit $rc)" \
 	test "$rc" -ne 0 -a "$rc" -ne 124
 echo "mute attach gave up after $((SECONDS - start)) s"
+check "... and the relay reported the unanswered request" \
+	grep -q "mute: guest has not answered the debugger's" "$tmp/relay.log"
 
 # A GDB client on a KD socket: no break-in reaches the guest, it is told what to use.
 # breakins VM: the relay's break-in count for VM from a fresh stats line (SIGUSR1).

@@ -23,7 +23,7 @@
  *              truncated, sequence gaps), then a fresh HELLO and normal service
  *   prints     once a debugger is attached: --lines N DbgPrints "line NNNNNNN\n", paced by
  *              the socket (back-pressure), then a breakpoint state change
- *   mute       HELLO, then never answers anything (a hung guest)
+ *   mute       stops (boot, break-in) as usual, but never answers a request (a hung guest)
  *
  *   fake_guest [--mode M] [--lines N] [--index BASE] SOCKET...
  *
@@ -265,13 +265,12 @@ static void on_frame(struct ctx *c, struct vm *v, const struct vmkd_frame *f)
 	switch (f->hdr.type) {
 	case VMKD_FRAME_BREAKIN:
 	case VMKD_FRAME_RESYNC:
-		if (c->mode != MODE_MUTE)
-			send_stop(v);
+		send_stop(v);
 		break;
 	case VMKD_FRAME_DEBUGGER:
 		if (f->payload_len >= sizeof(ds)) {
 			memcpy(&ds, f->payload, sizeof(ds));
-			if (ds.attached && !v->attached && c->mode != MODE_MUTE && !v->booted) {
+			if (ds.attached && !v->attached && !v->booted) {
 				v->booted = 1;
 				announce(v);
 				if (c->mode != MODE_PRINTS)
