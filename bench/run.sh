@@ -17,12 +17,14 @@
 # initial breakpoint, then lets it print. serial: KDCOM over an emulated 16550 on a unix
 # socket. vmkd: kdvm.dll (debugport=vm) over virtio-serial to `vmkd relay`, the debugger on
 # the relay. channel: the kernel's `workload=echo` over the same virtio-serial port, timed
-# by `vmkd bench --echo` on the chardev itself. Every QEMU is bounded (--timeout) and
-# stopped by pid, never by name. Sizes per run are printed with the table.
+# by `vmkd bench --echo` on the chardev itself. scale: one relay serving 1, 16 and 64 VMs
+# played by tests/tools/fake_guest, small-request round trip on one of them (scale.csv).
 # hostmem: the vmkd run again with the guest RAM in a shared memory backend file on
 # /dev/shm, so the relay answers memory reads of the stopped guest from the host (its host
 # path); plus `vmkd dump` of that RAM: dump_mb_s (sparse, the default), dump_dense_mb_s
 # (--no-sparse) into the results' temp dir, dump_dense_shm_mb_s (--no-sparse) into /dev/shm.
+# Every QEMU is bounded (--timeout) and stopped by pid, never by name. Sizes per run are
+# printed with the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -43,7 +45,7 @@ while [[ $# -gt 0 ]]; do
 		;;
 	--out) out=${2?}; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '3,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -316,6 +318,83 @@ bench_echo() {
 	fi
 }
 
+# ---- scale: the relay serving 1, 16 and 64 VMs ------------------------------------------
+
+# bench_scale: one relay serving N VMs played by tests/tools/fake_guest (no QEMU: this
+# measures the relay, not the guests), every VM with a debugger attached (N-1 idle
+# connections), `vmkd bench` on the first. The small-request round trip should stay flat
+# as N grows: the relay's work per request does not depend on how many VMs it serves.
+# Rows go to $out/scale.csv (accel "host", transport "relay-NVM"), apart from latest.csv.
+bench_scale() {
+	local fake=$BUILD/tests/tools/fake_guest n i dir spid rpid hpid small read4k
+	local counts=(1 16 64) csv=$out/scale.csv
+	echo "accel,transport,metric,value,unit" >"$csv"
+	if [[ ! -x $fake ]] || ! command -v python3 >/dev/null; then
+		echo "scale: $fake or python3 missing (make tests); no scale rows" | tee -a "$out/latest.txt"
+		return
+	fi
+	small=2000 read4k=200
+	[[ $smoke == 1 ]] && counts=(1 4) small=20 read4k=3
+	for n in "${counts[@]}"; do
+		dir=$tmp/scale-$n
+		mkdir -p "$dir"
+		echo "== host / relay serving $n VMs: $small small reads, $read4k 4k reads on vm0" >&2
+		: >"$dir/relay.conf"
+		local socks=()
+		for ((i = 0; i < n; i++)); do
+			socks+=("$dir/g$i.sock")
+			echo "vm$i unix:$dir/g$i.sock unix:$dir/d$i.sock" >>"$dir/relay.conf"
+		done
+		# vm0's guest in a process of its own: the measured path must not include a fake
+		# guest polling the other VMs' sockets.
+		"$fake" "${socks[0]}" 2>"$dir/fake0.log" &
+		spid=$!
+		if ((n > 1)); then
+			"$fake" --index 1 "${socks[@]:1}" 2>"$dir/fake.log" &
+			spid="$spid $!"
+		fi
+		for _ in {1..50}; do [[ -S $dir/g$((n - 1)).sock ]] && break; sleep 0.1; done
+		"$VMKD" relay -q --config "$dir/relay.conf" 2>"$dir/relay.log" &
+		rpid=$!
+		for _ in {1..100}; do [[ -S $dir/d$((n - 1)).sock ]] && break; sleep 0.1; done
+		# The other VMs' debuggers: attached, idle.
+		local holders=()
+		for ((i = 1; i < n; i++)); do holders+=("$dir/d$i.sock"); done
+		python3 -c '
+import socket, sys, time
+held = []
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(p)
+    held.append(s)
+time.sleep(3600)
+' "${holders[@]}" &
+		hpid=$!
+		sleep 1
+		timeout -k 5 120 "$VMKD" bench --accel host --transport "relay-${n}vm" \
+			--small "$small" --read4k "$read4k" --bulk 64K --lines 0 --idle-ms 0 \
+			--wait 30 --csv "$dir/rows.csv" "unix:$dir/d0.sock" 2>"$dir/bench.err" ||
+			echo "    scale run with $n VMs failed: $(tail -n 1 "$dir/bench.err")" >&2
+		# shellcheck disable=SC2086 # $spid is one or two pids
+		kill "$hpid" "$rpid" $spid 2>/dev/null || true
+		# shellcheck disable=SC2086
+		wait "$hpid" "$rpid" $spid 2>/dev/null || true
+		grep -E ',(rtt_small_us|rtt_small_us_p99|requests_per_s|rtt_read4k_us),' \
+			"$dir/rows.csv" >>"$csv" 2>/dev/null || true
+	done
+	{
+		echo "== scale: one relay, N VMs (fake guests), a debugger on each; vm0 measured"
+		printf '%-12s %14s %18s %16s %15s\n' VMs rtt_small_us rtt_small_us_p99 requests_per_s rtt_read4k_us
+		for n in "${counts[@]}"; do
+			printf '%-12s' "$n"
+			for m in rtt_small_us rtt_small_us_p99 requests_per_s rtt_read4k_us; do
+				printf ' %14s' "$(grep "^host,relay-${n}vm,$m," "$csv" | cut -d, -f4)"
+			done
+			echo
+		done
+	} | tee -a "$out/latest.txt"
+}
+
 # ---- run everything -------------------------------------------------------------------
 
 start=$SECONDS
@@ -370,4 +449,5 @@ if command -v gnuplot >/dev/null; then
 else
 	echo "plot: gnuplot is not installed (apt-get install gnuplot-nox); no PNG"
 fi
-echo "csv: $out/latest.csv ($((SECONDS - start)) s)"
+bench_scale
+echo "csv: $out/latest.csv, $out/scale.csv ($((SECONDS - start)) s)"

@@ -105,3 +105,7 @@ $(LIBPELOADER): $(BUILD)/obj/target/pe_loader.o
 
 EXTRA_CFLAGS_tests_unit_ += -Itarget
 TEST_EXTRA_LIBS += $(LIBPELOADER)
+
+# libFuzzer harness of the same loader (tests/fuzz/fuzz_pe_loader.c).
+FUZZ_SRCS_fuzz_pe_loader := target/pe_loader.c
+FUZZ_CFLAGS_fuzz_pe_loader := -Itarget

@@ -59,7 +59,7 @@ have_libfuzzer() {
 		clang -fsanitize=fuzzer -x c - -o "$logdir/libfuzzer-probe" >/dev/null 2>&1
 }
 if have_libfuzzer; then
-	run fuzz-smoke make --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-10}"
+	run fuzz-smoke make --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SMOKE_SECONDS:-5}"
 else
 	echo "=== fuzz-smoke: skipped (clang's libFuzzer runtime is not installed)"
 	skipped=$((skipped + 1))

@@ -26,12 +26,17 @@ build/fuzz/%: tests/fuzz/%.c $(KD_SRCS) $$(FUZZ_SRCS_$$*) $(wildcard include/vmk
 
 fuzz-build: $(FUZZ_BINS)
 
+# Seeds: tests/fuzz/seeds/NAME/ for harness NAME when it has its own (libFuzzer reads a
+# directory recursively, and another harness's big inputs would slow it), else
+# tests/fuzz/seeds/common/ (KD byte streams and scripts).
 fuzz: fuzz-build
 	@for f in $(FUZZ_BINS); do \
-		mkdir -p build/fuzz/corpus/$$(basename $$f); \
-		echo "== $$f for $(FUZZ_SECONDS) s"; \
+		n=$$(basename $$f); seeds=tests/fuzz/seeds/$$n; \
+		[ -d $$seeds ] || seeds=tests/fuzz/seeds/common; \
+		mkdir -p build/fuzz/corpus/$$n; \
+		echo "== $$f for $(FUZZ_SECONDS) s ($$seeds)"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			build/fuzz/corpus/$$(basename $$f) tests/fuzz/seeds || exit 1; \
+			build/fuzz/corpus/$$n $$seeds || exit 1; \
 	done
 
 .PHONY: tests fuzz fuzz-build
@@ -39,3 +44,13 @@ fuzz: fuzz-build
 # Tests may reach the protocol core's private headers.
 EXTRA_CFLAGS_tests_unit_ += -Ilib/kd
 .SECONDARY:
+
+# Test tools (tests/tools/*.c): stand-ins the integration tests run, e.g. fake_guest.
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBKD)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+tests: $(TOOL_BINS)

@@ -109,6 +109,104 @@ static void go_silent(struct relay_vm *vm)
 	relay_guest_send_debugger(vm, 0);
 }
 
+/* ---- a request lost to a mid-stop device reset -------------------------------------- */
+
+/* A delivered manipulate request the target answers is kept until its reply comes; one
+ * without a reply (Continue, Continue2, Reboot, ...) lets the kernel run on. */
+static void note_to_guest(struct relay_vm *vm, uint16_t type, const uint8_t *payload,
+			  size_t len)
+{
+	uint32_t api;
+
+	if (type != KD_PACKET_TYPE_STATE_MANIPULATE || len < sizeof(api) || len > KD_MAX_PAYLOAD)
+		return;
+	memcpy(&api, payload, sizeof(api));
+	if (!kd_api_has_reply(api)) {
+		vm->unanswered_len = 0;
+		vm->guest_stopped = 0;
+		return;
+	}
+	memcpy(vm->unanswered, payload, len);
+	vm->unanswered_len = len;
+	vm->unanswered_type = type;
+	vm->unanswered_at = vm->now;
+	vm->unanswered_reported = 0;
+}
+
+/* A stopped guest that does not answer a request (hung transport, a kernel that lost it)
+ * is reported once per request: the debugger only sees its own timeout. */
+static uint64_t answer_deadline(const struct relay_vm *vm)
+{
+	if (!vm->unanswered_len || vm->unanswered_reported || !vm->guest_stopped ||
+	    vm->dbg != RELAY_DBG_ATTACHED)
+		return KD_LINK_NO_DEADLINE;
+	return vm->unanswered_at + RELAY_GUEST_ANSWER_US;
+}
+
+static void check_answer(struct relay_vm *vm)
+{
+	uint32_t num;
+	const char *api;
+
+	if (vm->now < answer_deadline(vm))
+		return;
+	memcpy(&num, vm->unanswered, sizeof(num));
+	api = kd_api_name(num);
+	vm->unanswered_reported = 1;
+	vm->st.guest_unanswered++;
+	relay_logf(vm->log, vm->now, vm->name, "guest has not answered the debugger's %s "
+		   "request for %u s (guest %s): the debugger will time out; a guest that "
+		   "restarts its transport gets it again", api ? api : "unknown",
+		   RELAY_GUEST_ANSWER_US / 1000000u,
+		   vm->guest_connected ? "connected" : "disconnected");
+}
+
+void relay_debugger_guest_packet(struct relay_vm *vm, uint16_t type, const uint8_t *kd,
+				 size_t len)
+{
+	struct kd_debug_io io;
+	const uint8_t *text;
+	size_t text_len;
+
+	switch (type) {
+	case KD_PACKET_TYPE_STATE_CHANGE32:
+	case KD_PACKET_TYPE_STATE_CHANGE64:
+		vm->guest_stopped = 1;
+		vm->unanswered_len = 0;
+		break;
+	case KD_PACKET_TYPE_STATE_MANIPULATE: /* the reply */
+		vm->unanswered_len = 0;
+		break;
+	case KD_PACKET_TYPE_DEBUG_IO: /* a DbgPrint: the kernel runs */
+		if (kd_api_parse_debug_io(kd, len, &io, &text, &text_len) == KD_API_OK &&
+		    io.api_number == KD_API_PRINT_STRING)
+			vm->guest_stopped = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+void relay_debugger_guest_hello(struct relay_vm *vm)
+{
+	const char *api = NULL;
+	uint32_t num;
+
+	if (!vm->guest_stopped || !vm->unanswered_len || vm->dbg != RELAY_DBG_ATTACHED) {
+		vm->unanswered_len = 0;
+		if (!vm->guest_stopped || vm->dbg == RELAY_DBG_NONE)
+			vm->guest_stopped = 0;
+		return;
+	}
+	memcpy(&num, vm->unanswered, sizeof(num));
+	api = kd_api_name(num);
+	vm->st.requests_resent++;
+	relay_logf(vm->log, vm->now, vm->name, "guest transport restarted while stopped: "
+		   "%s request (%zu bytes) it had not answered sent again",
+		   api ? api : "unknown", vm->unanswered_len);
+	relay_guest_send_kd(vm, vm->unanswered_type, vm->unanswered, vm->unanswered_len);
+}
+
 /* ---- the link ---------------------------------------------------------------------- */
 
 static void transmit(struct relay_vm *vm, uint16_t type, const uint8_t *kd, size_t len)
@@ -167,6 +265,7 @@ static void link_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t
 	vm->st.kd_to_guest++;
 	vm->st.kd_to_guest_bytes += len;
 	relay_guest_send_kd(vm, type, payload, len);
+	note_to_guest(vm, type, payload, len);
 }
 
 /*
@@ -400,6 +499,8 @@ int relay_vm_debugger_connected(struct relay_vm *vm, uint64_t now)
 	kd_parser_init(&vm->trace_rx);
 	relay_buf_clear(&vm->to_debugger);
 	vm->dbg = RELAY_DBG_ATTACHED;
+	vm->dbg_fresh = 1;
+	vm->dbg_rsp = 0;
 	vm->gone_notified = 0;
 	vm->dbg_heard = heard_count(vm);
 	vm->st.debugger_connects++;
@@ -418,6 +519,7 @@ void relay_vm_debugger_disconnected(struct relay_vm *vm, uint64_t now)
 	if (was == RELAY_DBG_NONE)
 		return;
 	vm->dbg = RELAY_DBG_NONE; /* first: cancelling must not pump */
+	vm->unanswered_len = 0;   /* its asker is gone */
 	dropped = drop_queue(vm) + kd_link_busy(&vm->link);
 	vm->st.dropped_flushed += kd_link_busy(&vm->link);
 	kd_link_cancel(&vm->link);
@@ -473,6 +575,39 @@ size_t relay_vm_debugger_budget(const struct relay_vm *vm)
 	return (to_dbg < to_guest ? to_dbg : to_guest) * DBG_MIN_PACKET;
 }
 
+/*
+ * A GDB client pointed at the relay: its first byte is RSP's '+' or '$' (KD debuggers
+ * start with 'b' or a packet leader, "0000" / "iiii"). Fed to KDCOM, every 'b' in its text
+ * would break into the guest. Its input is discarded from now on, the guest runs on as
+ * with no debugger, and the client gets one RSP error reply that says what to use.
+ */
+#define RSP_MESSAGE "E.vmkd relay: this is a KD (WinDbg protocol) endpoint, not a GDB stub; " \
+	"connect GDB through 'vmkd gdb'"
+
+static void rsp_client(struct relay_vm *vm)
+{
+	char reply[sizeof(RSP_MESSAGE) + 8];
+	unsigned sum = 0;
+	size_t dropped;
+
+	vm->dbg_rsp = 1;
+	vm->st.rsp_clients++;
+	vm->dbg = RELAY_DBG_SILENT; /* no break-ins, packets for it dropped by the kdcom rules */
+	dropped = drop_queue(vm) + kd_link_busy(&vm->link);
+	vm->st.dropped_flushed += kd_link_busy(&vm->link);
+	kd_link_cancel(&vm->link);
+	relay_buf_clear(&vm->to_debugger);
+	for (const char *c = RSP_MESSAGE; *c; c++)
+		sum += (uint8_t)*c;
+	snprintf(reply, sizeof(reply), "+$%s#%02x", RSP_MESSAGE, sum & 0xffu);
+	if (relay_buf_append(&vm->to_debugger, reply, strlen(reply)))
+		vm->st.out_overflow++;
+	relay_logf(vm->log, vm->now, vm->name, "debugger speaks the GDB remote protocol: this "
+		   "is a KD endpoint, use 'vmkd gdb' for GDB clients; its input is ignored "
+		   "(%zu packets dropped), guest told DEBUGGER(0)", dropped);
+	relay_guest_send_debugger(vm, 0);
+}
+
 size_t relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t len,
 			       uint64_t now)
 {
@@ -482,6 +617,15 @@ size_t relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t l
 	vm->now = now;
 	if (vm->dbg == RELAY_DBG_NONE)
 		return len; /* nobody to answer: discarded */
+	if (vm->dbg_fresh && len) {
+		vm->dbg_fresh = 0;
+		if (buf[0] == '+' || buf[0] == '$')
+			rsp_client(vm);
+	}
+	if (vm->dbg_rsp) {
+		vm->st.debugger_rx_bytes += len;
+		return len;
+	}
 	while (done < len) {
 		size_t step = relay_vm_debugger_budget(vm);
 
@@ -510,6 +654,8 @@ size_t relay_vm_debugger_input(struct relay_vm *vm, const uint8_t *buf, size_t l
 
 int relay_vm_debugger_can_read(const struct relay_vm *vm)
 {
+	if (vm->dbg_rsp)
+		return 1; /* discarded: never held back */
 	return relay_vm_debugger_budget(vm) > 0;
 }
 
@@ -520,12 +666,16 @@ void relay_vm_poll(struct relay_vm *vm, uint64_t now)
 		kd_link_poll(&vm->link, now);
 	if (vm->tap)
 		relay_tap_poll(vm->tap, now);
+	check_answer(vm);
 }
 
 uint64_t relay_vm_deadline(const struct relay_vm *vm)
 {
 	uint64_t d = vm->dbg == RELAY_DBG_NONE ? KD_LINK_NO_DEADLINE : kd_link_deadline(&vm->link);
 	uint64_t t = vm->tap ? relay_tap_deadline(vm->tap) : KD_LINK_NO_DEADLINE;
+	uint64_t a = vm->dbg == RELAY_DBG_NONE ? KD_LINK_NO_DEADLINE : answer_deadline(vm);
 
-	return t < d ? t : d;
+	if (t < d)
+		d = t;
+	return a < d ? a : d;
 }

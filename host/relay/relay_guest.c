@@ -191,6 +191,7 @@ static void on_hello(struct relay_vm *vm, const struct vmkd_frame *f)
 		   vm->guest_max_payload, relay_vm_debugger_attached(vm) ? "attached" : "absent",
 		   keeps_prints(vm) ? ", DbgPrints kept in the log without one" : "");
 	send_hello_ack(vm);
+	relay_debugger_guest_hello(vm);
 }
 
 /* The start-up hints assume an x86-64 guest (kdvm.dll is x64-only); the first GetVersion
@@ -273,6 +274,7 @@ static void on_kd_packet(struct relay_vm *vm, const struct vmkd_frame *f)
 	vm->resync_sent = 0;
 	if (relay_hostmem_from_guest(vm, type, kd, len))
 		return; /* the reply to the host path's own request */
+	relay_debugger_guest_packet(vm, type, kd, len);
 	fate = relay_debugger_fate(vm, type, kd, len);
 	if (fate == RELAY_FATE_QUEUE && join_print(vm, type, kd, len)) {
 		if (vm->trace)
@@ -387,6 +389,8 @@ void relay_vm_guest_disconnected(struct relay_vm *vm, uint64_t now)
 	parser_restart(vm);
 	relay_buf_clear(&vm->to_guest);
 	vm->guest_agent[0] = '\0';
+	vm->guest_stopped = 0; /* QEMU went: what comes back boots */
+	vm->unanswered_len = 0;
 	vm->st.guest_disconnects++;
 	RELAY_TAP_EVENT(vm, RECORD_EV_GUEST_DISCONNECTED, NULL);
 	relay_logf(vm->log, now, vm->name, "guest chardev disconnected (QEMU stopped?)%s",

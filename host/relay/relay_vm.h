@@ -70,6 +70,8 @@
 #define RELAY_NOTICE_SLOTS  4u                  /* queue room kept for the relay's notices */
 #define RELAY_OUT_SOFT_CAP  (256u * 1024u)      /* stop reading peers above this */
 #define RELAY_COALESCE_US   2000000u            /* a BREAKIN / RESYNC repeats after this */
+#define RELAY_GUEST_ANSWER_US 10000000u         /* a stopped guest silent on a request this
+						   long is reported (once per request) */
 #define RELAY_NAME_MAX      32u
 #define RELAY_SPEC_MAX      256u
 #define RELAY_AGENT         "vmkd relay 0.1"
@@ -154,6 +156,11 @@ struct relay_vm_stats {
 	/* the relay's own DbgPrints to the debugger (relay_notice.h) */
 	uint64_t notices;              /* sent or queued */
 	uint64_t notices_dropped;      /* the queue was full */
+	/* faults */
+	uint64_t requests_resent;      /* unanswered requests resent after a mid-stop HELLO */
+	uint64_t rsp_clients;          /* debuggers that spoke GDB RSP: told, not attached */
+	uint64_t guest_unanswered;     /* requests a stopped guest left unanswered for
+					  RELAY_GUEST_ANSWER_US (reported) */
 };
 
 struct relay_tap;
@@ -192,6 +199,18 @@ struct relay_vm {
 	struct kd_parser trace_rx;         /* --trace: the debugger's bytes, decoded */
 	struct relay_queue queue;
 	struct relay_buf to_debugger;
+	int dbg_fresh;                     /* no byte from this debugger yet */
+	int dbg_rsp;                       /* it spoke GDB RSP: its input is discarded */
+
+	/* A kernel stopped in the debugger re-initialising its transport (HELLO: the virtio
+	 * device was reset) loses the request in its receive ring, which the relay has ACKed:
+	 * the last manipulate request without its reply is kept and sent again then. */
+	int guest_stopped;                 /* a state change came, no Continue went since */
+	size_t unanswered_len;             /* 0: none */
+	uint64_t unanswered_at;            /* when it went to the guest */
+	int unanswered_reported;           /* logged as unanswered */
+	uint16_t unanswered_type;
+	uint8_t unanswered[KD_MAX_PAYLOAD];
 
 	struct relay_vm_stats st;
 	struct relay_hostmem *hostmem;     /* NULL: the host path is off */

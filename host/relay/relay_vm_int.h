@@ -44,6 +44,16 @@ void relay_debugger_init(struct relay_vm *vm);
  * next packet carries the SYNC id. */
 void relay_debugger_guest_restarted(struct relay_vm *vm);
 
+/* A valid KD packet from the guest: a state change means it stopped, a manipulate packet
+ * answers the request in hand, a DbgPrint means it runs. */
+void relay_debugger_guest_packet(struct relay_vm *vm, uint16_t type, const uint8_t *kd,
+				 size_t len);
+
+/* After a HELLO (and its HELLO_ACK): a guest that was stopped with a request unanswered
+ * gets that request again (its device reset lost it; the debugger had its ACK). Never a
+ * Continue: those are not kept. */
+void relay_debugger_guest_hello(struct relay_vm *vm);
+
 /* Sends the attached debugger a DbgPrint "RELAY_NOTICE_PREFIX event: text" (relay_notice.h)
  * after the packets already queued; nothing without an answering debugger. */
 void relay_debugger_notice(struct relay_vm *vm, const char *event, const char *fmt, ...)

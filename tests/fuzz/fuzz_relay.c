@@ -70,6 +70,12 @@ static void drain_debugger(size_t n)
 
 	if (n > relay_buf_pending(b))
 		n = relay_buf_pending(b);
+	/* A debugger whose first byte was RSP's gets one short RSP reply, not KDCOM. */
+	if (h.vm->dbg_rsp) {
+		check(relay_buf_pending(b) <= 256);
+		relay_buf_consume(b, n);
+		return;
+	}
 	for (size_t off = 0; off < n;) {
 		struct kd_event ev;
 		size_t used = kd_parser_feed(&h.wire, p + off, n - off, &ev);
