@@ -56,16 +56,19 @@ deps:
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all tests
 
+# The builds use every core (unless the caller gave -j); the tests run one suite at a time.
+JOBS := $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
+
 check: deps
-	$(MAKE) all tests
-	$(MAKE) asan
+	$(MAKE) $(JOBS) all tests
+	$(MAKE) $(JOBS) asan
 	tests/run-tests.sh
 
 # deps runs first, and what to build is decided by a second make that parses the fragments
 # only once the packages are there (guest.mk needs mingw-w64 for kdvm.dll, which the demo's
 # kernel embeds): the first command on a fresh machine builds what the second would.
 demo: deps
-	$(MAKE) all
+	$(MAKE) $(JOBS) all
 	scripts/demo.sh
 
 clean:
