@@ -81,11 +81,10 @@ nodebugger_test() {
 	total=$((before + after))
 	echo "== $name"
 	mkdir -p "$tmp/logs"
-	relay_start "$name"
-	# shellcheck disable=SC2046
+	vm_relay "$name" --log-dir "$tmp/logs"
 	target_start "$name" tcg 300 \
 		"debugport=vm workload=dbgprint lines=$before then=$after nobreak build=19041" \
-		-- $(virtio_args "$name")
+		-- "${VM_VIRTIO_ARGS[@]}"
 	if ! wait_for "$tmp/logs/$name.log" "dbgprint waiting for a break-in" 240; then
 		fail "$name: the lines printed with no debugger never reached the log"
 		show "$tmp/$name.console" "$relay_log" "$tmp/$name.qemu.out"
