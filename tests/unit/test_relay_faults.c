@@ -558,6 +558,17 @@ static void relay_no_resync_before_hello(void **state)
 	kd_link_start_reset(&fx->dbg, fx->now);
 	exchange(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 0);
+
+	/* A break-in whose debugger left before the HELLO is nobody's: not sent. */
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	relay_vm_debugger_disconnected(fx->vm, fx->now);
+	dbg_connect(fx, 0);
+	tr_view_clear(&fx->gv);
+	guest_hello(fx);
+	guest_take(fx);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_HELLO_ACK), 1);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 0);
 }
 
 int main(void)
