@@ -520,6 +520,7 @@ void relay_vm_debugger_disconnected(struct relay_vm *vm, uint64_t now)
 		return;
 	vm->dbg = RELAY_DBG_NONE; /* first: cancelling must not pump */
 	vm->unanswered_len = 0;   /* its asker is gone */
+	vm->breakin_deferred = 0; /* so is the break-in it asked for before the HELLO */
 	dropped = drop_queue(vm) + kd_link_busy(&vm->link);
 	vm->st.dropped_flushed += kd_link_busy(&vm->link);
 	kd_link_cancel(&vm->link);

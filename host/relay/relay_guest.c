@@ -77,8 +77,21 @@ static int pending(const struct relay_vm *vm, int sent, uint64_t at)
 	return sent && vm->now >= at && vm->now - at < RELAY_COALESCE_US;
 }
 
+/*
+ * Until the guest's HELLO on this chardev connection nothing reads what the relay writes:
+ * QEMU keeps it until kdvm.dll opens the port and hands it over after the DLL's HELLO, when
+ * it describes nothing current. A RESYNC then makes the kernel report the stop it is about
+ * to report a second time, and the debugger answers both reports, so every later stop takes
+ * the previous one's answer (a stale Continue resumes the breakpoint the debugger is
+ * inspecting). A break-in is still wanted (attach -b before boot): it goes after the HELLO.
+ */
 void relay_guest_send_breakin(struct relay_vm *vm)
 {
+	if (vm->guest_connected && !vm->guest_hello) {
+		vm->st.breakins_deferred += !vm->breakin_deferred;
+		vm->breakin_deferred = 1;
+		return;
+	}
 	if (pending(vm, vm->breakin_sent, vm->breakin_at)) {
 		vm->st.breakins_coalesced++;
 		return;
@@ -93,6 +106,11 @@ void relay_guest_send_breakin(struct relay_vm *vm)
  * make it report twice: 'b' + RESET is how r2, `vmkd attach -b` and windbg -b connect. */
 void relay_guest_send_resync(struct relay_vm *vm)
 {
+	if (vm->guest_connected && !vm->guest_hello) {
+		/* Its first report after the HELLO is news to the debugger anyway (above). */
+		vm->st.resyncs_before_hello++;
+		return;
+	}
 	if (pending(vm, vm->resync_sent, vm->resync_at) ||
 	    pending(vm, vm->breakin_sent, vm->breakin_at)) {
 		vm->st.resyncs_coalesced++;
@@ -191,7 +209,13 @@ static void on_hello(struct relay_vm *vm, const struct vmkd_frame *f)
 		   vm->guest_max_payload, relay_vm_debugger_attached(vm) ? "attached" : "absent",
 		   keeps_prints(vm) ? ", DbgPrints kept in the log without one" : "");
 	send_hello_ack(vm);
+	vm->guest_hello = 1;
 	relay_debugger_guest_hello(vm);
+	if (vm->breakin_deferred) {
+		vm->breakin_deferred = 0;
+		if (relay_vm_debugger_attached(vm))
+			relay_guest_send_breakin(vm);
+	}
 }
 
 /* The start-up hints assume an x86-64 guest (kdvm.dll is x64-only); the first GetVersion
@@ -363,6 +387,8 @@ void relay_vm_guest_connected(struct relay_vm *vm, uint64_t now)
 	parser_restart(vm);
 	relay_buf_clear(&vm->to_guest);
 	vm->guest_connected = 1;
+	vm->guest_hello = 0;
+	vm->breakin_deferred = 0;
 	vm->tx_seq = 0;
 	vm->rx_seq_known = 0;
 	vm->breakin_sent = 0;
@@ -386,6 +412,8 @@ void relay_vm_guest_disconnected(struct relay_vm *vm, uint64_t now)
 	if (!vm->guest_connected)
 		return;
 	vm->guest_connected = 0;
+	vm->guest_hello = 0;
+	vm->breakin_deferred = 0;
 	parser_restart(vm);
 	relay_buf_clear(&vm->to_guest);
 	vm->guest_agent[0] = '\0';

@@ -29,7 +29,8 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 "bad version %llu, bad length %llu, bad type %llu, bad kd %llu) | "
 		 "queue %zu (max %llu, stalls %llu, prints joined %llu) | dropped: prints %llu, no debugger %llu, "
 		 "flushed %llu, no guest %llu; answered DEBUGGER(0) %llu | "
-		 "breakins %llu, resyncs %llu | not ACKed: no guest %llu, too big %llu, "
+		 "breakins %llu (%llu held for a HELLO), resyncs %llu (%llu unsent: no HELLO yet) | "
+		 "not ACKed: no guest %llu, too big %llu, "
 		 "full %llu | dbg input held %llu (%llu B) | notices %llu (dropped %llu) | "
 		 "bad max_payload %llu",
 		 U(s->kd_to_debugger), U(s->kd_to_debugger_bytes), U(s->kd_to_guest),
@@ -42,7 +43,8 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 U(s->bad_kd_length + s->bad_kd_type), vm->queue.count, U(s->queue_max),
 		 U(s->guest_stalls), U(s->prints_joined), U(s->dropped_prints), U(s->dropped_no_debugger),
 		 U(s->dropped_flushed), U(s->dropped_no_guest), U(s->answered_no_debugger),
-		 U(s->breakins), U(s->resyncs), U(s->unacked_no_guest), U(s->unacked_too_big),
+		 U(s->breakins), U(s->breakins_deferred), U(s->resyncs),
+		 U(s->resyncs_before_hello), U(s->unacked_no_guest), U(s->unacked_too_big),
 		 U(s->unacked_full), U(s->debugger_held), U(s->debugger_held_bytes),
 		 U(s->notices), U(s->notices_dropped), U(s->bad_max_payload));
 	relay_hostmem_format_stats(vm, buf + strlen(buf), cap - strlen(buf));

@@ -114,6 +114,8 @@ struct relay_vm_stats {
 	uint64_t debugger_bad_type;    /* delivered with a non-data type: dropped */
 	uint64_t breakins, breakins_coalesced;
 	uint64_t resyncs, resyncs_coalesced;
+	uint64_t resyncs_before_hello; /* RESYNCs not sent: the guest had not said HELLO */
+	uint64_t breakins_deferred;    /* break-ins held until the guest's HELLO */
 	uint64_t debugger_resets;      /* RESETs the link answered */
 	/* raw bytes */
 	uint64_t guest_rx_bytes, guest_tx_bytes, guest_frames_rx, guest_frames_tx;
@@ -173,6 +175,8 @@ struct relay_vm {
 
 	/* guest link */
 	int guest_connected;
+	int guest_hello;                   /* HELLO heard since the chardev connected */
+	int breakin_deferred;              /* a break-in asked for before that HELLO */
 	struct vmkd_frame_parser parser;
 	uint32_t tx_seq;                   /* our frame counter */
 	uint32_t rx_seq_next;              /* the guest's next frame counter */

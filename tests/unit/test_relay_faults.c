@@ -503,6 +503,74 @@ static void relay_kd_debuggers_are_not_gdb(void **state)
 	assert_true(relay_vm_debugger_attached(fx->vm));
 }
 
+/* The bench's hostmem run: QEMU starts paused, the debugger connects (RESET) seconds before
+ * kdvm.dll says HELLO, and QEMU hands the DLL whatever the relay wrote meanwhile. A RESYNC
+ * among it made the kernel report its first stop twice; the debugger answered both, and
+ * from then on each stop took the previous one's Continue. Nothing but DEBUGGER may go to
+ * a guest that has not said HELLO; a break-in asked for meanwhile follows the HELLO_ACK. */
+static void relay_no_resync_before_hello(void **state)
+{
+	struct fx *fx = *state;
+
+	guest_connect(fx);
+	dbg_connect(fx, 1);
+	advance(fx, SECOND);
+	exchange(fx);
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	kd_link_start_reset(&fx->dbg, fx->now); /* a second RESET: still nothing */
+	exchange(fx);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 0);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 0);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	assert_true(fx->vm->st.resyncs_before_hello >= 1);
+	assert_int_equal(fx->vm->st.breakins_deferred, 1);
+
+	tr_view_clear(&fx->gv);
+	guest_hello(fx);
+	guest_take(fx);
+	assert_int_equal(fx->gv.count, 2);
+	assert_int_equal(fx->gv.frames[0].type, VMKD_FRAME_HELLO_ACK);
+	assert_int_equal(fx->gv.frames[1].type, VMKD_FRAME_BREAKIN);
+
+	/* The stop is reported once and reaches the debugger once. */
+	fx->delivered = 0;
+	guest_state_change(fx);
+	exchange(fx);
+	advance(fx, 1);
+	exchange(fx);
+	assert_int_equal(fx->delivered, 1);
+	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 0);
+
+	/* Once the guest has said HELLO, a debugger's RESET asks it to report again. */
+	tr_view_clear(&fx->gv);
+	advance(fx, 2 * SECOND);
+	kd_link_start_reset(&fx->dbg, fx->now);
+	exchange(fx);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 1);
+
+	/* A new chardev connection (QEMU restarted) waits for its own HELLO again. */
+	relay_vm_guest_disconnected(fx->vm, fx->now);
+	guest_connect(fx);
+	tr_view_clear(&fx->gv);
+	advance(fx, 2 * SECOND);
+	kd_link_start_reset(&fx->dbg, fx->now);
+	exchange(fx);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 0);
+
+	/* A break-in whose debugger left before the HELLO is nobody's: not sent. */
+	kd_link_send_breakin(&fx->dbg);
+	exchange(fx);
+	relay_vm_debugger_disconnected(fx->vm, fx->now);
+	dbg_connect(fx, 0);
+	tr_view_clear(&fx->gv);
+	guest_hello(fx);
+	guest_take(fx);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_HELLO_ACK), 1);
+	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +580,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(relay_reports_unanswered_request, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(relay_no_resync_before_hello, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_gdb_client_is_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_kd_debuggers_are_not_gdb, setup, teardown),
 	};
