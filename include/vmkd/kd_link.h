@@ -86,8 +86,6 @@ enum kd_send_result {
 
 #define KD_LINK_NO_DEADLINE UINT64_MAX
 #define KD_LINK_NO_ID       0xFFFFFFFFu
-/* Debugger: consecutive RESETs answered by SYNC packets before one is taken as it is. */
-#define KD_LINK_MAX_SYNC_RESETS 8u
 
 /* Id of the RESET a target sends to start a resynchronisation (kd_link_start_reset). A
  * vmkd debugger answers it with a RESET of its own; a RESET with any other id (kernels and
@@ -150,8 +148,6 @@ struct kd_link {
 	uint32_t last_rx_id;       /* debugger: id of the last delivered packet, or KD_LINK_NO_ID */
 	int reset_pending;         /* our RESET sent, the peer's RESET not yet seen */
 	int resync_needed;         /* debugger: send RESET before the next data packet */
-	uint32_t sync_resets;      /* debugger: RESETs a SYNC packet caused since data was
-				      last accepted (KD_LINK_MAX_SYNC_RESETS) */
 	int after_reset;           /* no data accepted since a RESET: the next new packet may be
 				      the peer's resend of one older than ours, so it implies no
 				      ACK */

@@ -298,7 +298,6 @@ static void accept_data(struct kd_link *l, const struct kd_packet_header *hdr,
 	int implied = awaiting_ack(l) && !l->after_reset && !l->tx_crossed_reset;
 
 	l->after_reset = 0;
-	l->sync_resets = 0;
 	if (implied)
 		complete_acked(l);
 	l->stats.delivered++;
@@ -348,17 +347,9 @@ static void debugger_data(struct kd_link *l, const struct kd_packet_header *hdr,
 {
 	if (hdr->id & KD_SYNC_PACKET_ID) {
 		l->stats.sync_packets++;
-		/* A target that flags every packet after a RESET SYNC again (seen in the
-		 * wild) would keep us resetting at wire speed: after a few rounds with
-		 * nothing accepted in between, its packet is taken as the resynchronised one. */
-		if (!l->reset_pending && l->after_reset &&
-		    l->sync_resets >= KD_LINK_MAX_SYNC_RESETS)
-			goto accept;
 		if (!l->reset_pending ||
-		    elapsed(now, l->reset_sent_at) >= l->cfg.reset_interval / 2) {
-			l->sync_resets++;
+		    elapsed(now, l->reset_sent_at) >= l->cfg.reset_interval / 2)
 			begin_reset(l, now);
-		}
 		return;
 	}
 	if (l->reset_pending) {
@@ -366,7 +357,6 @@ static void debugger_data(struct kd_link *l, const struct kd_packet_header *hdr,
 		l->stats.dropped_resetting++;
 		return;
 	}
-accept:
 	if (hdr->id != l->last_rx_id && refused(l, hdr, payload, len))
 		return;
 	send_ack(l, hdr->id & ~KD_SYNC_PACKET_ID);
@@ -435,7 +425,6 @@ void kd_link_init(struct kd_link *l, enum kd_role role, const struct kd_link_con
 	l->reset_pending = 0;
 	l->resync_needed = 0;
 	l->after_reset = 0;
-	l->sync_resets = 0;
 	l->reset_sent_at = 0;
 	l->reset_answered = 0;
 	l->reset_answered_at = 0;

@@ -44,7 +44,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CASES=${FAULT_CASES:-prints dbg-kill relay-kill power-off flood sync-reset}
+# sync-reset is not in the default set: the debugger-side fix it tested was taken out (it
+# broke gdb over a serial port; issue #14 stays open). Run it with FAULT_CASES=sync-reset.
+CASES=${FAULT_CASES:-prints dbg-kill relay-kill power-off flood}
 LINES=${FAULT_LINES:-100000}
 
 if [[ ! -x $BUILD/vmkd || ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
