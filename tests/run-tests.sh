@@ -21,13 +21,72 @@ if [[ -z ${XDG_RUNTIME_DIR:-} ]]; then
 	trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
 fi
 
+# Every suite is bounded (SUITE_LIMIT seconds, 900 by default), and the whole run has a
+# budget (CHECK_BUDGET, 75 min) that keeps it inside CI's 90 minutes: a suite that hangs
+# becomes a failure with a picture of what it was waiting for, and the run still ends with
+# its summary line.
+suite_limit=${SUITE_LIMIT:-900}
+budget_end=$((SECONDS + ${CHECK_BUDGET:-4500}))
+
+# run_bounded LOG LIMIT CMD...: CMD in a session of its own, its output on stdout and in
+# LOG. Past LIMIT seconds: the session's processes and their wait channels go into the log,
+# then the session is stopped (TERM, KILL 10 s later). Returns CMD's status, 124 on timeout.
+run_bounded() {
+	local log=$1 limit=$2 pid tail_pid rc i
+	shift 2
+	setsid "$@" >"$log" 2>&1 </dev/null &
+	pid=$!
+	tail -n +1 -s 0.1 -f --pid="$pid" "$log" &
+	tail_pid=$!
+	for ((i = 0; i < limit * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		{
+			echo "run-tests: TIMEOUT: still running after $limit s; its processes:"
+			ps -s "$pid" -o pid,ppid,etimes,stat,wchan:24,args 2>&1
+		} >>"$log"
+		suite_signal "$pid" TERM
+		for ((i = 0; i < 100; i++)); do
+			[[ -n $(ps -s "$pid" -o pid= 2>/dev/null) ]] || break
+			sleep 0.1
+		done
+		suite_signal "$pid" KILL
+		wait "$pid" 2>/dev/null
+		rc=124
+	else
+		rc=0
+		wait "$pid" || rc=$?
+	fi
+	wait "$tail_pid" 2>/dev/null # tail prints the rest once the suite has ended
+	return "$rc"
+}
+
+# suite_signal SID SIG: SIG to every process of session SID (by pid, from ps).
+suite_signal() {
+	local p
+	for p in $(ps -s "$1" -o pid= 2>/dev/null); do kill "-$2" "$p" 2>/dev/null; done
+}
+
 # run NAME CMD...: runs one suite, streams its output, adds its counts.
 run() {
 	local name=$1; shift
 	local log="$logdir/${name//\//_}.log"
+	local t0=$SECONDS rc
 	echo "=== $name"
-	"$@" 2>&1 | tee "$log"
-	local rc=${PIPESTATUS[0]}
+	if ((SECONDS >= budget_end)); then
+		echo "run-tests: not run: make check's time budget (${CHECK_BUDGET:-4500} s) is spent" |
+			tee "$log"
+		failed=$((failed + 1))
+		failures+=("$name (not run: time budget spent)")
+		return
+	fi
+	local limit=$suite_limit
+	((budget_end - SECONDS < limit)) && limit=$((budget_end - SECONDS))
+	run_bounded "$log" "$limit" "$@"
+	rc=$?
+	echo "=== $name: $((SECONDS - t0)) s"
 	local p f s line
 	if grep -q '^\[==========\] .* test(s) run\.' "$log"; then
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | awk '{s+=$1} END {print s+0}')
@@ -45,7 +104,8 @@ run() {
 	# A crash or a nonzero exit is a failure even if the counts looked clean.
 	if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-	[[ $f -eq 0 ]] || failures+=("$name (log: $log)")
+	[[ $rc -eq 124 ]] && failures+=("$name timed out after $limit s (log: $log)") ||
+		{ [[ $f -eq 0 ]] || failures+=("$name (log: $log)"); }
 }
 
 for tree in build build/asan; do
@@ -70,6 +130,7 @@ for t in tests/integration/*.sh; do
 done
 
 echo
+echo "make check ran for $SECONDS s"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 if [[ $skipped -gt 0 ]]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

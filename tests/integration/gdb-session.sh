@@ -45,7 +45,7 @@ server_start() {
 }
 
 server_stop() {
-	[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	pid_stop "$server_pid"
 	server_pid=
 }
 
@@ -68,7 +68,7 @@ gdb_run() {
 	local name=$1
 	shift
 	gdb_script "$tmp/$name.gdbcmds" "$@"
-	timeout 300 gdb -batch -nx -x "$tmp/$name.gdbcmds" >"$tmp/$name.gdbout" 2>&1
+	timeout -k 10 300 gdb -batch -nx -x "$tmp/$name.gdbcmds" >"$tmp/$name.gdbout" 2>&1
 	out=$(cat "$tmp/$name.gdbout")
 }
 
@@ -151,8 +151,7 @@ gdb_session() {
 	sleep "$([[ $accel == tcg ]] && echo 3 || echo 8)"
 	kill -INT "$gdb_pid"
 	wait_for "$tmp/$name-2.gdbout" 'detached' 120
-	kill "$gdb_pid" 2>/dev/null
-	wait "$gdb_pid"
+	pid_stop "$gdb_pid"
 	gdb_pid=
 	out=$(cat "$tmp/$name-2.gdbout")
 	check "$name: re-attaching to the running guest stops it (? -> break-in)" \
@@ -195,7 +194,7 @@ lldb_session() {
 	pat=$(field pattern) flag=$(field stop-flag)
 	port=$(grep -oE 'listening on tcp:127\.0\.0\.1:[0-9]+' "$server_log" | grep -oE '[0-9]+$')
 	check "$name: the server reports the TCP port it listens on" test -n "$port" -a "${port:-0}" != 0
-	timeout 300 lldb -b -o "gdb-remote 127.0.0.1:$port" -o "register read rip" \
+	timeout -k 10 300 lldb -b -o "gdb-remote 127.0.0.1:$port" -o "register read rip" \
 		-o "memory read -s1 -c8 -fx $pat" -o "memory write -s4 $flag 1" -o "detach" \
 		>"$tmp/$name.lldbout" 2>&1
 	out=$(cat "$tmp/$name.lldbout")

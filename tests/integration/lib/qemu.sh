@@ -67,10 +67,10 @@ vm_stop() {
 	local qpid
 	[[ -n $vm_pid ]] || return 0
 	qpid=$(vm_qemu_pid) || qpid=""
-	kill -TERM "$vm_pid" 2>/dev/null || true
 	if [[ -n $qpid ]]; then kill -TERM "$qpid" 2>/dev/null || true; fi
-	vm_rc=0
-	wait "$vm_pid" 2>/dev/null || vm_rc=$?
+	pid_stop "$vm_pid" 15 # the script stops QEMU itself within 10 s
+	vm_rc=$pid_rc
+	if [[ -n $qpid ]]; then kill -KILL "$qpid" 2>/dev/null || true; fi
 	vm_pid=""
 	return 0
 }
@@ -131,11 +131,27 @@ relay_start_ivshmem() {
 	return 1
 }
 
+# pid_stop PID [SECONDS]: TERM to PID (a child of this shell), KILL if it is still there
+# SECONDS later (10), then reaps it; its status in pid_rc. A process that ignores TERM
+# cannot hang the caller.
+pid_stop() {
+	local pid=$1 limit=${2:-10} i
+	pid_rc=0
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < limit * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || pid_rc=$?
+	return 0
+}
+
 # relay_stop: stops the relay by its pid and reaps it.
 relay_stop() {
 	[[ -n $relay_pid ]] || return 0
-	kill -TERM "$relay_pid" 2>/dev/null || true
-	wait "$relay_pid" 2>/dev/null || true
+	pid_stop "$relay_pid"
 	relay_pid=""
 	return 0
 }

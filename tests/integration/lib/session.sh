@@ -123,9 +123,8 @@ client_finish() {
 		kill -0 "$client_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill "$client_pid" 2>/dev/null
-	wait "$client_pid"
-	client_rc=$?
+	pid_stop "$client_pid"
+	client_rc=$pid_rc
 }
 
 # cmd_wait LINE SECONDS: sends a command followed by a marker (`? 0nN`, whose answer is
