@@ -24,10 +24,16 @@ mkdir -p "$(dirname "$report")" build/fuzz/logs
 	printf '%-22s %12s %8s %10s %8s %8s\n' harness executions seconds execs/s corpus crashes
 } | tee "$report"
 
-for bin in build/fuzz/fuzz_*; do
-	[[ -x $bin && ! -d $bin ]] || continue
+# FUZZ_ONLY names the harnesses and their order; by default every one, by name.
+bins=()
+if [[ -n $only ]]; then
+	for name in $only; do bins+=("build/fuzz/$name"); done
+else
+	bins=(build/fuzz/fuzz_*)
+fi
+for bin in "${bins[@]}"; do
+	[[ -x $bin && ! -d $bin ]] || { echo "fuzz-long: no harness $bin" >&2; status=1; continue; }
 	name=$(basename "$bin")
-	[[ -z $only || " $only " == *" $name "* ]] || continue
 	seeds=tests/fuzz/seeds/$name
 	[[ -d $seeds ]] || seeds=tests/fuzz/seeds/common
 	corpus=build/fuzz/corpus/$name crashes=build/fuzz/crashes/$name
