@@ -3,11 +3,12 @@
 # run.sh - the vmkd benchmark: the serial baseline and the vmkd fast path side by side,
 # under every usable accelerator, through `vmkd bench` (the session engine of `vmkd attach`).
 #
-# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--only hostmem] [--out DIR] [--keep]
+# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--only hostmem|scale] [--out DIR] [--keep]
 #   --smoke     tiny sizes (keeps the harness from rotting; numbers mean nothing)
 #   --accel     auto/all (default): tcg, plus kvm when /dev/kvm works; or just one
 #   --only hostmem  just the hostmem run (host-path reads and `vmkd dump`), for quick
 #               before/after comparisons; the other rows are absent from the table
+#   --only scale    just the scale rows (one relay, 1/16/64 fake-guest VMs; no QEMU)
 #   --out DIR   results directory (default bench/results): latest.csv, latest.png,
 #               latest.txt (the table), latest.notes
 #   --keep      keep the per-run logs (QEMU, relay, console) and say where they are
@@ -40,12 +41,13 @@ while [[ $# -gt 0 ]]; do
 	--accel) accel_opt=${2?}; shift 2 ;;
 	--only)
 		only=${2?}
-		[[ $only == hostmem ]] || { echo "run.sh: --only takes hostmem" >&2; exit 2; }
+		[[ $only == hostmem || $only == scale ]] ||
+			{ echo "run.sh: --only takes hostmem or scale" >&2; exit 2; }
 		shift 2
 		;;
 	--out) out=${2?}; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,28p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -325,12 +327,13 @@ bench_echo() {
 # connections), `vmkd bench` on the first. The small-request round trip should stay flat
 # as N grows: the relay's work per request does not depend on how many VMs it serves.
 # Rows go to $out/scale.csv (accel "host", transport "relay-NVM"), apart from latest.csv.
+scale_txt=$out/latest.txt
 bench_scale() {
 	local fake=$BUILD/tests/tools/fake_guest n i dir spid rpid hpid small read4k
 	local counts=(1 16 64) csv=$out/scale.csv
 	echo "accel,transport,metric,value,unit" >"$csv"
 	if [[ ! -x $fake ]] || ! command -v python3 >/dev/null; then
-		echo "scale: $fake or python3 missing (make tests); no scale rows" | tee -a "$out/latest.txt"
+		echo "scale: $fake or python3 missing (make tests); no scale rows" | tee -a "$scale_txt"
 		return
 	fi
 	small=2000 read4k=200
@@ -392,12 +395,19 @@ time.sleep(3600)
 			done
 			echo
 		done
-	} | tee -a "$out/latest.txt"
+	} | tee -a "$scale_txt"
 }
 
 # ---- run everything -------------------------------------------------------------------
 
 start=$SECONDS
+if [[ $only == scale ]]; then
+	scale_txt=$out/scale.txt # latest.txt keeps the last full run's table
+	: >"$scale_txt"
+	bench_scale
+	echo "csv: $out/scale.csv, table: $scale_txt ($((SECONDS - start)) s)"
+	exit 0
+fi
 for accel in "${accels[@]}"; do
 	if [[ $only == hostmem ]]; then
 		if [[ $have_vmkd == 1 && -w /dev/shm ]]; then bench_kd "$accel" hostmem; fi
