@@ -189,6 +189,7 @@ static void serve_due(struct relay *r, uint64_t now)
 	for (size_t i = 0; i < n; i++) {
 		struct relay_slot *s = r->due[i];
 
+		s->served++;
 		(void)relay_timers_set(&r->timers, &s->timer, relay_conn_service(r, s, now));
 	}
 }

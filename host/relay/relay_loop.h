@@ -76,6 +76,10 @@ const struct relay_vm_config *relay_get_config(const struct relay *r, size_t i);
 /* 1 while the relay's connect to VM i's chardev is in progress (non-blocking). */
 int relay_guest_connecting(const struct relay *r, size_t i);
 
+/* How many times the loop served VM i (its core's timers, reads, writes): only when one of
+ * its fds was ready or one of its deadlines passed, never because another VM was busy. */
+uint64_t relay_served(const struct relay *r, size_t i);
+
 /* TCP port of VM i's debugger listener (useful after listening on port 0), or -1. */
 int relay_debugger_port(const struct relay *r, size_t i);
 

@@ -75,6 +75,7 @@ struct relay_slot {
 	struct relay_ivshmem *ivs; /* ivshmem:PATH: the relay is QEMU's ivshmem server */
 	struct relay_watch w[RW_KINDS]; /* by kind; w[RW_WAKE] unused */
 	struct relay_timer timer;       /* the next deadline, or now: serve this VM */
+	uint64_t served;                /* times the loop served it (relay_served) */
 };
 
 struct relay {

@@ -208,6 +208,11 @@ int relay_guest_connecting(const struct relay *r, size_t i)
 	return i < r->count && r->slots[i]->guest_connecting_fd >= 0;
 }
 
+uint64_t relay_served(const struct relay *r, size_t i)
+{
+	return i < r->count ? r->slots[i]->served : 0;
+}
+
 int relay_debugger_port(const struct relay *r, size_t i)
 {
 	return i < r->count ? r->slots[i]->dbg_port : -1;
