@@ -422,8 +422,9 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* The interest each of the VM's fds has now. */
-static void slot_watch(struct relay *r, struct relay_slot *s)
+/* The interest each of the VM's fds has now. A connection that cannot be watched (epoll
+ * out of memory) is closed rather than left unread; a listener is tried again next time. */
+static void slot_watch(struct relay *r, struct relay_slot *s, uint64_t now)
 {
 	uint32_t ev;
 
@@ -435,14 +436,16 @@ static void slot_watch(struct relay *r, struct relay_slot *s)
 	if (relay_buf_pending(&s->vm->to_guest))
 		ev |= EPOLLOUT;
 	/* Nothing wanted: out of the set, or a hang-up would be reported over and over. */
-	relay_watch(r, &s->w[RW_GUEST], s->guest_fd, ev);
+	if (relay_watch(r, &s->w[RW_GUEST], s->guest_fd, ev) < 0)
+		guest_detach(r, s, now, "cannot watch it");
 	relay_watch(r, &s->w[RW_DBG_LISTEN], s->dbg_listen_fd, EPOLLIN);
 	ev = 0;
 	if (!s->drx_len && relay_vm_debugger_can_read(s->vm))
 		ev |= EPOLLIN;
 	if (relay_buf_pending(&s->vm->to_debugger))
 		ev |= EPOLLOUT;
-	relay_watch(r, &s->w[RW_DBG], s->dbg_fd, ev);
+	if (relay_watch(r, &s->w[RW_DBG], s->dbg_fd, ev) < 0)
+		dbg_detach(r, s, now, "cannot watch it");
 	if (s->ivs) {
 		relay_watch(r, &s->w[RW_IVS_LISTEN], relay_ivshmem_listen_fd(s->ivs), EPOLLIN);
 		relay_watch(r, &s->w[RW_IVS_CLIENT], relay_ivshmem_client_fd(s->ivs), EPOLLIN);
@@ -476,7 +479,7 @@ uint64_t relay_conn_service(struct relay *r, struct relay_slot *s, uint64_t now)
 	/* The guest polls its ring and never says when it made room: look again soon. */
 	if (ivs_up(s) && relay_buf_pending(&s->vm->to_guest))
 		deadline = earliest(deadline, now + RELAY_IVSHMEM_RETRY_US);
-	slot_watch(r, s);
+	slot_watch(r, s, now);
 	return deadline;
 }
 
