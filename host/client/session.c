@@ -103,6 +103,9 @@ static void mark_dead(struct session *s, const char *why, int e)
 		session_fail(s, -ECONNRESET, "connection lost: %s", why);
 }
 
+static void drain_input(struct session *s);
+static void serve_queue(struct session *s);
+
 static void flush_out(struct session *s)
 {
 	while (s->out_len && !s->dead) {
@@ -113,8 +116,13 @@ static void flush_out(struct session *s)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				mark_dead(s, "write", errno);
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				int e = errno;
+
+				if (e == EPIPE || e == ECONNRESET)
+					drain_input(s);
+				mark_dead(s, "write", e);
+			}
 			return;
 		}
 		s->st.writes++;
@@ -137,6 +145,29 @@ static void trace_feed(struct session *s, struct kd_parser *p, enum session_dir 
 		len -= used;
 		if (ev.kind != KD_EV_NONE)
 			s->opt.cb.trace(s->opt.cb.opaque, dir, &ev, session_now(s));
+	}
+}
+
+/* The peer closed while we wrote: what it sent before (a relay's "already has a debugger"
+ * notice, a last stop) is still in our receive buffer and is taken before the session
+ * ends, without waiting and without writing. */
+static void drain_input(struct session *s)
+{
+	for (int i = 0; i < 64; i++) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP)))
+			return;
+		n = read(s->fd, s->rdbuf, sizeof(s->rdbuf));
+		if (n <= 0)
+			return;
+		s->st.bytes_rx += (uint64_t)n;
+		trace_feed(s, &s->trace_rx, SESSION_RX, s->rdbuf, (size_t)n);
+		s->holding = 1; /* nothing is written back: the peer is gone */
+		kd_link_input(&s->link, s->rdbuf, (size_t)n, clock_us());
+		serve_queue(s);
+		s->holding = 0;
 	}
 }
 

@@ -76,7 +76,12 @@ pids+=("$hold_pid")
 exec 8>"$tmp/hold.fifo"
 sleep 3
 timeout 30 "$VMKD" attach -t 5 --wait 5 -c version "unix:$tmp/da.sock" </dev/null >"$tmp/refused.out" 2>&1
-check "a second debugger is refused" grep -qi "already has a debugger" "$tmp/refused.out"
+if grep -qi "already has a debugger" "$tmp/refused.out"; then
+	pass "a second debugger is refused"
+else
+	fail "a second debugger is refused"
+	show "$tmp/refused.out" "$tmp/relay.log"
+fi
 exec 8>&-
 kill "$hold_pid" 2>/dev/null
 wait "$hold_pid" 2>/dev/null
