@@ -56,6 +56,16 @@ static const uint8_t *guest_kd_payload(struct relay_fixture *fx, int idx, size_t
 	return f->payload + sizeof(struct vmkd_kd_packet);
 }
 
+/* The guest says HELLO again (its transport restarted): how many KD packets the relay
+ * sends it again. */
+static size_t resent_after_hello(struct relay_fixture *fx)
+{
+	tr_view_clear(&fx->gv);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
+	return tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET);
+}
+
 static void guest_version_reply(struct relay_fixture *fx, const uint8_t *req_payload,
 				size_t req_len)
 {
@@ -114,10 +124,7 @@ static void relay_midstop_hello_resends_request(void **state)
 	assert_int_equal(api, KD_API_GET_VERSION);
 
 	/* Answered: another HELLO has nothing to send again. */
-	tr_view_clear(&fx->gv);
-	rfx_guest_hello(fx);
-	rfx_guest_take(fx);
-	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	assert_int_equal(resent_after_hello(fx), 0);
 	assert_int_equal(fx->vm->st.requests_resent, 1);
 }
 
@@ -134,20 +141,14 @@ static void relay_hello_resends_only_unanswered(void **state)
 	kd_api_req_continue2(&req, KD_DBG_CONTINUE, 0, 0);
 	rfx_dbg_send(fx, &req);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 2);
-	tr_view_clear(&fx->gv);
-	rfx_guest_hello(fx);
-	rfx_guest_take(fx);
-	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	assert_int_equal(resent_after_hello(fx), 0);
 
 	/* A running guest (DbgPrint, no state change) with a request in hand: not resent. */
 	rfx_guest_print(fx, "running\n");
 	rfx_exchange(fx);
 	kd_api_req_read_virtual(&req, PC, 16);
 	rfx_dbg_send(fx, &req);
-	tr_view_clear(&fx->gv);
-	rfx_guest_hello(fx);
-	rfx_guest_take(fx);
-	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	assert_int_equal(resent_after_hello(fx), 0);
 
 	/* Stopped again, asked, then the debugger left: nobody waits for the answer. */
 	rfx_guest_state_change(fx, PC);
@@ -158,10 +159,7 @@ static void relay_hello_resends_only_unanswered(void **state)
 	rfx_dbg_send(fx, &req);
 	assert_int_equal(fx->vm->unanswered_len, sizeof(struct kd_manipulate_state64));
 	relay_vm_debugger_disconnected(fx->vm, fx->now);
-	tr_view_clear(&fx->gv);
-	rfx_guest_hello(fx);
-	rfx_guest_take(fx);
-	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	assert_int_equal(resent_after_hello(fx), 0);
 	assert_int_equal(fx->vm->st.requests_resent, 0);
 }
 

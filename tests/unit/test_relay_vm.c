@@ -649,12 +649,11 @@ static void relay_random_input_never_crashes(void **state)
 	assert_true(fx->vm->parser.stats.skipped_bytes > 0);
 }
 
-/* 1000 DbgPrints of one processor while the debugger reads 7 bytes at a time: those that
- * wait are joined into few packets (a 4000-byte packet holds ~390 lines), and every line
- * arrives once, in order; a print of another processor, or a prompt, is never joined. */
-static void relay_joins_waiting_prints(void **state)
+/* The guest writes NPRINTS DbgPrints "line NNNN" (all of processor 0, or of processors 0
+ * and 1 in turn) as fast as the relay takes them, while the debugger reads 7 bytes at a
+ * time, until every line has arrived; the relay's queue never grows past its bound. */
+static void prints_to_slow_debugger(struct relay_fixture *fx, int alternate)
 {
-	struct relay_fixture *fx = *state;
 	static uint8_t stream[NPRINTS * 64];
 	uint8_t kd[KD_MAX_PAYLOAD];
 	size_t len = 0, off = 0;
@@ -668,12 +667,15 @@ static void relay_joins_waiting_prints(void **state)
 	for (int i = 0; i < NPRINTS; i++) {
 		snprintf(text, sizeof(text), "line %04d\n", i);
 		len += tr_kd_frame(stream + len, sizeof(stream) - len, fx->gseq++,
-				   KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
+				   KD_PACKET_TYPE_DEBUG_IO, kd,
+				   tr_print_cpu(kd, alternate ? (uint16_t)(i & 1) : 0, text));
 	}
 	fx->dbg_chunk = 7;
 	while (fx->lines < NPRINTS && steps++ < 1000000) {
 		if (off < len && relay_vm_guest_can_read(fx->vm))
 			off += relay_vm_guest_input(fx->vm, stream + off, len - off, fx->now);
+		assert_true(fx->vm->queue.count <= RELAY_QUEUE_MAX);
+		/* One step of the slow debugger. */
 		if (relay_buf_pending(&fx->vm->to_debugger)) {
 			size_t n = relay_buf_pending(&fx->vm->to_debugger);
 
@@ -688,6 +690,19 @@ static void relay_joins_waiting_prints(void **state)
 		}
 		fx->now += 10;
 	}
+	assert_int_equal(off, len);
+}
+
+/* 1000 DbgPrints of one processor while the debugger reads 7 bytes at a time: those that
+ * wait are joined into few packets (a 4000-byte packet holds ~390 lines), and every line
+ * arrives once, in order; a print of another processor, or a prompt, is never joined. */
+static void relay_joins_waiting_prints(void **state)
+{
+	struct relay_fixture *fx = *state;
+	uint8_t kd[KD_MAX_PAYLOAD];
+	size_t len;
+
+	prints_to_slow_debugger(fx, 0);
 	assert_int_equal(fx->lines, NPRINTS);
 	assert_true(fx->prints_in_order);
 	assert_int_equal(fx->next_print, NPRINTS);
@@ -723,49 +738,14 @@ static void relay_joins_waiting_prints(void **state)
 }
 
 /* 1000 DbgPrints in one go while the debugger reads 7 bytes at a time: the queue fills,
- * the guest is not read, and every line arrives once, in order. */
+ * the guest is not read, and every line arrives once, in order. Alternating processors:
+ * never joined, so the queue fills. */
 static void relay_backpressure_keeps_everything(void **state)
 {
 	struct relay_fixture *fx = *state;
-	static uint8_t stream[NPRINTS * 64];
-	uint8_t kd[KD_MAX_PAYLOAD];
-	size_t len = 0, off = 0;
-	char text[32];
-	int steps = 0;
 
-	fx->vm->trace = 0;
-	rfx_guest_connect(fx);
-	rfx_guest_hello(fx);
-	rfx_dbg_connect(fx, 1);
-	for (int i = 0; i < NPRINTS; i++) {
-		snprintf(text, sizeof(text), "line %04d\n", i);
-		/* Alternating processors: never joined, so the queue fills. */
-		len += tr_kd_frame(stream + len, sizeof(stream) - len, fx->gseq++,
-				   KD_PACKET_TYPE_DEBUG_IO, kd,
-				   tr_print_cpu(kd, (uint16_t)(i & 1), text));
-	}
-	fx->dbg_chunk = 7;
-	while (fx->delivered < NPRINTS && steps++ < 1000000) {
-		if (off < len && relay_vm_guest_can_read(fx->vm))
-			off += relay_vm_guest_input(fx->vm, stream + off, len - off, fx->now);
-		assert_true(fx->vm->queue.count <= RELAY_QUEUE_MAX);
-		/* One step of the slow debugger. */
-		if (relay_buf_pending(&fx->vm->to_debugger)) {
-			size_t n = relay_buf_pending(&fx->vm->to_debugger);
-
-			n = n < fx->dbg_chunk ? n : fx->dbg_chunk;
-			kd_link_input(&fx->dbg, relay_buf_peek(&fx->vm->to_debugger), n, fx->now);
-			relay_buf_consume(&fx->vm->to_debugger, n);
-		}
-		if (relay_buf_pending(&fx->dbg_out)) {
-			relay_buf_consume(&fx->dbg_out, relay_vm_debugger_input(fx->vm,
-					  relay_buf_peek(&fx->dbg_out), relay_buf_pending(&fx->dbg_out),
-					  fx->now));
-		}
-		fx->now += 10;
-	}
+	prints_to_slow_debugger(fx, 1);
 	assert_int_equal(fx->delivered, NPRINTS);
-	assert_int_equal(off, len);
 	assert_true(fx->prints_in_order);
 	assert_int_equal(fx->next_print, NPRINTS);
 	assert_int_equal(fx->vm->st.queue_max, RELAY_QUEUE_MAX);
