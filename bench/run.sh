@@ -373,7 +373,7 @@ time.sleep(3600)
 		sleep 1
 		timeout -k 5 120 "$VMKD" bench --accel host --transport "relay-${n}vm" \
 			--small "$small" --read4k "$read4k" --bulk 64K --lines 0 --idle-ms 0 \
-			--wait 30 --csv "$dir/rows.csv" "unix:$dir/d0.sock" 2>"$dir/bench.err" ||
+			--wait 30 --csv "$dir/rows.csv" "unix:$dir/d0.sock" </dev/null 2>"$dir/bench.err" ||
 			echo "    scale run with $n VMs failed: $(tail -n 1 "$dir/bench.err")" >&2
 		# shellcheck disable=SC2086 # $spid is one or two pids
 		kill "$hpid" "$rpid" $spid 2>/dev/null || true

@@ -6,7 +6,13 @@
 #include "vmkd/kd_bytes.h"
 
 #define DEFAULT_RECEIVE_MS  100u
-#define DEFAULT_TX_MS       100u
+/* A relay back-pressures the guest while its debugger reads slowly (it stops reading the
+ * chardev), so a sender waits that long for room before it drops a packet. kdcom waits
+ * seconds for an ACK too; a dead host costs one such wait per stall (tx_stalled). */
+#define DEFAULT_TX_MS       2000u
+/* Before a reset or power transition of our own: what was sent last leaves the VM if the
+ * host is reading at all; a stalled host must not delay the transition by seconds. */
+#define DRAIN_MS            100u
 #define DEFAULT_HELLO_MS    200u
 
 /* A KD_PACKET frame's bytes beyond the KD payload. */
@@ -59,10 +65,18 @@ static uint8_t *tx_reserve(struct kdvm_channel *ch, uint32_t len)
 	uint32_t saved;
 	int err;
 
-	if (!BE(ch, tx_reserve, len, &buf))
+	if (!BE(ch, tx_reserve, len, &buf)) {
+		ch->tx_stalled = 0;
 		return buf;
+	}
 	if (!BE0(ch, host_open))
 		return NULL;
+	/* Once a wait timed out, later sends do not wait again until the device has taken
+	 * something: a host that stopped for good must not cost every DbgPrint a wait. */
+	if (ch->tx_stalled) {
+		ch->stats.tx_stalled_drops++;
+		return NULL;
+	}
 	ch->stats.tx_waits++;
 	saved = guest_io_poll_begin(ch->io);
 	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
@@ -73,8 +87,10 @@ static uint8_t *tx_reserve(struct kdvm_channel *ch, uint32_t len)
 	guest_io_poll_end(ch->io, saved);
 	if (err) {
 		ch->stats.tx_timeouts++;
+		ch->tx_stalled = 1;
 		return NULL;
 	}
+	ch->tx_stalled = 0;
 	return buf;
 }
 
@@ -89,7 +105,7 @@ static void tx_drain(struct kdvm_channel *ch)
 	if (!BE0(ch, tx_in_flight))
 		return;
 	saved = guest_io_poll_begin(ch->io);
-	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
+	guest_deadline_start(&d, ch->plat, DRAIN_MS);
 	do {
 		ch->stats.polls++;
 		BE0(ch, tx_reclaim);
@@ -123,6 +139,7 @@ static void send_hello(struct kdvm_channel *ch)
 	kd_memcpy(h.agent, agent, sizeof(agent) < sizeof(h.agent) ? sizeof(agent) : sizeof(h.agent));
 	ch->link = KDVM_LINK_HELLO_SENT;
 	ch->hello_waited = 0;
+	ch->tx_stalled = 0;
 	ch->stats.hellos++;
 	send_frame(ch, VMKD_FRAME_HELLO, &h, sizeof(h));
 }
@@ -147,6 +164,7 @@ static void link_reset(struct kdvm_channel *ch, enum kdvm_link link)
 	ch->stats_due = 0;
 	ch->held = 0;
 	ch->hello_waited = 0;
+	ch->tx_stalled = 0;
 	/* A new connection is a new byte stream: drop any half-parsed frame (the parser's
 	 * counters stay). */
 	ch->parser.state = VMKD_FP_HEADER;
@@ -661,4 +679,6 @@ void kdvm_channel_guest_stats(const struct kdvm_channel *ch, struct vmkd_guest_s
 	out->frames_rejected = ps->bad_version + ps->bad_length + ps->bad_type +
 			       ch->stats.frames_rejected;
 	out->polls = ch->stats.polls;
+	out->tx_timeouts = ch->stats.tx_timeouts;
+	out->send_dropped = ch->stats.send_dropped;
 }

@@ -66,7 +66,7 @@ struct kdvm_channel_config {
 	enum kdvm_device device;        /* 0 = AUTO */
 	const char *port_name;          /* NULL = VMKD_PORT_NAME */
 	uint32_t receive_timeout_ms;    /* KdReceivePacket wait (0 = 100) */
-	uint32_t tx_timeout_ms;         /* wait for TX room while the device holds it (0 = 100) */
+	uint32_t tx_timeout_ms;         /* wait for TX room while the device holds it (0 = 2000) */
 	uint32_t hello_timeout_ms;      /* wait for HELLO_ACK before the first send (0 = 200) */
 	uint32_t handshake_timeout_ms;  /* see struct vser_config (0 = default) */
 	uint32_t open_grace_ms;
@@ -84,6 +84,7 @@ struct kdvm_channel_stats {
 	uint64_t frames_unexpected;     /* valid frames a guest does not take (HELLO, STATS) */
 	uint64_t tx_waits;              /* sends that found every TX descriptor or the arena busy */
 	uint64_t tx_timeouts;           /* ... and gave up after tx_timeout_ms */
+	uint64_t tx_stalled_drops;      /* dropped at once: the last wait timed out, no progress */
 	uint64_t resends_asked;         /* NeedsResend after frames were lost in a device reset */
 	uint64_t polls;                 /* used-ring checks in wait loops */
 	uint64_t hellos;
@@ -116,6 +117,7 @@ struct kdvm_channel {
 	enum kdvm_link link;
 	uint32_t open_generation;   /* vser's counter when we last saw a connect */
 	uint8_t hello_waited;       /* the bounded HELLO_ACK wait ran for this connection */
+	uint8_t tx_stalled;         /* a TX wait timed out and the device has taken nothing since */
 	uint8_t debugger;           /* relay says a debugger is attached */
 	uint8_t host_log;           /* relay keeps DbgPrints without one (VMKD_CAP_HOST_LOG) */
 	uint8_t breakin;            /* BREAKIN not yet consumed */

@@ -268,7 +268,10 @@ elif [[ $status == 0 ]]; then
 		rc=100 what="QEMU ended without isa-debug-exit (reset or triple fault)"
 	fi
 elif [[ $status == 1 ]] &&
-	grep -vE ': (warning|info): ' "$errlog" | grep -q '^[^ ]*qemu[^ ]*: '; then
+	grep -vE ': (warning|info): |: Unable to connect character device ' "$errlog" |
+	grep -q '^[^ ]*qemu[^ ]*: '; then
+	# (status 1 is also isa-debug-exit's code 0: a chardev that lost its peer and
+	# reconnected while the guest ran says so on stderr, and is no start failure)
 	rc=125 what="QEMU could not start"
 elif ((status & 1)); then
 	rc=$((status >> 1)) what="target exit code $((status >> 1))"

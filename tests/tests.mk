@@ -39,7 +39,11 @@ fuzz: fuzz-build
 			build/fuzz/corpus/$$n $$seeds || exit 1; \
 	done
 
-.PHONY: tests fuzz fuzz-build
+# The long campaign (>= 10 million executions per harness, reported in the README).
+fuzz-long: fuzz-build
+	scripts/fuzz-long.sh
+
+.PHONY: tests fuzz fuzz-build fuzz-long
 
 # Tests may reach the protocol core's private headers.
 EXTRA_CFLAGS_tests_unit_ += -Ilib/kd

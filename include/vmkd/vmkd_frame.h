@@ -111,7 +111,9 @@ struct vmkd_guest_stats {
 	uint64_t port_io_while_polling;/* in/out while waiting for data: the goal is 0 */
 	uint64_t frames_rejected;      /* bad magic/version/length from the host */
 	uint64_t polls;                /* used-ring checks */
-	uint64_t reserved[9];
+	uint64_t tx_timeouts;          /* sends that waited for TX room in vain (host stalled) */
+	uint64_t send_dropped;         /* KD packets not sent: no relay/debugger, too big, busy */
+	uint64_t reserved[7];
 };
 KD_ASSERT_SIZE(struct vmkd_guest_stats, 128);
 

@@ -34,7 +34,7 @@ VMKD=(rtt_small_us! rtt_small_us_p99! requests_per_s! rtt_read4k_us! rtt_read4k_
 	channel_rtt4k_us_p99)
 
 echo "== bench/run.sh --smoke --accel tcg"
-if timeout -k 5 600 bench/run.sh --smoke --accel tcg --out "$tmp" >"$tmp/run.log" 2>&1; then
+if timeout -k 5 600 bench/run.sh --smoke --accel tcg --out "$tmp" </dev/null >"$tmp/run.log" 2>&1; then
 	pass "the harness ran to the end"
 else
 	fail "the harness failed (status $?)"

@@ -504,7 +504,7 @@ case_sync_reset() {
 	for _ in $(seq 50); do [[ -S $tmp/$name.sock ]] && break; sleep 0.1; done
 	start=$SECONDS
 	timeout 120 "$BUILD/vmkd" attach -b -t 5 -c version "unix:$tmp/$name.sock" \
-		>"$tmp/$name.out" 2>&1
+		</dev/null >"$tmp/$name.out" 2>&1
 	rc=$?
 	sleep 0.5
 	resets=$(cat "$tmp/$name.count" 2>/dev/null)

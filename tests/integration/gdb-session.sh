@@ -68,7 +68,7 @@ gdb_run() {
 	local name=$1
 	shift
 	gdb_script "$tmp/$name.gdbcmds" "$@"
-	timeout -k 10 300 gdb -batch -nx -x "$tmp/$name.gdbcmds" >"$tmp/$name.gdbout" 2>&1
+	timeout -k 10 300 gdb -batch -nx -x "$tmp/$name.gdbcmds" </dev/null >"$tmp/$name.gdbout" 2>&1
 	out=$(cat "$tmp/$name.gdbout")
 }
 
@@ -196,7 +196,7 @@ lldb_session() {
 	check "$name: the server reports the TCP port it listens on" test -n "$port" -a "${port:-0}" != 0
 	timeout -k 10 300 lldb -b -o "gdb-remote 127.0.0.1:$port" -o "register read rip" \
 		-o "memory read -s1 -c8 -fx $pat" -o "memory write -s4 $flag 1" -o "detach" \
-		>"$tmp/$name.lldbout" 2>&1
+		</dev/null >"$tmp/$name.lldbout" 2>&1
 	out=$(cat "$tmp/$name.lldbout")
 	check "$name: lldb stops the target (stop reason SIGTRAP)" \
 		grep -q "stop reason = signal SIGTRAP" <<<"$out"

@@ -58,7 +58,7 @@ check "relay under valgrind connected to its guests" wait_for "$tmp/relay.log" '
 session() { # NAME INDEX: one debugger session, its own bytes back
 	local out
 	out=$(timeout 120 "$VMKD" attach -b -t 30 --wait 60 -c "db 0x2000 L4; version" \
-		"unix:$tmp/d$1.sock" 2>&1)
+		"unix:$tmp/d$1.sock" 2>&1 </dev/null)
 	grep -qF "$(printf '%02x %02x %02x %02x' $(((0x2000 + 3 * $2) & 0xff)) \
 		$(((0x2001 + 3 * $2) & 0xff)) $(((0x2002 + 3 * $2) & 0xff)) \
 		$(((0x2003 + 3 * $2) & 0xff)))" <<<"$out"
@@ -75,7 +75,7 @@ hold_pid=$!
 pids+=("$hold_pid")
 exec 8>"$tmp/hold.fifo"
 sleep 3
-timeout 30 "$VMKD" attach -t 5 --wait 5 -c version "unix:$tmp/da.sock" >"$tmp/refused.out" 2>&1
+timeout 30 "$VMKD" attach -t 5 --wait 5 -c version "unix:$tmp/da.sock" </dev/null >"$tmp/refused.out" 2>&1
 check "a second debugger is refused" grep -qi "already has a debugger" "$tmp/refused.out"
 exec 8>&-
 kill "$hold_pid" 2>/dev/null
