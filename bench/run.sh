@@ -3,11 +3,13 @@
 # run.sh - the vmkd benchmark: the serial baseline and the vmkd fast path side by side,
 # under every usable accelerator, through `vmkd bench` (the session engine of `vmkd attach`).
 #
-# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--only hostmem] [--out DIR] [--keep]
+# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--only hostmem|scale] [--out DIR] [--keep]
 #   --smoke     tiny sizes (keeps the harness from rotting; numbers mean nothing)
 #   --accel     auto/all (default): tcg, plus kvm when /dev/kvm works; or just one
 #   --only hostmem  just the hostmem run (host-path reads and `vmkd dump`), for quick
 #               before/after comparisons; the other rows are absent from the table
+#   --only scale    just the scale rows (one relay, 1/16/64 fake-guest VMs; no QEMU unless
+#               SCALE_QEMU=1, see bench_scale)
 #   --out DIR   results directory (default bench/results): latest.csv, latest.png,
 #               latest.txt (the table), latest.notes
 #   --keep      keep the per-run logs (QEMU, relay, console) and say where they are
@@ -40,12 +42,13 @@ while [[ $# -gt 0 ]]; do
 	--accel) accel_opt=${2?}; shift 2 ;;
 	--only)
 		only=${2?}
-		[[ $only == hostmem ]] || { echo "run.sh: --only takes hostmem" >&2; exit 2; }
+		[[ $only == hostmem || $only == scale ]] ||
+			{ echo "run.sh: --only takes hostmem or scale" >&2; exit 2; }
 		shift 2
 		;;
 	--out) out=${2?}; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,29p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -325,38 +328,61 @@ bench_echo() {
 # connections), `vmkd bench` on the first. The small-request round trip should stay flat
 # as N grows: the relay's work per request does not depend on how many VMs it serves.
 # Rows go to $out/scale.csv (accel "host", transport "relay-NVM"), apart from latest.csv.
+# SCALE_QEMU=1 adds a row "64q" (transport relay-64vm-qemu): the last of the 64 VMs is a real
+# QEMU (TCG, the test kernel on kdvm.dll, running idle). Not by default: a TCG guest keeps
+# one host core busy whether it runs or sits in KD (it polls), so on a small host that row
+# measures the contention with QEMU for the CPU, not the relay.
+scale_txt=$out/latest.txt
 bench_scale() {
-	local fake=$BUILD/tests/tools/fake_guest n i dir spid rpid hpid small read4k
+	local fake=$BUILD/tests/tools/fake_guest n nf q c i dir spid rpid hpid small read4k tname
 	local counts=(1 16 64) csv=$out/scale.csv
 	echo "accel,transport,metric,value,unit" >"$csv"
 	if [[ ! -x $fake ]] || ! command -v python3 >/dev/null; then
-		echo "scale: $fake or python3 missing (make tests); no scale rows" | tee -a "$out/latest.txt"
+		echo "scale: $fake or python3 missing (make tests); no scale rows" | tee -a "$scale_txt"
 		return
 	fi
 	small=2000 read4k=200
+	[[ ${SCALE_QEMU:-0} == 1 ]] && counts+=(64q)
 	[[ $smoke == 1 ]] && counts=(1 4) small=20 read4k=3
-	for n in "${counts[@]}"; do
-		dir=$tmp/scale-$n
+	for c in "${counts[@]}"; do
+		n=${c%q} q=0 tname=relay-${c%q}vm
+		if [[ $c == *q ]]; then q=1 tname+=-qemu; fi
+		nf=$((n - q))
+		dir=$tmp/scale-$c
 		mkdir -p "$dir"
-		echo "== host / relay serving $n VMs: $small small reads, $read4k 4k reads on vm0" >&2
+		echo "== host / relay serving $n VMs ($q of them QEMU): $small small reads, $read4k 4k reads on vm0" >&2
 		: >"$dir/relay.conf"
 		local socks=()
-		for ((i = 0; i < n; i++)); do
+		for ((i = 0; i < nf; i++)); do
 			socks+=("$dir/g$i.sock")
 			echo "vm$i unix:$dir/g$i.sock unix:$dir/d$i.sock" >>"$dir/relay.conf"
 		done
+		if ((q)); then echo "vm$nf listen:unix:$dir/gq.sock unix:$dir/d$nf.sock" >>"$dir/relay.conf"; fi
 		# vm0's guest in a process of its own: the measured path must not include a fake
 		# guest polling the other VMs' sockets.
 		"$fake" "${socks[0]}" 2>"$dir/fake0.log" &
 		spid=$!
-		if ((n > 1)); then
+		if ((nf > 1)); then
 			"$fake" --index 1 "${socks[@]:1}" 2>"$dir/fake.log" &
 			spid="$spid $!"
 		fi
-		for _ in {1..50}; do [[ -S $dir/g$((n - 1)).sock ]] && break; sleep 0.1; done
+		for _ in {1..50}; do [[ -S $dir/g$((nf - 1)).sock ]] && break; sleep 0.1; done
 		"$VMKD" relay -q --config "$dir/relay.conf" 2>"$dir/relay.log" &
 		rpid=$!
 		for _ in {1..100}; do [[ -S $dir/d$((n - 1)).sock ]] && break; sleep 0.1; done
+		if ((q)); then
+			vm_virtio_args "$dir/gq.sock"
+			vm_start "$dir/qemu.out" "$dir/qemu.pid" --accel tcg --timeout 600 \
+				--append "debugport=vm workload=idle" --console "file:$dir/console" \
+				-- "${VM_VIRTIO_ARGS[@]}"
+			for _ in {1..1200}; do
+				grep -q "vm$nf: guest HELLO from \"kdvm.dll" "$dir/relay.log" && break
+				vm_running || break
+				sleep 0.1
+			done
+			grep -q "vm$nf: guest HELLO from \"kdvm.dll" "$dir/relay.log" ||
+				echo "    the QEMU VM did not come up: $(tail -n 1 "$dir/qemu.out")" >&2
+		fi
 		# The other VMs' debuggers: attached, idle.
 		local holders=()
 		for ((i = 1; i < n; i++)); do holders+=("$dir/d$i.sock"); done
@@ -371,10 +397,11 @@ time.sleep(3600)
 ' "${holders[@]}" &
 		hpid=$!
 		sleep 1
-		timeout -k 5 120 "$VMKD" bench --accel host --transport "relay-${n}vm" \
+		timeout -k 5 120 "$VMKD" bench --accel host --transport "$tname" \
 			--small "$small" --read4k "$read4k" --bulk 64K --lines 0 --idle-ms 0 \
 			--wait 30 --csv "$dir/rows.csv" "unix:$dir/d0.sock" </dev/null 2>"$dir/bench.err" ||
 			echo "    scale run with $n VMs failed: $(tail -n 1 "$dir/bench.err")" >&2
+		if ((q)); then vm_stop; fi
 		# shellcheck disable=SC2086 # $spid is one or two pids
 		kill "$hpid" "$rpid" $spid 2>/dev/null || true
 		# shellcheck disable=SC2086
@@ -383,21 +410,30 @@ time.sleep(3600)
 			"$dir/rows.csv" >>"$csv" 2>/dev/null || true
 	done
 	{
-		echo "== scale: one relay, N VMs (fake guests), a debugger on each; vm0 measured"
+		echo "== scale: one relay, N VMs (fake guests; 64q: one of them QEMU), a debugger on each; vm0 measured"
 		printf '%-12s %14s %18s %16s %15s\n' VMs rtt_small_us rtt_small_us_p99 requests_per_s rtt_read4k_us
-		for n in "${counts[@]}"; do
-			printf '%-12s' "$n"
+		for c in "${counts[@]}"; do
+			tname=relay-${c%q}vm
+			if [[ $c == *q ]]; then tname+=-qemu; fi
+			printf '%-12s' "$c"
 			for m in rtt_small_us rtt_small_us_p99 requests_per_s rtt_read4k_us; do
-				printf ' %14s' "$(grep "^host,relay-${n}vm,$m," "$csv" | cut -d, -f4)"
+				printf ' %14s' "$(grep "^host,$tname,$m," "$csv" | cut -d, -f4)"
 			done
 			echo
 		done
-	} | tee -a "$out/latest.txt"
+	} | tee -a "$scale_txt"
 }
 
 # ---- run everything -------------------------------------------------------------------
 
 start=$SECONDS
+if [[ $only == scale ]]; then
+	scale_txt=$out/scale.txt # latest.txt keeps the last full run's table
+	: >"$scale_txt"
+	bench_scale
+	echo "csv: $out/scale.csv, table: $scale_txt ($((SECONDS - start)) s)"
+	exit 0
+fi
 for accel in "${accels[@]}"; do
 	if [[ $only == hostmem ]]; then
 		if [[ $have_vmkd == 1 && -w /dev/shm ]]; then bench_kd "$accel" hostmem; fi

@@ -52,6 +52,7 @@ static struct kd_kernel {
 	struct kd_kdvm kdvm;
 	struct kd_target target;
 	struct kd_context_amd64 ctx;
+	struct kd_machine_debug_regs dregs; /* held while a stop is in the debugger */
 	char print_buf[512];
 } kd;
 
@@ -140,16 +141,17 @@ static enum kd_resume stop_in_debugger(struct trap_frame *tf, uint64_t pc, uint3
 {
 	enum kd_resume r;
 
-	kd_machine_frame_to_context(tf, &kd.ctx);
+	kd_machine_frame_to_context(tf, &kd.ctx, &kd.dregs);
 	/* Debug registers are off while the debugger has the CPU (Windows clears Dr7 on entry
-	 * too): the debugger's own reads of a watched address must not trap. The CONTEXT
-	 * keeps Dr7; leaving puts it (or what the debugger set) back. */
-	write_dr(7, 0);
+	 * too), and what the debugger sets is loaded only on the way out: a hit inside the
+	 * debugger's own code would re-enter it mid-stop (kd_machine.h). */
+	kd_machine_hold_debug_regs(&kd.dregs);
 	kd.ctx.rip = pc;
 	kd_enter();
 	r = kd_target_report_exception(&kd.target, &kd.ctx, code, address, 1);
 	kd_exit();
-	kd_machine_context_to_frame(&kd.ctx, tf);
+	kd_machine_context_to_frame(&kd.ctx, tf, &kd.dregs);
+	kd_machine_release_debug_regs(&kd.dregs);
 	return r;
 }
 
@@ -157,7 +159,8 @@ static void load_symbols_from_trap(struct trap_frame *tf)
 {
 	extern uint8_t __image_start[], __image_end[];
 
-	kd_machine_frame_to_context(tf, &kd.ctx);
+	kd_machine_frame_to_context(tf, &kd.ctx, &kd.dregs);
+	kd_machine_hold_debug_regs(&kd.dregs);
 	kd_enter();
 	kd_target_load_symbols(&kd.target, &kd.ctx, "\\SystemRoot\\system32\\ntoskrnl.exe",
 			       (uint64_t)(uintptr_t)__image_start,
@@ -169,7 +172,8 @@ static void load_symbols_from_trap(struct trap_frame *tf)
 				       kd.kdvm.image.info.size_of_image,
 				       kd.kdvm.image.info.checksum);
 	kd_exit();
-	kd_machine_context_to_frame(&kd.ctx, tf);
+	kd_machine_context_to_frame(&kd.ctx, tf, &kd.dregs);
+	kd_machine_release_debug_regs(&kd.dregs);
 }
 
 void kd_debug_trap(struct trap_frame *tf)
@@ -447,13 +451,13 @@ void kd_main(void)
 	kd_machine_init(&info, build, (uint64_t)(uintptr_t)DbgBreakPointWithStatus);
 	kd.use_kdvm = want_kdvm() && start_kdvm();
 	if (kd.use_kdvm) {
-		kd_target_init(&kd.target, &kd_machine_ops, NULL, &kd_kdvm_transport, &kd.kdvm,
+		kd_target_init(&kd.target, &kd_machine_ops, &kd.dregs, &kd_kdvm_transport, &kd.kdvm,
 			       &KdDebuggerNotPresent, &info);
 		kprintf("vmkd-target: KD on vm (kdvm.dll as kdcom.dll), build %u, workload %s\n",
 			build, w->name);
 	} else {
 		start_serial();
-		kd_target_init(&kd.target, &kd_machine_ops, NULL, &kd_serial_transport,
+		kd_target_init(&kd.target, &kd_machine_ops, &kd.dregs, &kd_serial_transport,
 			       &kd.serial, &KdDebuggerNotPresent, &info);
 		kprintf("vmkd-target: KD on com%d (serial KDCOM), build %u, workload %s\n",
 			platform_kd_port() == COM1_BASE ? 1 : 2, build, w->name);

@@ -72,23 +72,66 @@ static uint64_t msr_or_zero(uint32_t msr)
 	return v;
 }
 
+/* ---- debug registers: held while the debugger has the CPU ----------------------------- */
+
+void kd_machine_hold_debug_regs(struct kd_machine_debug_regs *d)
+{
+	for (unsigned i = 0; i < 4; i++)
+		d->dr[i] = read_dr(i);
+	d->dr6 = read_dr(6);
+	d->dr7 = read_dr(7);
+	write_dr(7, 0);
+	d->held = 1;
+}
+
+/* Dr7 last: the addresses are in place before anything is armed. */
+void kd_machine_release_debug_regs(struct kd_machine_debug_regs *d)
+{
+	if (!d->held)
+		return;
+	d->held = 0;
+	for (unsigned i = 0; i < 4; i++)
+		write_dr(i, d->dr[i]);
+	write_dr(6, d->dr6);
+	write_dr(7, d->dr7);
+}
+
+static uint64_t get_dr(const struct kd_machine_debug_regs *d, unsigned n)
+{
+	if (!d || !d->held)
+		return read_dr(n);
+	return n < 4 ? d->dr[n] : n == 6 ? d->dr6 : d->dr7;
+}
+
+static void set_dr(struct kd_machine_debug_regs *d, unsigned n, uint64_t v)
+{
+	if (!d || !d->held)
+		write_dr(n, v);
+	else if (n < 4)
+		d->dr[n] = v;
+	else if (n == 6)
+		d->dr6 = v;
+	else
+		d->dr7 = v;
+}
+
 static void m_read_special(void *p, struct kd_special_registers_amd64 *sr)
 {
+	const struct kd_machine_debug_regs *d = p;
 	struct desc_ptr gdt = sgdt(), idt = sidt();
 
-	(void)p;
 	memset(sr, 0, sizeof(*sr));
 	sr->cr0 = read_cr0();
 	sr->cr2 = read_cr2();
 	sr->cr3 = read_cr3();
 	sr->cr4 = read_cr4();
 	sr->cr8 = read_cr8();
-	sr->kernel_dr0 = read_dr(0);
-	sr->kernel_dr1 = read_dr(1);
-	sr->kernel_dr2 = read_dr(2);
-	sr->kernel_dr3 = read_dr(3);
-	sr->kernel_dr6 = read_dr(6);
-	sr->kernel_dr7 = read_dr(7);
+	sr->kernel_dr0 = get_dr(d, 0);
+	sr->kernel_dr1 = get_dr(d, 1);
+	sr->kernel_dr2 = get_dr(d, 2);
+	sr->kernel_dr3 = get_dr(d, 3);
+	sr->kernel_dr6 = get_dr(d, 6);
+	sr->kernel_dr7 = get_dr(d, 7);
 	sr->gdtr.limit = gdt.limit;
 	sr->gdtr.base = gdt.base;
 	sr->idtr.limit = idt.limit;
@@ -107,13 +150,14 @@ static void m_read_special(void *p, struct kd_special_registers_amd64 *sr)
  * breakpoints. Control registers and descriptor tables are the kernel's own business. */
 static void m_write_special(void *p, const struct kd_special_registers_amd64 *sr)
 {
-	(void)p;
-	write_dr(0, sr->kernel_dr0);
-	write_dr(1, sr->kernel_dr1);
-	write_dr(2, sr->kernel_dr2);
-	write_dr(3, sr->kernel_dr3);
-	write_dr(6, sr->kernel_dr6);
-	write_dr(7, sr->kernel_dr7);
+	struct kd_machine_debug_regs *d = p;
+
+	set_dr(d, 0, sr->kernel_dr0);
+	set_dr(d, 1, sr->kernel_dr1);
+	set_dr(d, 2, sr->kernel_dr2);
+	set_dr(d, 3, sr->kernel_dr3);
+	set_dr(d, 6, sr->kernel_dr6);
+	set_dr(d, 7, sr->kernel_dr7);
 }
 
 static int m_read_msr(void *p, uint32_t msr, uint64_t *value)
@@ -150,7 +194,8 @@ const struct kd_platform_ops kd_machine_ops = {
 	.reboot = m_reboot,
 };
 
-void kd_machine_frame_to_context(const struct trap_frame *tf, struct kd_context_amd64 *ctx)
+void kd_machine_frame_to_context(const struct trap_frame *tf, struct kd_context_amd64 *ctx,
+				 const struct kd_machine_debug_regs *d)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->context_flags = KD_CONTEXT_ALL;
@@ -162,12 +207,12 @@ void kd_machine_frame_to_context(const struct trap_frame *tf, struct kd_context_
 	ctx->seg_fs = (uint16_t)tf->fs;
 	ctx->seg_gs = (uint16_t)tf->gs;
 	ctx->eflags = (uint32_t)tf->rflags;
-	ctx->dr0 = read_dr(0);
-	ctx->dr1 = read_dr(1);
-	ctx->dr2 = read_dr(2);
-	ctx->dr3 = read_dr(3);
-	ctx->dr6 = read_dr(6);
-	ctx->dr7 = read_dr(7);
+	ctx->dr0 = get_dr(d, 0);
+	ctx->dr1 = get_dr(d, 1);
+	ctx->dr2 = get_dr(d, 2);
+	ctx->dr3 = get_dr(d, 3);
+	ctx->dr6 = get_dr(d, 6);
+	ctx->dr7 = get_dr(d, 7);
 	ctx->rax = tf->rax, ctx->rcx = tf->rcx, ctx->rdx = tf->rdx, ctx->rbx = tf->rbx;
 	ctx->rsp = tf->rsp, ctx->rbp = tf->rbp, ctx->rsi = tf->rsi, ctx->rdi = tf->rdi;
 	ctx->r8 = tf->r8, ctx->r9 = tf->r9, ctx->r10 = tf->r10, ctx->r11 = tf->r11;
@@ -177,7 +222,8 @@ void kd_machine_frame_to_context(const struct trap_frame *tf, struct kd_context_
 	memcpy(&ctx->flt_save, &tf->fx, sizeof(tf->fx));
 }
 
-void kd_machine_context_to_frame(const struct kd_context_amd64 *ctx, struct trap_frame *tf)
+void kd_machine_context_to_frame(const struct kd_context_amd64 *ctx, struct trap_frame *tf,
+				 struct kd_machine_debug_regs *d)
 {
 	uint32_t mxcsr_mask = tf->fx.mxcsr_mask ? tf->fx.mxcsr_mask : 0xffbfu;
 
@@ -190,11 +236,11 @@ void kd_machine_context_to_frame(const struct kd_context_amd64 *ctx, struct trap
 	/* FXRSTOR faults on reserved MXCSR bits: keep the x87/SSE image but mask MXCSR. */
 	memcpy(&tf->fx, &ctx->flt_save, sizeof(tf->fx));
 	tf->fx.mxcsr &= mxcsr_mask;
-	write_dr(0, ctx->dr0);
-	write_dr(1, ctx->dr1);
-	write_dr(2, ctx->dr2);
-	write_dr(3, ctx->dr3);
-	write_dr(7, ctx->dr7);
+	set_dr(d, 0, ctx->dr0);
+	set_dr(d, 1, ctx->dr1);
+	set_dr(d, 2, ctx->dr2);
+	set_dr(d, 3, ctx->dr3);
+	set_dr(d, 7, ctx->dr7);
 }
 
 /* ---- what a debugger reads first ---------------------------------------------------- */

@@ -15,7 +15,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 -Iinclude -Ilib/kd \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fsanitize-coverage-ignorelist=tests/fuzz/coverage-ignore.txt
 
 # A harness of host code names its extra sources: FUZZ_SRCS_fuzz_x := host/y/z.c (in the
 # fragment of the layer it tests); they are prerequisites and compiled in.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * relay_loop.h - the relay's event loop: one process, one poll set, many VMs. Per VM it
+ * relay_loop.h - the relay's event loop: one process, one epoll set, many VMs. Per VM it
  * owns the sockets (QEMU's chardev, connected with retries or accepted; the debugger
  * listener and its one connection) and moves bytes between them and the VM's core
  * (relay_vm.h), runs the link timers, the stats timer and the signal flags.
@@ -8,7 +8,7 @@
  * Connections:
  *   guest     connect mode: connect to QEMU's listening chardev, retry every
  *             guest_retry_us until it appears and again after QEMU went away. Connects
- *             never block: started non-blocking, completed on POLLOUT (SO_ERROR), given
+ *             never block: started non-blocking, completed on EPOLLOUT (SO_ERROR), given
  *             up after RELAY_CONNECT_TIMEOUT_US; a host name is resolved once, by
  *             relay_add_vm, never in the loop.
  *             listen mode: accept QEMU; a new connection replaces the old one (a new QEMU).
@@ -53,7 +53,7 @@ struct relay_options {
 	volatile sig_atomic_t *stats_flag; /* a signal handler sets it: stats now (cleared) */
 	volatile sig_atomic_t *reload_flag; /* a signal handler sets it: relay_run returns, the
 					     * caller reloads and clears it (relay_reload.h) */
-	const sigset_t *wait_sigmask;      /* signal mask while waiting (ppoll); NULL: as is */
+	const sigset_t *wait_sigmask;      /* signal mask while waiting (epoll_pwait); NULL: as is */
 	const struct relay_tap_options *tap; /* DbgPrint log, recording (relay_tap.h); NULL: none */
 };
 
@@ -69,10 +69,16 @@ int relay_add_vm(struct relay *r, const struct relay_vm_config *cfg, char *err, 
 void relay_remove_vm(struct relay *r, size_t i);
 
 size_t relay_vm_count(const struct relay *r);
+/* VM i's core, to look at: the loop serves a VM only on its events and deadlines, so a
+ * change made through this pointer is acted on at the VM's next one. */
 struct relay_vm *relay_get_vm(struct relay *r, size_t i);
 const struct relay_vm_config *relay_get_config(const struct relay *r, size_t i);
 /* 1 while the relay's connect to VM i's chardev is in progress (non-blocking). */
 int relay_guest_connecting(const struct relay *r, size_t i);
+
+/* How many times the loop served VM i (its core's timers, reads, writes): only when one of
+ * its fds was ready or one of its deadlines passed, never because another VM was busy. */
+uint64_t relay_served(const struct relay *r, size_t i);
 
 /* TCP port of VM i's debugger listener (useful after listening on port 0), or -1. */
 int relay_debugger_port(const struct relay *r, size_t i);
@@ -81,12 +87,13 @@ int relay_debugger_port(const struct relay *r, size_t i);
  * (they are logged when the STATS frame comes). */
 void relay_log_stats(struct relay *r, int request_guest);
 
-/* One round: timers, a wait of at most max_wait_ms (-1: until something happens), the
- * events. Returns 0, or -1 if poll failed. */
+/* One round: the VMs whose deadline passed, a wait of at most max_wait_ms (-1: until
+ * something happens), the ready fds, the VMs they touched. Its cost does not grow with
+ * the number of idle VMs (relay_loop_int.h). Returns 0, or -1 if epoll_pwait failed. */
 int relay_run_once(struct relay *r, int max_wait_ms);
 
-/* Rounds until relay_stop(), the stop flag or the reload flag. Returns 0, or -1 if poll
- * failed. */
+/* Rounds until relay_stop(), the stop flag or the reload flag. Returns 0, or -1 if
+ * epoll_pwait failed. */
 int relay_run(struct relay *r);
 
 /* Makes relay_run return soon; callable from another thread. */

@@ -39,8 +39,8 @@ static void on_reload(int sig)
 }
 
 /*
- * The handlers run only inside ppoll: the signals are blocked everywhere else, so a flag
- * set just before the loop waits cannot be missed. *wait_mask gets the mask for ppoll.
+ * The handlers run only inside epoll_pwait: the signals are blocked everywhere else, so a flag
+ * set just before the loop waits cannot be missed. *wait_mask gets the mask for epoll_pwait.
  */
 static int install_signals(sigset_t *wait_mask, int reload)
 {

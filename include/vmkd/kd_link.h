@@ -33,7 +33,11 @@
  *                    RESET and retransmits its pending packet with the new id.
  *   KD_ROLE_DEBUGGER WinDbg's side: ACKs with the SYNC bit cleared, drops a repeat of the last
  *                    id, answers a SYNC-flagged packet with RESET (so the target renumbers),
- *                    repeats an unanswered RESET every reset_interval.
+ *                    repeats an unanswered RESET every reset_interval. Not the first packet
+ *                    after the target's RESET: it was flagged after the target renumbered,
+ *                    so another RESET would get the same flag back (a target that flags
+ *                    every packet after a RESET SYNC otherwise keeps both sides resetting
+ *                    at wire speed); it is taken as it is, as radare2 takes it.
  *
  * A RESET we start is a handshake: until the peer's RESET comes back our data is held (the
  * ACK timer stands still), the peer's data is neither ACKed nor delivered (it was numbered
@@ -130,7 +134,9 @@ struct kd_link_stats {
 	uint64_t bad_packets;      /* checksum, trailer, length */
 	uint64_t breakins;
 	uint64_t unknown_control;
-	uint64_t sync_packets;     /* debugger: SYNC-flagged data packets (not delivered) */
+	uint64_t sync_packets;     /* debugger: SYNC-flagged data packets */
+	uint64_t sync_taken;       /* debugger: ...of them taken as they are (first after the
+				      peer's RESET), not answered with RESET */
 	uint64_t dropped_resetting; /* data ignored while our RESET is unanswered */
 	uint64_t resets_repeated;  /* target: RESETs not answered, repeats of one just answered */
 	uint64_t refused;          /* new data packets ops->accept declined: not ACKed */
@@ -148,6 +154,8 @@ struct kd_link {
 	uint32_t last_rx_id;       /* debugger: id of the last delivered packet, or KD_LINK_NO_ID */
 	int reset_pending;         /* our RESET sent, the peer's RESET not yet seen */
 	int resync_needed;         /* debugger: send RESET before the next data packet */
+	int peer_reset;            /* debugger: the peer's RESET came, no data packet since: the
+				      next one was numbered after the peer renumbered */
 	int after_reset;           /* no data accepted since a RESET: the next new packet may be
 				      the peer's resend of one older than ours, so it implies no
 				      ACK */

@@ -171,6 +171,7 @@ static void begin_reset(struct kd_link *l, uint64_t now)
 {
 	l->reset_pending = 1;
 	l->resync_needed = 0;
+	l->peer_reset = 0;
 	l->reset_sent_at = now;
 	send_reset(l);
 	renumber(l, now); /* held: transmits nothing */
@@ -200,6 +201,7 @@ static void debugger_reset(struct kd_link *l, uint32_t id, uint64_t now)
 	}
 	l->reset_pending = 0;
 	l->resync_needed = 0;
+	l->peer_reset = 1;
 	renumber(l, now);
 	notify_reset(l);
 }
@@ -337,28 +339,53 @@ static void target_data(struct kd_link *l, const struct kd_packet_header *hdr,
 }
 
 /*
- * Debugger: a SYNC-flagged packet means the target (re)initialised; RESET makes it
- * renumber and resend (3.6). A RESET of ours still unanswered and younger than half the
- * repeat interval is probably crossing this packet (late-breakin capture), so it will do;
- * an older one was likely lost before the kernel listened (boot-attach capture).
+ * Debugger: a SYNC-flagged packet means the target (re)initialised and has not seen a
+ * RESET since; RESET makes it renumber and resend (3.6). A RESET of ours still unanswered
+ * and younger than half the repeat interval is probably crossing this packet (late-breakin
+ * capture), so it will do; an older one was likely lost before the kernel listened
+ * (boot-attach capture).
+ *
+ * Not when the packet is the first since the target's RESET: the stream keeps order, so
+ * the target sent it after it renumbered, and a kdcom target clears SYNC when it does.
+ * One that flags it anyway answers every RESET with SYNC again, and resetting would never
+ * end. Our duplicate filter was cleared by that RESET, so the packet is simply new: take
+ * it (ACKed without the flag).
  */
+static int sync_needs_reset(struct kd_link *l, int after_peer_reset, uint64_t now)
+{
+	l->stats.sync_packets++;
+	if (l->reset_pending)
+		return elapsed(now, l->reset_sent_at) >= l->cfg.reset_interval / 2;
+	if (after_peer_reset) {
+		l->stats.sync_taken++;
+		return 0;
+	}
+	return 1;
+}
+
 static void debugger_data(struct kd_link *l, const struct kd_packet_header *hdr,
 			  const uint8_t *payload, size_t len, uint64_t now)
 {
-	if (hdr->id & KD_SYNC_PACKET_ID) {
-		l->stats.sync_packets++;
-		if (!l->reset_pending ||
-		    elapsed(now, l->reset_sent_at) >= l->cfg.reset_interval / 2)
+	int after_peer_reset = l->peer_reset;
+
+	l->peer_reset = 0;
+	/* A repeat of a SYNC packet we took is a duplicate like any other. */
+	if ((hdr->id & KD_SYNC_PACKET_ID) && hdr->id != l->last_rx_id) {
+		if (sync_needs_reset(l, after_peer_reset, now)) {
 			begin_reset(l, now);
-		return;
-	}
-	if (l->reset_pending) {
+			return;
+		}
+		if (l->reset_pending)
+			return; /* crossing our RESET: it comes again, renumbered */
+	} else if (l->reset_pending) {
 		/* Numbered before the target saw our RESET: it comes again, renumbered. */
 		l->stats.dropped_resetting++;
 		return;
 	}
-	if (hdr->id != l->last_rx_id && refused(l, hdr, payload, len))
+	if (hdr->id != l->last_rx_id && refused(l, hdr, payload, len)) {
+		l->peer_reset = after_peer_reset; /* not taken: its next copy is still first */
 		return;
+	}
 	send_ack(l, hdr->id & ~KD_SYNC_PACKET_ID);
 	if (hdr->id == l->last_rx_id) {
 		l->stats.duplicates++;
@@ -424,6 +451,7 @@ void kd_link_init(struct kd_link *l, enum kd_role role, const struct kd_link_con
 	l->last_rx_id = KD_LINK_NO_ID;
 	l->reset_pending = 0;
 	l->resync_needed = 0;
+	l->peer_reset = 0;
 	l->after_reset = 0;
 	l->reset_sent_at = 0;
 	l->reset_answered = 0;

@@ -72,6 +72,12 @@ gdb_run() {
 	out=$(cat "$tmp/$name.gdbout")
 }
 
+# kd_core_addr EXPR: the address of a variable of the test kernel's KD core, from its ELF.
+kd_core_addr() {
+	gdb -batch -nx -ex "p/x &$1" "$BUILD/target/vmkd-target.elf" 2>/dev/null |
+		grep -oE '= 0x[0-9a-f]+' | awk '{print $2}'
+}
+
 # ---- one session ----------------------------------------------------------------------
 
 # gdb_session NAME ACCEL LIMIT: the target is booting with `vmkd gdb` on its KD side.
@@ -162,6 +168,26 @@ gdb_session() {
 		grep -qE "^${calls}[^:]*:\s+0x0*[1-9a-f][0-9a-f]*\$" <<<"$out"
 	check "$name: gdb detached again" grep -q "Inferior 1 (Remote target) detached" <<<"$out"
 	[[ $failed -gt $f0 ]] && show "$tmp/$name-2.gdbout" "$server_log"
+
+	# A watchpoint on a byte only the KD core itself writes (its break-in flag, cleared as
+	# every stop ends) never fires: the debugger's own code runs with the debug registers
+	# off, and what gdb sets is loaded on the way out. A hit inside the KD code re-entered
+	# it in the middle of a stop and resumed the kernel with the wrong context.
+	if [[ $accel == tcg ]]; then
+		local kdvar named hits f1=$failed
+		kdvar=$(kd_core_addr kd.target.kd_ctx.control_c_pending)
+		gdb_run "$name-kdwatch" "hbreak *$fn" "watch *(char *)$kdvar" "continue" \
+			"p/x \$pc" "delete" "detach"
+		pc=$(grep -oE '^\$1 = 0x[0-9a-f]+' <<<"$out" | awk '{print $3}')
+		check "$name: hbreak + watch on the KD core's flag ($kdvar): stops at the hbreak" \
+			test -n "$kdvar" -a "$pc" == "$fn"
+		# gdb names the watchpoint once when it sets it and again on every hit.
+		named=$(grep -c "^Hardware watchpoint 2: \*(char \*)$kdvar" <<<"$out")
+		hits=$(grep -c "^Old value" <<<"$out")
+		check "$name: ... that watchpoint was set and never fired ($named, $hits)" \
+			test "$named" -eq 1 -a "$hits" -eq 0
+		[[ $failed -gt $f1 ]] && show "$tmp/$name-kdwatch.gdbout" "$server_log"
+	fi
 
 	# Last visit: end the workload and let the guest run to completion.
 	gdb_run "$name-3" "set {int}$flag = 1" "detach"

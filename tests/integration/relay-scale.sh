@@ -12,12 +12,19 @@
 #  - a VM whose guest never answers: its debugger gives up with an error, in bounded time,
 #    and the relay reports the unanswered request;
 #  - a GDB client on a KD socket: told to use `vmkd gdb`, and the guest is not broken into;
+#  - SCALE_QEMU (default 1, at most 2) more VMs are real: QEMU (TCG) booting the test kernel
+#    on kdvm.dll (debugport=vm), its chardev on the same relay. Their debuggers run in the
+#    same rounds as the fakes' and must see their own kernel (build, base, the MZ at its
+#    base, kdvm.dll as kdcom), and the fakes still only their own bytes (no cross-talk
+#    between real and fake guests). Skipped, and said so, without QEMU or the test kernel;
 #  - after all that the relay is alive and a second round on every VM passes again.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
 BUILD=${BUILD:-build}
 N=${SCALE_VMS:-64}
+NQ=${SCALE_QEMU:-1}
+((NQ > 2)) && NQ=2
 VMKD=$BUILD/vmkd
 FAKE=$BUILD/tests/tools/fake_guest
 tmp=$(mktemp -d /tmp/vmkd-scale.XXXXXX)
@@ -25,8 +32,13 @@ pids=()
 # shellcheck source=tests/integration/lib/session.sh
 . tests/integration/lib/session.sh
 
+qvm_pids=() qvm_pidfiles=()
 cleanup() {
-	local p
+	local p k
+	for k in "${!qvm_pids[@]}"; do # QEMU first, by the pid it recorded (qemu.sh's vm_stop)
+		vm_pid=${qvm_pids[k]} vm_qemu_pidfile=${qvm_pidfiles[k]}
+		vm_stop
+	done
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	rm -rf "$tmp"
@@ -46,6 +58,19 @@ for ((i = 0; i < N; i++)); do
 done
 echo "bad unix:$tmp/gbad.sock unix:$tmp/dbad.sock" >>"$tmp/relay.conf"
 echo "mute unix:$tmp/gmute.sock unix:$tmp/dmute.sock" >>"$tmp/relay.conf"
+if ((NQ > 0)); then
+	if ! command -v "${QEMU:-qemu-system-x86_64}" >/dev/null; then
+		echo "no QEMU VM: ${QEMU:-qemu-system-x86_64} is not installed"
+		NQ=0
+	elif [[ ! -r $BUILD/target/vmkd-target.bin || ! -r $BUILD/guest/kdvm.dll ]]; then
+		echo "no QEMU VM: the test kernel or kdvm.dll is not built"
+		NQ=0
+	fi
+fi
+# The QEMU VMs: the relay listens for their chardev (QEMU connects, server=off).
+for ((k = 0; k < NQ; k++)); do
+	echo "qvm$k listen:unix:$tmp/gq$k.sock unix:$tmp/dq$k.sock" >>"$tmp/relay.conf"
+done
 
 "$FAKE" --index 0 "${guests[@]}" 2>"$tmp/fake.log" &
 pids+=($!)
@@ -62,6 +87,28 @@ check "relay connected to all $((N + 2)) guests" \
 for ((i = 0; i < 100; i++)); do
 	(($(grep -c 'guest HELLO from "fake_guest' "$tmp/relay.log") >= N + 2)) && break
 	sleep 0.2
+done
+
+# qvm_build K: the Windows build QEMU VM K reports (the fakes report 19041).
+qvm_build() {
+	echo $((17763 + 600 * $1))
+}
+
+for ((k = 0; k < NQ; k++)); do
+	for ((i = 0; i < 100; i++)); do [[ -S $tmp/gq$k.sock ]] && break; sleep 0.1; done
+	vm_virtio_args "$tmp/gq$k.sock"
+	vm_start "$tmp/qvm$k.qemu.out" "$tmp/qvm$k.qemu.pid" --accel tcg --timeout 600 \
+		--append "debugport=vm workload=idle build=$(qvm_build "$k")" \
+		--console "file:$tmp/qvm$k.console" -- "${VM_VIRTIO_ARGS[@]}"
+	qvm_pids+=("$vm_pid") qvm_pidfiles+=("$vm_qemu_pidfile")
+done
+for ((k = 0; k < NQ; k++)); do
+	if check "QEMU VM qvm$k: kdvm.dll said HELLO to the relay" \
+		wait_for "$tmp/relay.log" "qvm$k: guest HELLO from \"kdvm.dll" 180; then
+		grep -q "^accel: tcg\$" "$tmp/qvm$k.qemu.out" && echo "accel: tcg"
+	else
+		tail -5 "$tmp/qvm$k.qemu.out" "$tmp/qvm$k.console" 2>/dev/null
+	fi
 done
 
 # expect_bytes INDEX ADDR: the 16 bytes fake_guest serves VM INDEX at ADDR, as db prints them.
@@ -93,14 +140,44 @@ verify() {
 		grep -qF "Kernel base = 0x$base" "$tmp/$name.$round.out"
 }
 
-# round ROUND: every VM's debugger at once; counts the VMs whose output is their own.
+# attach_qvm K ROUND: QEMU VM K's version, modules and the first bytes at its kernel base.
+attach_qvm() {
+	local k=$1 round=$2
+	timeout 180 "$VMKD" attach -b -t 60 --wait 120 \
+		-c "version; lm; db fffff800\`00200000 L10" "unix:$tmp/dq$k.sock" \
+		>"$tmp/qvm$k.$round.out" 2>&1
+}
+
+# verify_qvm K ROUND: its own kernel (build, base, image, kdvm.dll as kdcom), no fake's.
+verify_qvm() {
+	local out=$tmp/qvm$1.$2.out
+	grep -qF "Windows Kernel Version $(qvm_build "$1") " "$out" &&
+		grep -qF 'Kernel base = 0xfffff800`00200000 ' "$out" &&
+		grep -qE '^fffff800`00200000 +4d 5a ' "$out" &&
+		grep -qE 'kdcom +kdcom.dll' "$out" &&
+		! grep -qF "fake_guest" "$out"
+}
+
+# round ROUND: every VM's debugger at once (the fakes' and the QEMU VMs'); counts the VMs
+# whose output is their own.
 round() {
-	local r=$1 i ok=0 apids=()
+	local r=$1 i k ok=0 apids=()
+	for ((k = 0; k < NQ; k++)); do
+		attach_qvm "$k" "$r" &
+		apids+=($!)
+	done
 	for ((i = 0; i < N; i++)); do
 		attach_vm "$i" "$i" "$r" &
 		apids+=($!)
 	done
 	for i in "${apids[@]}"; do wait "$i"; done
+	for ((k = 0; k < NQ; k++)); do
+		if check "round $r: QEMU VM qvm$k's debugger sees its own kernel" verify_qvm "$k" "$r"; then
+			continue
+		fi
+		echo "--- qvm$k round $r:"
+		tail -12 "$tmp/qvm$k.$r.out"
+	done
 	for ((i = 0; i < N; i++)); do
 		if verify "$i" "$i" "$r"; then
 			ok=$((ok + 1))
@@ -113,7 +190,7 @@ round() {
 	((ok == N))
 }
 
-check "$N debuggers at once, each sees only its VM (round 1)" round 1
+check "$N fake VMs' debuggers at once (with $NQ QEMU VMs'), each sees only its VM (round 1)" round 1
 
 # The malformed guest: refused frames counted and logged, the VM still debuggable.
 attach_vm bad 200 1
@@ -168,7 +245,7 @@ EOF
 fi
 
 check "the relay is still running" kill -0 "$relay_pid"
-check "$N debuggers at once again (round 2)" round 2
+check "$N fake VMs' debuggers at once again (with $NQ QEMU VMs') (round 2)" round 2
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
