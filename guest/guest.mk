@@ -74,8 +74,8 @@ kdvm: $(KDVM_DLL)
 
 GUEST_VM_ELF := $(GUEST_OUT)/vser-smoke.elf
 GUEST_VM_OBJDIR := $(GUEST_OUT)/vm-obj
-GUEST_VM_SRCS := guest/tests/vm/boot.S guest/tests/vm/vm_main.c $(GUEST_CORE_SRCS) \
-	lib/kd/vmkd_frame.c lib/kd/vmkd_shmring.c
+GUEST_VM_SRCS := guest/tests/vm/boot.S guest/tests/vm/vm_main.c guest/tests/vm/smoke.c \
+	$(GUEST_CORE_SRCS) lib/kd/vmkd_frame.c lib/kd/vmkd_shmring.c
 GUEST_VM_OBJS := $(patsubst %,$(GUEST_VM_OBJDIR)/%.o,$(basename $(GUEST_VM_SRCS)))
 GUEST_VM_CFLAGS := -std=c11 -O2 -m32 -malign-double -ffreestanding -nostdlib -fno-builtin \
 	-fno-tree-loop-distribute-patterns -fno-pic -fno-pie -fno-stack-protector \
@@ -100,8 +100,8 @@ TEST_EXTRA_BINS += $(GUEST_VM_ELF)
 # ivshmem-doorbell and the real relay as its ivshmem server by
 # tests/integration/ivshmem-smoke.sh.
 GUEST_IVS_ELF := $(GUEST_OUT)/ivs-smoke.elf
-GUEST_IVS_SRCS := guest/tests/vm/boot.S guest/tests/vm/ivs_main.c guest/ivshmem.c \
-	guest/pci_cf8.c lib/kd/vmkd_frame.c lib/kd/vmkd_shmring.c
+GUEST_IVS_SRCS := guest/tests/vm/boot.S guest/tests/vm/ivs_main.c guest/tests/vm/smoke.c \
+	guest/ivshmem.c guest/pci_cf8.c lib/kd/vmkd_frame.c lib/kd/vmkd_shmring.c
 GUEST_IVS_OBJS := $(patsubst %,$(GUEST_VM_OBJDIR)/%.o,$(basename $(GUEST_IVS_SRCS)))
 
 $(GUEST_IVS_ELF): $(GUEST_IVS_OBJS) guest/tests/vm/vm.ld

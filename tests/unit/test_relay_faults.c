@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Faults at the relay's per-VM core, driven in-process as in test_relay_vm.c (the same fake
- * guest and debugger-role kd_link): a guest whose transport restarts while it is stopped
- * with a debugger request in its lost receive ring, and a GDB client pointed at the KD
- * endpoint. VMKD_TEST_TRACE=1 prints each test's relay log on stderr.
+ * Faults at the relay's per-VM core, driven in-process as in test_relay_vm.c (the fixture
+ * of relay_fixture.h: a fake guest and a debugger-role kd_link): a guest whose transport
+ * restarts while it is stopped with a debugger request in its lost receive ring, and a GDB
+ * client pointed at the KD endpoint. VMKD_TEST_TRACE=1 prints each test's relay log on
+ * stderr.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,239 +24,28 @@
 
 #include "../../host/common/relay_notice.h"
 #include "../../host/relay/relay_vm.h"
+#include "relay_fixture.h"
 #include "test_relay_fakes.h"
 
 #define SECOND 1000000ull
 #define PC     0xfffff80000401000ull
 
-struct fx {
-	struct relay_vm *vm;
-	struct relay_log log;
-	char *logbuf;
-	size_t logsize;
-	uint64_t now;
-	uint32_t gseq;
-	struct tr_guest_view gv;
-
-	/* the fake debugger */
-	struct kd_link dbg;
-	struct relay_buf dbg_out;
-	size_t dbg_chunk;        /* relay bytes the debugger reads per step; 0 = all */
-	size_t delivered;
-	uint16_t last_type;
-	uint32_t last_id;
-	uint8_t last_payload[KD_MAX_PAYLOAD];
-	size_t last_len;
-	int next_print;          /* the "line NNNN" the debugger expects next */
-	int prints_in_order;
-	struct kd_parser raw;    /* raw mode: the relay's KDCOM bytes, parsed by the test */
-};
-
-/* ---- the fake debugger ------------------------------------------------------------- */
-
-static void dbg_write(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct fx *fx = opaque;
-
-	assert_int_equal(relay_buf_append(&fx->dbg_out, buf, len), 0);
-}
-
-static void dbg_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
-			size_t len)
-{
-	struct fx *fx = opaque;
-	struct kd_debug_io io;
-	const uint8_t *text;
-	size_t text_len;
-
-	fx->delivered++;
-	fx->last_type = type;
-	fx->last_id = id;
-	fx->last_len = len;
-	memcpy(fx->last_payload, payload, len);
-	if (type == KD_PACKET_TYPE_DEBUG_IO &&
-	    kd_api_parse_debug_io(payload, len, &io, &text, &text_len) == KD_API_OK &&
-	    text_len == 10 && !memcmp(text, "line ", 5)) {
-		int n = atoi((const char *)text + 5);
-
-		if (n != fx->next_print)
-			fx->prints_in_order = 0;
-		fx->next_print = n + 1;
-	}
-}
-
-static const struct kd_link_ops dbg_ops = {
-	.write = dbg_write,
-	.deliver = dbg_deliver,
-};
-
-/* ---- plumbing ---------------------------------------------------------------------- */
-
-static int setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	assert_non_null(fx);
-	fx->log.f = open_memstream(&fx->logbuf, &fx->logsize);
-	fx->now = 5 * SECOND;
-	fx->log.t0 = fx->now;
-	fx->vm = relay_vm_new("vm0", NULL, &fx->log);
-	assert_non_null(fx->vm);
-	fx->vm->trace = 1;
-	tr_view_init(&fx->gv);
-	relay_buf_init(&fx->dbg_out);
-	kd_parser_init(&fx->raw);
-	fx->prints_in_order = 1;
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	fclose(fx->log.f);
-	if (getenv("VMKD_TEST_TRACE"))
-		fprintf(stderr, "%s", fx->logbuf);
-	free(fx->logbuf);
-	relay_vm_free(fx->vm);
-	relay_buf_free(&fx->dbg_out);
-	free(fx);
-	return 0;
-}
-
-static const char *log_text(struct fx *fx)
-{
-	fflush(fx->log.f);
-	return fx->logbuf ? fx->logbuf : "";
-}
-
-/* What the relay wrote for the guest goes to the guest view. */
-static void guest_take(struct fx *fx)
-{
-	struct relay_buf *b = &fx->vm->to_guest;
-
-	tr_view_feed(&fx->gv, relay_buf_peek(b), relay_buf_pending(b));
-	relay_buf_consume(b, relay_buf_pending(b));
-}
-
-/* Moves bytes between the relay and the fake debugger until nothing moves. */
-static void exchange(struct fx *fx)
-{
-	for (int round = 0; round < 10000; round++) {
-		struct relay_buf *to = &fx->vm->to_debugger;
-		size_t n = relay_buf_pending(to);
-		int moved = 0;
-
-		if (n) {
-			if (fx->dbg_chunk && n > fx->dbg_chunk)
-				n = fx->dbg_chunk;
-			kd_link_input(&fx->dbg, relay_buf_peek(to), n, fx->now);
-			relay_buf_consume(to, n);
-			moved = 1;
-		}
-		if (relay_buf_pending(&fx->dbg_out)) {
-			n = relay_buf_pending(&fx->dbg_out);
-			n = relay_vm_debugger_input(fx->vm, relay_buf_peek(&fx->dbg_out), n, fx->now);
-			relay_buf_consume(&fx->dbg_out, n);
-			moved |= n > 0;
-		}
-		guest_take(fx);
-		if (!moved)
-			return;
-	}
-	fail_msg("relay and debugger never went quiet");
-}
-
-static void guest_input(struct fx *fx, const uint8_t *buf, size_t len)
-{
-	assert_int_equal(relay_vm_guest_input(fx->vm, buf, len, fx->now), len);
-}
-
-static void guest_kd(struct fx *fx, uint16_t kd_type, const uint8_t *kd, size_t len)
-{
-	uint8_t frame[VMKD_FRAME_MAX_BYTES];
-	size_t n = tr_kd_frame(frame, sizeof(frame), fx->gseq++, kd_type, kd, len);
-
-	assert_true(n > 0);
-	guest_input(fx, frame, n);
-}
-
-static void guest_state_change(struct fx *fx)
-{
-	uint8_t kd[KD_MAX_PAYLOAD];
-
-	guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, tr_state_change(kd, PC));
-}
-
-static void guest_print(struct fx *fx, const char *text)
-{
-	uint8_t kd[KD_MAX_PAYLOAD];
-
-	guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
-}
-
-static void guest_hello(struct fx *fx)
-{
-	uint8_t frame[128];
-	size_t n = tr_hello_frame(frame, sizeof(frame), fx->gseq++);
-
-	guest_input(fx, frame, n);
-}
-
-static void guest_connect(struct fx *fx)
-{
-	relay_vm_guest_connected(fx->vm, fx->now);
-	guest_take(fx);
-}
-
-/* A debugger connects; with reset it starts the RESET handshake as WinDbg does. */
-static void dbg_connect(struct fx *fx, int reset)
-{
-	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
-	kd_link_init(&fx->dbg, KD_ROLE_DEBUGGER, &fx->vm->link_cfg, &dbg_ops, fx);
-	relay_buf_clear(&fx->dbg_out);
-	if (reset)
-		kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
-}
-
-static void advance(struct fx *fx, uint64_t us)
-{
-	fx->now += us;
-	relay_vm_poll(fx->vm, fx->now);
-}
-
-static const struct tr_frame_rec *only_frame(struct fx *fx, uint8_t type)
-{
-	assert_int_equal(fx->gv.count, 1);
-	assert_int_equal(fx->gv.frames[0].type, type);
-	return &fx->gv.frames[0];
-}
-
 /* ---- tests ------------------------------------------------------------------------- */
 
-static void dbg_send(struct fx *fx, const struct kd_api_msg *m)
-{
-	assert_int_equal(kd_link_send(&fx->dbg, m->type, &m->u, m->hdr_len, m->data,
-				      m->data_len, fx->now), 0);
-	exchange(fx);
-}
-
 /* Guest up, debugger attached, guest stopped at a breakpoint and reported. */
-static void stopped_session(struct fx *fx)
+static void stopped_session(struct relay_fixture *fx)
 {
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
-	guest_state_change(fx);
-	exchange(fx);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
 	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
 	tr_view_clear(&fx->gv);
 }
 
 /* The last KD_PACKET frame the guest got, as a KD payload. */
-static const uint8_t *guest_kd_payload(struct fx *fx, int idx, size_t *len)
+static const uint8_t *guest_kd_payload(struct relay_fixture *fx, int idx, size_t *len)
 {
 	const struct tr_frame_rec *f;
 
@@ -266,7 +56,18 @@ static const uint8_t *guest_kd_payload(struct fx *fx, int idx, size_t *len)
 	return f->payload + sizeof(struct vmkd_kd_packet);
 }
 
-static void guest_version_reply(struct fx *fx, const uint8_t *req_payload, size_t req_len)
+/* The guest says HELLO again (its transport restarted): how many KD packets the relay
+ * sends it again. */
+static size_t resent_after_hello(struct relay_fixture *fx)
+{
+	tr_view_clear(&fx->gv);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
+	return tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET);
+}
+
+static void guest_version_reply(struct relay_fixture *fx, const uint8_t *req_payload,
+				size_t req_len)
 {
 	struct kd_manipulate_state64 req;
 	struct kd_get_version64 ver;
@@ -278,7 +79,7 @@ static void guest_version_reply(struct fx *fx, const uint8_t *req_payload, size_
 	memset(&ver, 0, sizeof(ver));
 	ver.machine_type = KD_MACHINE_AMD64;
 	kd_api_reply_version(&reply, &req, &ver);
-	guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, tr_msg_payload(&reply, kd));
+	rfx_guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, tr_msg_payload(&reply, kd));
 }
 
 /* The known defect: the guest's device was reset while GetVersion sat in its receive ring.
@@ -286,7 +87,7 @@ static void guest_version_reply(struct fx *fx, const uint8_t *req_payload, size_
  * it again after the HELLO, and the reply reaches the debugger. */
 static void relay_midstop_hello_resends_request(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	struct kd_api_msg req;
 	uint8_t sent[KD_MAX_PAYLOAD];
 	const uint8_t *p;
@@ -295,38 +96,35 @@ static void relay_midstop_hello_resends_request(void **state)
 
 	stopped_session(fx);
 	kd_api_req_get_version(&req);
-	dbg_send(fx, &req);
+	rfx_dbg_send(fx, &req);
 	p = guest_kd_payload(fx, tr_view_find(&fx->gv, VMKD_FRAME_KD_PACKET, 0), &sent_len);
 	memcpy(sent, p, sent_len);
 	assert_false(kd_link_busy(&fx->dbg)); /* the debugger has its ACK */
 
 	tr_view_clear(&fx->gv);
 	fx->delivered = 0;
-	guest_hello(fx);
-	guest_take(fx);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
 	assert_int_equal(fx->gv.count, 2);
 	assert_int_equal(fx->gv.frames[0].type, VMKD_FRAME_HELLO_ACK);
 	p = guest_kd_payload(fx, 1, &len);
 	assert_int_equal(len, sent_len);
 	assert_memory_equal(p, sent, len);
 	assert_int_equal(fx->vm->st.requests_resent, 1);
-	assert_non_null(strstr(log_text(fx), "GetVersion request"));
+	assert_non_null(strstr(rfx_log_text(fx), "GetVersion request"));
 
 	/* The guest answers; the debugger gets the reply (after the SYNC/RESET round). */
 	guest_version_reply(fx, sent, sent_len);
-	exchange(fx);
-	advance(fx, 1);
-	exchange(fx);
+	rfx_exchange(fx);
+	rfx_advance(fx, 1);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 1);
 	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_MANIPULATE);
 	memcpy(&api, fx->last_payload, sizeof(api));
 	assert_int_equal(api, KD_API_GET_VERSION);
 
 	/* Answered: another HELLO has nothing to send again. */
-	tr_view_clear(&fx->gv);
-	guest_hello(fx);
-	guest_take(fx);
-	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	assert_int_equal(resent_after_hello(fx), 0);
 	assert_int_equal(fx->vm->st.requests_resent, 1);
 }
 
@@ -334,43 +132,34 @@ static void relay_midstop_hello_resends_request(void **state)
  * guest that never stopped (a boot), and once the debugger that asked has left. */
 static void relay_hello_resends_only_unanswered(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	struct kd_api_msg req;
 
 	stopped_session(fx);
 	kd_api_req_read_virtual(&req, PC, 16);
-	dbg_send(fx, &req);
+	rfx_dbg_send(fx, &req);
 	kd_api_req_continue2(&req, KD_DBG_CONTINUE, 0, 0);
-	dbg_send(fx, &req);
+	rfx_dbg_send(fx, &req);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 2);
-	tr_view_clear(&fx->gv);
-	guest_hello(fx);
-	guest_take(fx);
-	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	assert_int_equal(resent_after_hello(fx), 0);
 
 	/* A running guest (DbgPrint, no state change) with a request in hand: not resent. */
-	guest_print(fx, "running\n");
-	exchange(fx);
+	rfx_guest_print(fx, "running\n");
+	rfx_exchange(fx);
 	kd_api_req_read_virtual(&req, PC, 16);
-	dbg_send(fx, &req);
-	tr_view_clear(&fx->gv);
-	guest_hello(fx);
-	guest_take(fx);
-	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	rfx_dbg_send(fx, &req);
+	assert_int_equal(resent_after_hello(fx), 0);
 
 	/* Stopped again, asked, then the debugger left: nobody waits for the answer. */
-	guest_state_change(fx);
-	exchange(fx);
-	advance(fx, 1);
-	exchange(fx);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
+	rfx_advance(fx, 1);
+	rfx_exchange(fx);
 	kd_api_req_read_virtual(&req, PC, 16);
-	dbg_send(fx, &req);
+	rfx_dbg_send(fx, &req);
 	assert_int_equal(fx->vm->unanswered_len, sizeof(struct kd_manipulate_state64));
 	relay_vm_debugger_disconnected(fx->vm, fx->now);
-	tr_view_clear(&fx->gv);
-	guest_hello(fx);
-	guest_take(fx);
-	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
+	assert_int_equal(resent_after_hello(fx), 0);
 	assert_int_equal(fx->vm->st.requests_resent, 0);
 }
 
@@ -378,7 +167,7 @@ static void relay_hello_resends_only_unanswered(void **state)
  * RELAY_GUEST_ANSWER_US; one that answers in time is not. */
 static void relay_reports_unanswered_request(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	struct kd_api_msg req;
 	const uint8_t *p;
 	size_t len;
@@ -386,24 +175,25 @@ static void relay_reports_unanswered_request(void **state)
 
 	stopped_session(fx);
 	kd_api_req_get_version(&req);
-	dbg_send(fx, &req);
+	rfx_dbg_send(fx, &req);
 	p = guest_kd_payload(fx, tr_view_find(&fx->gv, VMKD_FRAME_KD_PACKET, 0), &len);
 	guest_version_reply(fx, p, len); /* answered at once */
-	exchange(fx);
-	advance(fx, RELAY_GUEST_ANSWER_US + SECOND);
-	exchange(fx);
+	rfx_exchange(fx);
+	rfx_advance(fx, RELAY_GUEST_ANSWER_US + SECOND);
+	rfx_exchange(fx);
 	assert_int_equal(fx->vm->st.guest_unanswered, 0);
 
 	kd_api_req_read_virtual(&req, PC, 16);
-	dbg_send(fx, &req);
+	rfx_dbg_send(fx, &req);
 	asked = fx->now;
 	assert_true(relay_vm_deadline(fx->vm) <= asked + RELAY_GUEST_ANSWER_US);
-	advance(fx, RELAY_GUEST_ANSWER_US - SECOND);
+	rfx_advance(fx, RELAY_GUEST_ANSWER_US - SECOND);
 	assert_int_equal(fx->vm->st.guest_unanswered, 0);
-	advance(fx, 2 * SECOND);
+	rfx_advance(fx, 2 * SECOND);
 	assert_int_equal(fx->vm->st.guest_unanswered, 1);
-	assert_non_null(strstr(log_text(fx), "has not answered the debugger's ReadVirtualMemory"));
-	advance(fx, 60 * SECOND); /* once per request */
+	assert_non_null(strstr(rfx_log_text(fx),
+			       "has not answered the debugger's ReadVirtualMemory"));
+	rfx_advance(fx, 60 * SECOND); /* once per request */
 	assert_int_equal(fx->vm->st.guest_unanswered, 1);
 	/* Reported: no more wake-ups for it, only the link's own. */
 	assert_int_equal(relay_vm_deadline(fx->vm), kd_link_deadline(&fx->vm->link));
@@ -425,32 +215,32 @@ static void relay_gdb_client_is_told(void **state)
 {
 	static const char gdb[] = "+$qSupported:multiprocess+;swbreak+;hwbreak+#00"
 				  "$vMustReplyEmpty#3a+$qTStatus#49+$bbbbbbbbbbbbbbbb#10";
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	const char *reply, *hash;
 	size_t n;
 	char text[512];
 
-	guest_connect(fx);
-	guest_hello(fx);
-	guest_take(fx);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
 	tr_view_clear(&fx->gv);
 	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 1);
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 1);
 	tr_view_clear(&fx->gv);
 
 	for (int i = 0; i < 100; i++) /* it keeps talking */
 		assert_int_equal(relay_vm_debugger_input(fx->vm, (const uint8_t *)gdb,
 							 sizeof(gdb) - 1, fx->now),
 				 sizeof(gdb) - 1);
-	guest_take(fx);
+	rfx_guest_take(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 0);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 0);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	assert_int_equal(fx->vm->st.breakins, 0);
 	assert_int_equal(fx->vm->st.rsp_clients, 1);
 	assert_true(relay_vm_debugger_can_read(fx->vm));
-	assert_non_null(strstr(log_text(fx), "GDB remote protocol"));
+	assert_non_null(strstr(rfx_log_text(fx), "GDB remote protocol"));
 
 	/* One RSP reply: ACK, then $E.<text>#<sum> with a correct checksum. */
 	n = relay_buf_pending(&fx->vm->to_debugger);
@@ -467,17 +257,17 @@ static void relay_gdb_client_is_told(void **state)
 
 	/* The guest stops: nobody to tell, so it is answered as without a debugger. */
 	tr_view_clear(&fx->gv);
-	guest_state_change(fx);
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	rfx_guest_state_change(fx, PC);
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	assert_int_equal(fx->vm->st.kd_to_debugger, 0);
 
 	/* GDB leaves, a KD debugger comes: its 'b' breaks in. */
 	relay_vm_debugger_disconnected(fx->vm, fx->now);
-	dbg_connect(fx, 0);
+	rfx_dbg_connect(fx, 0);
 	tr_view_clear(&fx->gv);
 	assert_int_equal(relay_vm_debugger_input(fx->vm, (const uint8_t *)"b", 1, fx->now), 1);
-	guest_take(fx);
+	rfx_guest_take(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 1);
 	assert_int_equal(fx->vm->st.rsp_clients, 1);
 }
@@ -485,17 +275,17 @@ static void relay_gdb_client_is_told(void **state)
 /* What KD debuggers send first ('b', a RESET) is never taken for GDB. */
 static void relay_kd_debuggers_are_not_gdb(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1); /* RESET first */
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1); /* RESET first */
 	assert_int_equal(fx->vm->st.rsp_clients, 0);
 	relay_vm_debugger_disconnected(fx->vm, fx->now);
-	dbg_connect(fx, 0);
+	rfx_dbg_connect(fx, 0);
 	tr_view_clear(&fx->gv);
 	assert_int_equal(relay_vm_debugger_input(fx->vm, (const uint8_t *)"b", 1, fx->now), 1);
-	guest_take(fx);
+	rfx_guest_take(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 1);
 	/* Later '$' or '+' bytes from a KD debugger are line noise, not GDB. */
 	assert_int_equal(relay_vm_debugger_input(fx->vm, (const uint8_t *)"$+", 2, fx->now), 2);
@@ -510,16 +300,16 @@ static void relay_kd_debuggers_are_not_gdb(void **state)
  * a guest that has not said HELLO; a break-in asked for meanwhile follows the HELLO_ACK. */
 static void relay_no_resync_before_hello(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 
-	guest_connect(fx);
-	dbg_connect(fx, 1);
-	advance(fx, SECOND);
-	exchange(fx);
+	rfx_guest_connect(fx);
+	rfx_dbg_connect(fx, 1);
+	rfx_advance(fx, SECOND);
+	rfx_exchange(fx);
 	kd_link_send_breakin(&fx->dbg);
-	exchange(fx);
+	rfx_exchange(fx);
 	kd_link_start_reset(&fx->dbg, fx->now); /* a second RESET: still nothing */
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 0);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 0);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 0);
@@ -527,46 +317,46 @@ static void relay_no_resync_before_hello(void **state)
 	assert_int_equal(fx->vm->st.breakins_deferred, 1);
 
 	tr_view_clear(&fx->gv);
-	guest_hello(fx);
-	guest_take(fx);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
 	assert_int_equal(fx->gv.count, 2);
 	assert_int_equal(fx->gv.frames[0].type, VMKD_FRAME_HELLO_ACK);
 	assert_int_equal(fx->gv.frames[1].type, VMKD_FRAME_BREAKIN);
 
 	/* The stop is reported once and reaches the debugger once. */
 	fx->delivered = 0;
-	guest_state_change(fx);
-	exchange(fx);
-	advance(fx, 1);
-	exchange(fx);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
+	rfx_advance(fx, 1);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 1);
 	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 0);
 
 	/* Once the guest has said HELLO, a debugger's RESET asks it to report again. */
 	tr_view_clear(&fx->gv);
-	advance(fx, 2 * SECOND);
+	rfx_advance(fx, 2 * SECOND);
 	kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 1);
 
 	/* A new chardev connection (QEMU restarted) waits for its own HELLO again. */
 	relay_vm_guest_disconnected(fx->vm, fx->now);
-	guest_connect(fx);
+	rfx_guest_connect(fx);
 	tr_view_clear(&fx->gv);
-	advance(fx, 2 * SECOND);
+	rfx_advance(fx, 2 * SECOND);
 	kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_RESYNC), 0);
 
 	/* A break-in whose debugger left before the HELLO is nobody's: not sent. */
 	kd_link_send_breakin(&fx->dbg);
-	exchange(fx);
+	rfx_exchange(fx);
 	relay_vm_debugger_disconnected(fx->vm, fx->now);
-	dbg_connect(fx, 0);
+	rfx_dbg_connect(fx, 0);
 	tr_view_clear(&fx->gv);
-	guest_hello(fx);
-	guest_take(fx);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_HELLO_ACK), 1);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 0);
 }
@@ -574,15 +364,12 @@ static void relay_no_resync_before_hello(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(relay_midstop_hello_resends_request, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(relay_hello_resends_only_unanswered, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(relay_reports_unanswered_request, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(relay_no_resync_before_hello, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_gdb_client_is_told, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_kd_debuggers_are_not_gdb, setup, teardown),
+		RFX_TEST(relay_midstop_hello_resends_request),
+		RFX_TEST(relay_hello_resends_only_unanswered),
+		RFX_TEST(relay_reports_unanswered_request),
+		RFX_TEST(relay_no_resync_before_hello),
+		RFX_TEST(relay_gdb_client_is_told),
+		RFX_TEST(relay_kd_debuggers_are_not_gdb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,7 @@
 #include "../../host/common/guest_ram.h"
 #include "../../host/relay/relay_hostmem.h"
 #include "../../host/relay/relay_vm.h"
+#include "relay_fixture.h"
 #include "test_relay_fakes.h"
 
 #define PC      0xfffff80000401000ull
@@ -38,27 +39,25 @@
 #define PS  0x80ull
 
 struct fx {
-	struct relay_vm *vm;
-	struct relay_log log;
-	char *logbuf;
-	size_t logsize;
-	uint64_t now;
-	uint32_t gseq;
-	struct tr_guest_view gv;
+	struct relay_fixture rf;       /* first: the fixture's hooks are given &fx->rf */
 	uint8_t *file;                 /* the "backend file": sparse anonymous memory */
 	struct guest_ram ram;
 
-	struct kd_link dbg;
-	struct relay_buf dbg_out;
+	/* the debugger's replies (STATE_MANIPULATE packets) */
 	size_t replies;
 	uint8_t last[KD_MAX_PAYLOAD];
 	size_t last_len;
+	uint32_t apis[16];             /* api_number of the replies, in order */
 
 	int refuse_control;            /* the fake guest refuses ReadControlSpace */
 	int hold;                      /* the fake guest does not answer yet */
-	uint32_t apis[16];             /* api_number of the replies the debugger got, in order */
 	size_t guest_reads, guest_controls, guest_other;
 };
+
+static struct fx *fx_of(struct relay_fixture *rf)
+{
+	return (struct fx *)(void *)((char *)rf - offsetof(struct fx, rf));
+}
 
 /* ---- the guest's memory ------------------------------------------------------------ */
 
@@ -192,17 +191,11 @@ static size_t ref_reply(struct fx *fx, const struct kd_manipulate_state64 *req, 
 
 /* ---- plumbing ------------------------------------------------------------------------ */
 
-static void dbg_write(void *opaque, const uint8_t *buf, size_t len)
+/* The fake debugger got a packet: its replies are what the tests compare. */
+static void on_deliver(struct relay_fixture *rf, uint16_t type, uint32_t id,
+		       const uint8_t *payload, size_t len)
 {
-	struct fx *fx = opaque;
-
-	assert_int_equal(relay_buf_append(&fx->dbg_out, buf, len), 0);
-}
-
-static void dbg_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
-			size_t len)
-{
-	struct fx *fx = opaque;
+	struct fx *fx = fx_of(rf);
 
 	(void)id;
 	if (type != KD_PACKET_TYPE_STATE_MANIPULATE)
@@ -214,34 +207,22 @@ static void dbg_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t 
 	memcpy(fx->last, payload, len);
 }
 
-static const struct kd_link_ops dbg_ops = {
-	.write = dbg_write,
-	.deliver = dbg_deliver,
-};
-
-static void guest_kd(struct fx *fx, uint16_t kd_type, const uint8_t *kd, size_t len)
+/* The fake guest (the fixture's guest hook) answers every manipulate request the relay
+ * forwarded. */
+static int guest_serve(struct relay_fixture *rf)
 {
-	uint8_t frame[VMKD_FRAME_MAX_BYTES];
-	size_t n = tr_kd_frame(frame, sizeof(frame), fx->gseq++, kd_type, kd, len);
-
-	assert_true(n > 0);
-	assert_int_equal(relay_vm_guest_input(fx->vm, frame, n, fx->now), n);
-}
-
-/* The fake guest answers every manipulate request the relay forwarded. */
-static int guest_serve(struct fx *fx)
-{
-	struct relay_buf *b = &fx->vm->to_guest;
+	struct fx *fx = fx_of(rf);
+	struct relay_buf *b = &rf->vm->to_guest;
 	uint8_t out[KD_MAX_PAYLOAD];
 	int answered = 0;
 
 	if (fx->hold)
 		return 0; /* frames stay in the relay's buffer until the guest reads them */
-	tr_view_clear(&fx->gv);
-	tr_view_feed(&fx->gv, relay_buf_peek(b), relay_buf_pending(b));
+	tr_view_clear(&rf->gv);
+	tr_view_feed(&rf->gv, relay_buf_peek(b), relay_buf_pending(b));
 	relay_buf_consume(b, relay_buf_pending(b));
-	for (size_t i = 0; i < fx->gv.count; i++) {
-		const struct tr_frame_rec *f = &fx->gv.frames[i];
+	for (size_t i = 0; i < rf->gv.count; i++) {
+		const struct tr_frame_rec *f = &rf->gv.frames[i];
 		struct kd_manipulate_state64 m;
 		const uint8_t *data;
 		size_t data_len;
@@ -262,7 +243,7 @@ static int guest_serve(struct fx *fx)
 					 KD_CONTROL_SPACE_KSPECIAL);
 			if (fx->refuse_control) {
 				kd_api_reply_init(&msg, &m, KD_STATUS_UNSUCCESSFUL);
-				guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, out,
+				rfx_guest_kd(rf, KD_PACKET_TYPE_STATE_MANIPULATE, out,
 					 tr_msg_payload(&msg, out));
 				break;
 			}
@@ -271,13 +252,13 @@ static int guest_serve(struct fx *fx)
 			sr.cr4 = 0x6f8;
 			kd_api_reply_read(&msg, &m, &sr, kd_api_read_len(&m) < sizeof(sr) ?
 					  kd_api_read_len(&m) : (uint32_t)sizeof(sr));
-			guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, out, tr_msg_payload(&msg, out));
+			rfx_guest_kd(rf, KD_PACKET_TYPE_STATE_MANIPULATE, out, tr_msg_payload(&msg, out));
 			break;
 		}
 		case KD_API_READ_VIRTUAL_MEMORY:
 		case KD_API_READ_PHYSICAL_MEMORY:
 			fx->guest_reads++;
-			guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, out, ref_reply(fx, &m, out));
+			rfx_guest_kd(rf, KD_PACKET_TYPE_STATE_MANIPULATE, out, ref_reply(fx, &m, out));
 			break;
 		case KD_API_CONTINUE:
 		case KD_API_CONTINUE2:
@@ -285,52 +266,17 @@ static int guest_serve(struct fx *fx)
 		default:
 			fx->guest_other++;
 			kd_api_reply_init(&msg, &m, KD_STATUS_SUCCESS);
-			guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, out, tr_msg_payload(&msg, out));
+			rfx_guest_kd(rf, KD_PACKET_TYPE_STATE_MANIPULATE, out, tr_msg_payload(&msg, out));
 			break;
 		}
 	}
 	return answered;
 }
 
-/* Moves bytes between relay, debugger and fake guest until nothing moves. */
-static void exchange(struct fx *fx)
-{
-	for (int round = 0; round < 1000; round++) {
-		struct relay_buf *to = &fx->vm->to_debugger;
-		int moved = 0;
-
-		if (relay_buf_pending(to)) {
-			kd_link_input(&fx->dbg, relay_buf_peek(to), relay_buf_pending(to), fx->now);
-			relay_buf_consume(to, relay_buf_pending(to));
-			moved = 1;
-		}
-		if (relay_buf_pending(&fx->dbg_out)) {
-			relay_vm_debugger_input(fx->vm, relay_buf_peek(&fx->dbg_out),
-						relay_buf_pending(&fx->dbg_out), fx->now);
-			relay_buf_consume(&fx->dbg_out, relay_buf_pending(&fx->dbg_out));
-			moved = 1;
-		}
-		if (guest_serve(fx))
-			moved = 1;
-		if (!moved)
-			return;
-	}
-	fail_msg("relay, debugger and guest never went quiet");
-}
-
-static void dbg_send(struct fx *fx, const struct kd_api_msg *req)
-{
-	assert_int_equal(kd_link_send(&fx->dbg, req->type, &req->u, req->hdr_len, req->data,
-				      req->data_len, fx->now), 0);
-	exchange(fx);
-}
-
 static void guest_stops(struct fx *fx)
 {
-	uint8_t kd[KD_MAX_PAYLOAD];
-
-	guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, tr_state_change(kd, PC));
-	exchange(fx);
+	rfx_guest_state_change(&fx->rf, PC);
+	rfx_exchange(&fx->rf);
 }
 
 static int setup(void **state)
@@ -350,21 +296,14 @@ static int setup(void **state)
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	assert_true(fx->file != MAP_FAILED);
 	assert_int_equal(guest_ram_use_buffer(&fx->ram, fx->file, FILE_SZ, &l, 0), 0);
-	fx->log.f = open_memstream(&fx->logbuf, &fx->logsize);
-	fx->now = 1000000;
-	fx->log.t0 = fx->now;
-	fx->vm = relay_vm_new("vm0", NULL, &fx->log);
-	assert_non_null(fx->vm);
-	fx->vm->trace = 1;
-	assert_int_equal(relay_hostmem_enable_ram(fx->vm, &fx->ram), 0);
-	tr_view_init(&fx->gv);
-	relay_buf_init(&fx->dbg_out);
+	rfx_init(&fx->rf, 1000000);
+	fx->rf.guest = guest_serve;
+	fx->rf.on_deliver = on_deliver;
+	assert_int_equal(relay_hostmem_enable_ram(fx->rf.vm, &fx->ram), 0);
 	build_tables(fx);
 
-	relay_vm_guest_connected(fx->vm, fx->now);
-	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
-	kd_link_init(&fx->dbg, KD_ROLE_DEBUGGER, &fx->vm->link_cfg, &dbg_ops, fx);
-	exchange(fx);
+	relay_vm_guest_connected(fx->rf.vm, fx->rf.now);
+	rfx_dbg_connect(&fx->rf, 0);
 	*state = fx;
 	return 0;
 }
@@ -373,12 +312,7 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	fclose(fx->log.f);
-	if (getenv("VMKD_TEST_TRACE"))
-		fprintf(stderr, "%s", fx->logbuf);
-	free(fx->logbuf);
-	relay_vm_free(fx->vm);
-	relay_buf_free(&fx->dbg_out);
+	rfx_fini(&fx->rf);
 	munmap(fx->file, FILE_SZ);
 	free(fx);
 	return 0;
@@ -396,7 +330,7 @@ static int read_and_compare(struct fx *fx, int virt, uint64_t addr, uint32_t len
 		kd_api_req_read_virtual(&req, addr, len);
 	else
 		kd_api_req_read_physical(&req, addr, len, 0);
-	dbg_send(fx, &req);
+	rfx_dbg_send(&fx->rf, &req);
 	assert_int_equal(fx->replies, replies + 1);
 	n = ref_reply(fx, &req.u.m, expect);
 	assert_int_equal(fx->last_len, n);
@@ -425,7 +359,7 @@ static uint32_t last_actual(struct fx *fx)
 static void hostmem_virtual_reads_match_the_guest(void **state)
 {
 	struct fx *fx = *state;
-	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->vm);
+	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->rf.vm);
 
 	guest_stops(fx);
 	assert_true(read_and_compare(fx, 1, VBASE + 0x10, 64));
@@ -455,13 +389,13 @@ static void hostmem_partial_reads_end_where_the_guests_do(void **state)
 	assert_true(read_and_compare(fx, 1, 0x00007ffffffffff8ull, 16)); /* non-canonical end */
 	assert_true(read_and_compare(fx, 1, 0x0000800000000000ull, 16)); /* non-canonical */
 	assert_true(read_and_compare(fx, 1, 0xfffffffffffffff8ull, 16)); /* wraps */
-	assert_int_equal(relay_hostmem_stats(fx->vm)->host_reads, 5);
+	assert_int_equal(relay_hostmem_stats(fx->rf.vm)->host_reads, 5);
 }
 
 static void hostmem_unknown_answers_go_to_the_guest(void **state)
 {
 	struct fx *fx = *state;
-	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->vm);
+	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->rf.vm);
 
 	guest_stops(fx);
 	assert_false(read_and_compare(fx, 1, VBASE + 0x600000, 16)); /* page in the VGA hole */
@@ -484,13 +418,13 @@ static void hostmem_physical_reads(void **state)
 	assert_true(read_and_compare(fx, 0, GIB - 16, 16));          /* top of low RAM */
 	assert_true(read_and_compare(fx, 0, 0x100000000ull, 4096 - 56)); /* above 4 GiB */
 	assert_int_equal(fx->guest_controls, 0); /* physical reads need no CR3 */
-	assert_int_equal(relay_hostmem_stats(fx->vm)->host_reads, 3);
+	assert_int_equal(relay_hostmem_stats(fx->rf.vm)->host_reads, 3);
 }
 
 static void hostmem_running_guest_and_invalidation(void **state)
 {
 	struct fx *fx = *state;
-	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->vm);
+	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->rf.vm);
 	struct kd_api_msg req;
 
 	/* No stop yet: the guest answers. */
@@ -501,7 +435,7 @@ static void hostmem_running_guest_and_invalidation(void **state)
 	assert_true(read_and_compare(fx, 1, VBASE, 16));
 	/* The page tables change while the guest runs; the next stop sees the new ones. */
 	kd_api_req_continue2(&req, KD_DBG_CONTINUE, 0, 0);
-	dbg_send(fx, &req);
+	rfx_dbg_send(&fx->rf, &req);
 	assert_false(read_and_compare(fx, 1, VBASE, 16)); /* running again */
 	set_entry(fx, 0x4000, 0, 0x300000 | P);
 	guest_stops(fx);
@@ -512,7 +446,7 @@ static void hostmem_running_guest_and_invalidation(void **state)
 
 	/* SetContext may change CR3: fetched again. */
 	kd_api_req_get_context(&req, 0);
-	dbg_send(fx, &req);
+	rfx_dbg_send(&fx->rf, &req);
 	assert_true(read_and_compare(fx, 1, VBASE, 16));
 	assert_int_equal(fx->guest_controls, 2); /* a read-only request keeps it */
 	{
@@ -520,7 +454,7 @@ static void hostmem_running_guest_and_invalidation(void **state)
 
 		memset(&ctx, 0, sizeof(ctx));
 		kd_api_req_set_context(&req, 0, &ctx);
-		dbg_send(fx, &req);
+		rfx_dbg_send(&fx->rf, &req);
 	}
 	assert_true(read_and_compare(fx, 1, VBASE, 16));
 	assert_int_equal(fx->guest_controls, 3);
@@ -529,7 +463,7 @@ static void hostmem_running_guest_and_invalidation(void **state)
 static void hostmem_refused_cr3_falls_back(void **state)
 {
 	struct fx *fx = *state;
-	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->vm);
+	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->rf.vm);
 
 	fx->refuse_control = 1;
 	guest_stops(fx);
@@ -546,20 +480,20 @@ static void hostmem_refused_cr3_falls_back(void **state)
 static void hostmem_keeps_reply_order(void **state)
 {
 	struct fx *fx = *state;
-	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->vm);
+	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->rf.vm);
 	struct kd_api_msg req;
 
 	guest_stops(fx);
 	assert_true(read_and_compare(fx, 1, VBASE, 16)); /* CR3 known */
 	fx->hold = 1;
 	kd_api_req_get_version(&req);
-	dbg_send(fx, &req);
+	rfx_dbg_send(&fx->rf, &req);
 	kd_api_req_read_virtual(&req, VBASE + 0x20, 16);
-	dbg_send(fx, &req);
+	rfx_dbg_send(&fx->rf, &req);
 	assert_int_equal(fx->replies, 1);
 	assert_int_equal(st->why_busy, 1);
 	fx->hold = 0;
-	exchange(fx);
+	rfx_exchange(&fx->rf);
 	assert_int_equal(fx->replies, 3);
 	assert_int_equal(fx->apis[1], KD_API_GET_VERSION);
 	assert_int_equal(fx->apis[2], KD_API_READ_VIRTUAL_MEMORY);
@@ -576,11 +510,11 @@ static void hostmem_guest_restart_forgets_the_stop(void **state)
 
 	guest_stops(fx);
 	assert_true(read_and_compare(fx, 1, VBASE, 16));
-	relay_vm_guest_disconnected(fx->vm, fx->now);
-	relay_vm_guest_connected(fx->vm, fx->now);
-	exchange(fx);
+	relay_vm_guest_disconnected(fx->rf.vm, fx->rf.now);
+	relay_vm_guest_connected(fx->rf.vm, fx->rf.now);
+	rfx_exchange(&fx->rf);
 	assert_false(read_and_compare(fx, 1, VBASE, 16));
-	assert_int_equal(relay_hostmem_stats(fx->vm)->why_running, 1);
+	assert_int_equal(relay_hostmem_stats(fx->rf.vm)->why_running, 1);
 	guest_stops(fx);
 	assert_true(read_and_compare(fx, 1, VBASE, 16));
 	assert_int_equal(fx->guest_controls, 2);
@@ -591,22 +525,22 @@ static void hostmem_guest_restart_forgets_the_stop(void **state)
 static void hostmem_restop_while_fetching(void **state)
 {
 	struct fx *fx = *state;
-	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->vm);
+	const struct relay_hostmem_stats *st = relay_hostmem_stats(fx->rf.vm);
 	struct kd_api_msg req;
 
 	guest_stops(fx);
 	fx->hold = 1; /* the guest has not read our ReadControlSpace yet */
 	kd_api_req_read_virtual(&req, VBASE, 16);
-	dbg_send(fx, &req);
+	rfx_dbg_send(&fx->rf, &req);
 	assert_int_equal(fx->replies, 0);
 	assert_int_equal(st->cr_fetches, 1);
 	fx->hold = 0;
 	{
 		uint8_t kd[KD_MAX_PAYLOAD];
 
-		guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, tr_state_change(kd, PC));
+		rfx_guest_kd(&fx->rf, KD_PACKET_TYPE_STATE_CHANGE64, kd, tr_state_change(kd, PC));
 	}
-	exchange(fx);
+	rfx_exchange(&fx->rf);
 	/* The debugger got the read's reply, from the guest, and nothing else. */
 	assert_int_equal(fx->replies, 1);
 	assert_int_equal(fx->apis[0], KD_API_READ_VIRTUAL_MEMORY);
@@ -622,15 +556,16 @@ static void hostmem_stats_and_trace(void **state)
 {
 	struct fx *fx = *state;
 	char line[2048];
+	const char *log;
 
 	guest_stops(fx);
 	assert_true(read_and_compare(fx, 1, VBASE, 16));
 	assert_false(read_and_compare(fx, 0, 0xfffffff0ull, 16));
-	relay_vm_format_stats(fx->vm, line, sizeof(line));
+	relay_vm_format_stats(fx->rf.vm, line, sizeof(line));
 	assert_non_null(strstr(line, "host path 1 reads 16 B, guest path 1 reads"));
-	fflush(fx->log.f);
-	assert_non_null(strstr(fx->logbuf, "ReadVirtualMemory 0xffff800000000000 len 16: host path"));
-	assert_non_null(strstr(fx->logbuf, "ReadPhysicalMemory 0xfffffff0 len 16: guest path"));
+	log = rfx_log_text(&fx->rf);
+	assert_non_null(strstr(log, "ReadVirtualMemory 0xffff800000000000 len 16: host path"));
+	assert_non_null(strstr(log, "ReadPhysicalMemory 0xfffffff0 len 16: guest path"));
 }
 
 int main(void)

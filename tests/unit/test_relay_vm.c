@@ -2,8 +2,8 @@
 /*
  * The relay's per-VM core driven in-process with an injected clock: a fake guest writes
  * frames into it and reads the frames it sends back; the debugger is a real debugger-role
- * kd_link (or, where exact ids matter, raw bytes parsed and written by the test).
- * VMKD_TEST_TRACE=1 prints each test's relay log (with --trace lines) on stderr.
+ * kd_link (or, where exact ids matter, raw bytes parsed and written by the test): the
+ * fixture of relay_fixture.h. VMKD_TEST_TRACE=1 prints each test's relay log on stderr.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,232 +25,21 @@
 #include "../../host/common/relay_notice.h"
 #include "../../host/relay/relay_tap.h"
 #include "../../host/relay/relay_vm.h"
+#include "relay_fixture.h"
 #include "test_relay_fakes.h"
 
 #define SECOND 1000000ull
 #define PC     0xfffff80000401000ull
 #define NPRINTS 1000
 
-struct fx {
-	struct relay_vm *vm;
-	struct relay_log log;
-	char *logbuf;
-	size_t logsize;
-	uint64_t now;
-	uint32_t gseq;
-	struct tr_guest_view gv;
-
-	/* the fake debugger */
-	struct kd_link dbg;
-	struct relay_buf dbg_out;
-	size_t dbg_chunk;        /* relay bytes the debugger reads per step; 0 = all */
-	size_t delivered;
-	uint16_t last_type;
-	uint32_t last_id;
-	uint8_t last_payload[KD_MAX_PAYLOAD];
-	size_t last_len;
-	int next_print;          /* the "line NNNN" the debugger expects next */
-	int prints_in_order;
-	size_t lines;            /* "line NNNN" lines delivered (several per joined packet) */
-	struct kd_parser raw;    /* raw mode: the relay's KDCOM bytes, parsed by the test */
-};
-
-/* ---- the fake debugger ------------------------------------------------------------- */
-
-static void dbg_write(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct fx *fx = opaque;
-
-	assert_int_equal(relay_buf_append(&fx->dbg_out, buf, len), 0);
-}
-
-static void dbg_deliver(void *opaque, uint16_t type, uint32_t id, const uint8_t *payload,
-			size_t len)
-{
-	struct fx *fx = opaque;
-	struct kd_debug_io io;
-	const uint8_t *text;
-	size_t text_len;
-
-	fx->delivered++;
-	fx->last_type = type;
-	fx->last_id = id;
-	fx->last_len = len;
-	memcpy(fx->last_payload, payload, len);
-	if (type != KD_PACKET_TYPE_DEBUG_IO ||
-	    kd_api_parse_debug_io(payload, len, &io, &text, &text_len) != KD_API_OK)
-		return;
-	/* One "line NNNN\n" per print; joined prints carry several. */
-	for (; text_len >= 10 && !memcmp(text, "line ", 5) && text[9] == '\n';
-	     text += 10, text_len -= 10) {
-		int n = atoi((const char *)text + 5);
-
-		if (n != fx->next_print)
-			fx->prints_in_order = 0;
-		fx->next_print = n + 1;
-		fx->lines++;
-	}
-}
-
-static const struct kd_link_ops dbg_ops = {
-	.write = dbg_write,
-	.deliver = dbg_deliver,
-};
-
-/* ---- plumbing ---------------------------------------------------------------------- */
-
-static int setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	assert_non_null(fx);
-	fx->log.f = open_memstream(&fx->logbuf, &fx->logsize);
-	fx->now = 5 * SECOND;
-	fx->log.t0 = fx->now;
-	fx->vm = relay_vm_new("vm0", NULL, &fx->log);
-	assert_non_null(fx->vm);
-	fx->vm->trace = 1;
-	tr_view_init(&fx->gv);
-	relay_buf_init(&fx->dbg_out);
-	kd_parser_init(&fx->raw);
-	fx->prints_in_order = 1;
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	fclose(fx->log.f);
-	if (getenv("VMKD_TEST_TRACE"))
-		fprintf(stderr, "%s", fx->logbuf);
-	free(fx->logbuf);
-	relay_vm_free(fx->vm);
-	relay_buf_free(&fx->dbg_out);
-	free(fx);
-	return 0;
-}
-
-static const char *log_text(struct fx *fx)
-{
-	fflush(fx->log.f);
-	return fx->logbuf ? fx->logbuf : "";
-}
-
-/* What the relay wrote for the guest goes to the guest view. */
-static void guest_take(struct fx *fx)
-{
-	struct relay_buf *b = &fx->vm->to_guest;
-
-	tr_view_feed(&fx->gv, relay_buf_peek(b), relay_buf_pending(b));
-	relay_buf_consume(b, relay_buf_pending(b));
-}
-
-/* Moves bytes between the relay and the fake debugger until nothing moves. */
-static void exchange(struct fx *fx)
-{
-	for (int round = 0; round < 10000; round++) {
-		struct relay_buf *to = &fx->vm->to_debugger;
-		size_t n = relay_buf_pending(to);
-		int moved = 0;
-
-		if (n) {
-			if (fx->dbg_chunk && n > fx->dbg_chunk)
-				n = fx->dbg_chunk;
-			kd_link_input(&fx->dbg, relay_buf_peek(to), n, fx->now);
-			relay_buf_consume(to, n);
-			moved = 1;
-		}
-		if (relay_buf_pending(&fx->dbg_out)) {
-			n = relay_buf_pending(&fx->dbg_out);
-			n = relay_vm_debugger_input(fx->vm, relay_buf_peek(&fx->dbg_out), n, fx->now);
-			relay_buf_consume(&fx->dbg_out, n);
-			moved |= n > 0;
-		}
-		guest_take(fx);
-		if (!moved)
-			return;
-	}
-	fail_msg("relay and debugger never went quiet");
-}
-
-static void guest_input(struct fx *fx, const uint8_t *buf, size_t len)
-{
-	assert_int_equal(relay_vm_guest_input(fx->vm, buf, len, fx->now), len);
-}
-
-static void guest_frame(struct fx *fx, uint8_t type, const void *payload, size_t len)
-{
-	uint8_t frame[VMKD_FRAME_MAX_BYTES];
-	size_t n = tr_frame(frame, sizeof(frame), type, fx->gseq++, payload, len);
-
-	assert_true(n > 0);
-	guest_input(fx, frame, n);
-}
-
-static void guest_kd(struct fx *fx, uint16_t kd_type, const uint8_t *kd, size_t len)
-{
-	uint8_t frame[VMKD_FRAME_MAX_BYTES];
-	size_t n = tr_kd_frame(frame, sizeof(frame), fx->gseq++, kd_type, kd, len);
-
-	assert_true(n > 0);
-	guest_input(fx, frame, n);
-}
-
-static void guest_state_change(struct fx *fx)
-{
-	uint8_t kd[KD_MAX_PAYLOAD];
-
-	guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, tr_state_change(kd, PC));
-}
-
-static void guest_print(struct fx *fx, const char *text)
-{
-	uint8_t kd[KD_MAX_PAYLOAD];
-
-	guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
-}
-
-static void guest_hello(struct fx *fx)
-{
-	uint8_t frame[128];
-	size_t n = tr_hello_frame(frame, sizeof(frame), fx->gseq++);
-
-	guest_input(fx, frame, n);
-}
-
-static void guest_connect(struct fx *fx)
-{
-	relay_vm_guest_connected(fx->vm, fx->now);
-	guest_take(fx);
-}
-
-/* A debugger connects; with reset it starts the RESET handshake as WinDbg does. */
-static void dbg_connect(struct fx *fx, int reset)
-{
-	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
-	kd_link_init(&fx->dbg, KD_ROLE_DEBUGGER, &fx->vm->link_cfg, &dbg_ops, fx);
-	relay_buf_clear(&fx->dbg_out);
-	if (reset)
-		kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
-}
-
 /* The relay's output to the debugger is lost (the debugger does not read). */
-static void dbg_lose_output(struct fx *fx)
+static void dbg_lose_output(struct relay_fixture *fx)
 {
 	relay_buf_clear(&fx->vm->to_debugger);
 }
 
-static void advance(struct fx *fx, uint64_t us)
-{
-	fx->now += us;
-	relay_vm_poll(fx->vm, fx->now);
-}
-
 /* Raw mode: the next complete event in the relay's KDCOM output. */
-static int raw_next(struct fx *fx, struct kd_event *ev)
+static int raw_next(struct relay_fixture *fx, struct kd_event *ev)
 {
 	struct relay_buf *b = &fx->vm->to_debugger;
 
@@ -264,7 +53,7 @@ static int raw_next(struct fx *fx, struct kd_event *ev)
 	return 0;
 }
 
-static void raw_send_control(struct fx *fx, uint16_t type, uint32_t id)
+static void raw_send_control(struct relay_fixture *fx, uint16_t type, uint32_t id)
 {
 	uint8_t pkt[KD_HEADER_SIZE];
 
@@ -272,7 +61,7 @@ static void raw_send_control(struct fx *fx, uint16_t type, uint32_t id)
 }
 
 /* Expects a data packet of this type with this id from the relay, then ACKs it. */
-static void raw_expect_and_ack(struct fx *fx, uint16_t type, uint32_t id)
+static void raw_expect_and_ack(struct relay_fixture *fx, uint16_t type, uint32_t id)
 {
 	struct kd_event ev;
 
@@ -284,35 +73,28 @@ static void raw_expect_and_ack(struct fx *fx, uint16_t type, uint32_t id)
 	assert_false(kd_link_busy(&fx->vm->link));
 }
 
-static const struct tr_frame_rec *only_frame(struct fx *fx, uint8_t type)
-{
-	assert_int_equal(fx->gv.count, 1);
-	assert_int_equal(fx->gv.frames[0].type, type);
-	return &fx->gv.frames[0];
-}
-
 /* ---- tests ------------------------------------------------------------------------- */
 
 static void relay_full_exchange(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	uint8_t kd[KD_MAX_PAYLOAD];
 	const struct tr_frame_rec *f;
 	struct kd_api_msg req;
 	size_t len;
 
-	guest_connect(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	rfx_guest_connect(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	tr_view_clear(&fx->gv);
-	guest_hello(fx);
-	guest_take(fx);
-	f = only_frame(fx, VMKD_FRAME_HELLO_ACK);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
+	f = rfx_only_frame(fx, VMKD_FRAME_HELLO_ACK);
 	assert_int_equal(f->value, 0);
 	assert_string_equal(fx->vm->guest_agent, "fake guest?");
 
 	/* WinDbg connects and RESETs: the guest hears DEBUGGER(1), then RESYNC. */
 	tr_view_clear(&fx->gv);
-	dbg_connect(fx, 1);
+	rfx_dbg_connect(fx, 1);
 	assert_int_equal(fx->gv.count, 2);
 	assert_int_equal(fx->gv.frames[0].type, VMKD_FRAME_DEBUGGER);
 	assert_int_equal(fx->gv.frames[0].value, 1);
@@ -321,8 +103,8 @@ static void relay_full_exchange(void **state)
 	/* The guest's state change reaches the debugger as a KDCOM packet; the ACK stays. */
 	tr_view_clear(&fx->gv);
 	len = tr_state_change(kd, PC);
-	guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, len);
-	exchange(fx);
+	rfx_guest_kd(fx, KD_PACKET_TYPE_STATE_CHANGE64, kd, len);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 1);
 	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
 	assert_int_equal(fx->last_id, KD_INITIAL_PACKET_ID);
@@ -336,8 +118,8 @@ static void relay_full_exchange(void **state)
 	kd_api_req_get_version(&req);
 	assert_int_equal(kd_link_send(&fx->dbg, req.type, &req.u, req.hdr_len, req.data,
 				      req.data_len, fx->now), 0);
-	exchange(fx);
-	f = only_frame(fx, VMKD_FRAME_KD_PACKET);
+	rfx_exchange(fx);
+	f = rfx_only_frame(fx, VMKD_FRAME_KD_PACKET);
 	assert_int_equal(f->kd_type, KD_PACKET_TYPE_STATE_MANIPULATE);
 	assert_int_equal(f->len, sizeof(struct vmkd_kd_packet) + req.hdr_len);
 	assert_memory_equal(f->payload + sizeof(struct vmkd_kd_packet), &req.u, req.hdr_len);
@@ -349,45 +131,45 @@ static void relay_full_exchange(void **state)
 
 static void relay_reset_becomes_resync(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	size_t before;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 0);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 0);
 	tr_view_clear(&fx->gv);
 
 	kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
-	only_frame(fx, VMKD_FRAME_RESYNC);
+	rfx_exchange(fx);
+	rfx_only_frame(fx, VMKD_FRAME_RESYNC);
 	assert_int_equal(fx->vm->st.resyncs, 1);
 
 	/* Another RESET before the guest said anything: nothing new for the guest. */
 	tr_view_clear(&fx->gv);
-	advance(fx, SECOND);
+	rfx_advance(fx, SECOND);
 	kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->gv.count, 0);
 	assert_int_equal(fx->vm->st.resyncs_coalesced, 1);
 
 	/* The guest re-reports; the next RESET is passed on again. */
-	guest_state_change(fx);
-	exchange(fx);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 1);
-	advance(fx, 2 * SECOND);
+	rfx_advance(fx, 2 * SECOND);
 	kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
-	only_frame(fx, VMKD_FRAME_RESYNC);
+	rfx_exchange(fx);
+	rfx_only_frame(fx, VMKD_FRAME_RESYNC);
 
 	/* A RESET while a packet is in flight: the link resends it renumbered, no RESYNC. */
 	tr_view_clear(&fx->gv);
-	guest_state_change(fx);
+	rfx_guest_state_change(fx, PC);
 	dbg_lose_output(fx);
 	assert_true(kd_link_busy(&fx->vm->link));
 	before = fx->delivered;
-	advance(fx, 2 * SECOND);
+	rfx_advance(fx, 2 * SECOND);
 	kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->gv.count, 0);
 	assert_int_equal(fx->delivered, before + 1);
 	assert_int_equal(fx->last_id, KD_INITIAL_PACKET_ID);
@@ -397,99 +179,99 @@ static void relay_reset_becomes_resync(void **state)
 
 static void relay_breakin_becomes_frame(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 0);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 0);
 	tr_view_clear(&fx->gv);
 
 	kd_link_send_breakin(&fx->dbg);
-	exchange(fx);
-	only_frame(fx, VMKD_FRAME_BREAKIN);
+	rfx_exchange(fx);
+	rfx_only_frame(fx, VMKD_FRAME_BREAKIN);
 	/* Ctrl-Break pressed again before the guest stopped: one BREAKIN is enough. */
 	kd_link_send_breakin(&fx->dbg);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->gv.count, 1);
 	assert_int_equal(fx->vm->st.breakins, 2);
 	assert_int_equal(fx->vm->st.breakins_coalesced, 1);
 	/* The guest stopped and reported; a later break-in goes through again. */
-	guest_state_change(fx);
-	exchange(fx);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
 	kd_link_send_breakin(&fx->dbg);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_BREAKIN), 2);
 
 	/* 'b' + RESET (r2, vmkd attach -b): the pending BREAKIN makes the guest report; a
 	 * RESYNC as well would make it report twice. */
 	tr_view_clear(&fx->gv);
-	guest_state_change(fx);
-	exchange(fx);
-	advance(fx, SECOND); /* past the link's window for repeated RESETs */
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
+	rfx_advance(fx, SECOND); /* past the link's window for repeated RESETs */
 	kd_link_send_breakin(&fx->dbg);
 	kd_link_start_reset(&fx->dbg, fx->now);
-	exchange(fx);
-	only_frame(fx, VMKD_FRAME_BREAKIN);
+	rfx_exchange(fx);
+	rfx_only_frame(fx, VMKD_FRAME_BREAKIN);
 	assert_int_equal(fx->vm->st.resyncs, 0);
 	assert_int_equal(fx->vm->st.resyncs_coalesced, 1);
 
 	/* A guest that swallowed a BREAKIN does not block later ones for long. */
 	tr_view_clear(&fx->gv);
-	advance(fx, RELAY_COALESCE_US / 2);
+	rfx_advance(fx, RELAY_COALESCE_US / 2);
 	kd_link_send_breakin(&fx->dbg);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->gv.count, 0);
-	advance(fx, RELAY_COALESCE_US / 2);
+	rfx_advance(fx, RELAY_COALESCE_US / 2);
 	kd_link_send_breakin(&fx->dbg);
-	exchange(fx);
-	only_frame(fx, VMKD_FRAME_BREAKIN);
+	rfx_exchange(fx);
+	rfx_only_frame(fx, VMKD_FRAME_BREAKIN);
 }
 
 static void relay_hello_renumbers(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	const struct tr_frame_rec *f;
 	struct vmkd_hello ack;
 
-	guest_connect(fx);
-	guest_hello(fx);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
 	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
-	guest_take(fx);
+	rfx_guest_take(fx);
 	tr_view_clear(&fx->gv);
 
 	/* A fresh target link: SYNC id first, then the ids alternate. */
-	guest_state_change(fx);
+	rfx_guest_state_change(fx, PC);
 	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64,
 			   KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
-	guest_print(fx, "hello\n");
+	rfx_guest_print(fx, "hello\n");
 	raw_expect_and_ack(fx, KD_PACKET_TYPE_DEBUG_IO, KD_INITIAL_PACKET_ID | 1);
 
 	/* The guest rebooted: HELLO_ACK says a debugger is attached, and the next packet
 	 * carries the SYNC id again, so the debugger resynchronises. */
-	guest_hello(fx);
-	guest_take(fx);
-	f = only_frame(fx, VMKD_FRAME_HELLO_ACK);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
+	f = rfx_only_frame(fx, VMKD_FRAME_HELLO_ACK);
 	assert_int_equal(f->len, sizeof(ack));
 	memcpy(&ack, f->payload, sizeof(ack));
 	assert_int_equal(ack.debugger, 1);
 	assert_int_equal(ack.capabilities, VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS);
 	assert_int_equal(ack.max_payload, VMKD_FRAME_MAX_PAYLOAD);
 	assert_string_equal(ack.agent, RELAY_AGENT);
-	guest_state_change(fx);
+	rfx_guest_state_change(fx, PC);
 	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64,
 			   KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
 
 	/* HELLO with a packet in flight and one queued: both belong to the old boot. */
-	guest_state_change(fx);
-	guest_print(fx, "old\n");
+	rfx_guest_state_change(fx, PC);
+	rfx_guest_print(fx, "old\n");
 	assert_int_equal(fx->vm->queue.count, 1);
-	guest_hello(fx);
+	rfx_guest_hello(fx);
 	assert_int_equal(fx->vm->queue.count, 0);
 	assert_false(kd_link_busy(&fx->vm->link));
 	assert_int_equal(fx->vm->st.dropped_flushed, 2);
 	relay_buf_clear(&fx->vm->to_debugger);
 	kd_parser_init(&fx->raw);
-	guest_state_change(fx);
+	rfx_guest_state_change(fx, PC);
 	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64,
 			   KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
 	assert_int_equal(fx->vm->st.hellos, 3);
@@ -497,45 +279,45 @@ static void relay_hello_renumbers(void **state)
 
 static void relay_no_debugger_rules(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	uint8_t kd[KD_MAX_PAYLOAD];
 	struct kd_api_msg m;
 	struct kd_file_io fio;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	guest_take(fx);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
 	tr_view_clear(&fx->gv);
 
 	/* A state change waits for an answer: DEBUGGER(0), as kdcom's ACK timeout. */
-	guest_state_change(fx);
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	rfx_guest_state_change(fx, PC);
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	tr_view_clear(&fx->gv);
 
 	/* DbgPrint: dropped and counted. */
-	guest_print(fx, "nobody listens\n");
-	guest_print(fx, "still nobody\n");
-	guest_take(fx);
+	rfx_guest_print(fx, "nobody listens\n");
+	rfx_guest_print(fx, "still nobody\n");
+	rfx_guest_take(fx);
 	assert_int_equal(fx->gv.count, 0);
 	assert_int_equal(fx->vm->st.dropped_prints, 2);
 
 	/* DbgPrompt waits for an answer. */
 	kd_api_build_prompt(&m, 0, "continue? ", 10, 16);
-	guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_msg_payload(&m, kd));
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	rfx_guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_msg_payload(&m, kd));
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	tr_view_clear(&fx->gv);
 
 	/* A manipulate reply for a debugger that left: dropped. */
 	memset(kd, 0, sizeof(struct kd_manipulate_state64));
-	guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, sizeof(struct kd_manipulate_state64));
+	rfx_guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, sizeof(struct kd_manipulate_state64));
 	/* File I/O waits for an answer. */
 	memset(&fio, 0, sizeof(fio));
 	fio.api_number = KD_API_CREATE_FILE;
-	guest_kd(fx, KD_PACKET_TYPE_FILE_IO, (const uint8_t *)&fio, sizeof(fio));
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	rfx_guest_kd(fx, KD_PACKET_TYPE_FILE_IO, (const uint8_t *)&fio, sizeof(fio));
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 
 	assert_int_equal(fx->vm->st.dropped_no_debugger, 1);
 	assert_int_equal(fx->vm->st.answered_no_debugger, 3);
@@ -543,16 +325,16 @@ static void relay_no_debugger_rules(void **state)
 	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
 }
 
-static uint32_t hello_ack_caps(struct fx *fx)
+static uint32_t hello_ack_caps(struct relay_fixture *fx)
 {
 	const struct tr_frame_rec *f;
 	struct vmkd_hello ack;
 
-	guest_connect(fx);
+	rfx_guest_connect(fx);
 	tr_view_clear(&fx->gv);
-	guest_hello(fx);
-	guest_take(fx);
-	f = only_frame(fx, VMKD_FRAME_HELLO_ACK);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
+	f = rfx_only_frame(fx, VMKD_FRAME_HELLO_ACK);
 	memcpy(&ack, f->payload, sizeof(ack));
 	tr_view_clear(&fx->gv);
 	return ack.capabilities;
@@ -561,7 +343,7 @@ static uint32_t hello_ack_caps(struct fx *fx)
 /* Without a DbgPrint log the relay does not ask for prints nobody would read. */
 static void relay_no_log_no_host_log_cap(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 
 	assert_int_equal(hello_ack_caps(fx), VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS);
 }
@@ -571,7 +353,7 @@ static void relay_no_log_no_host_log_cap(void **state)
  * they reach it and the log too, in order. */
 static void relay_logs_prints_without_debugger(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	char dir[] = "/tmp/vmkd-hostlog-XXXXXX", path[sizeof(dir) + 16], line[256];
 	static const char *const want[] = { "before 1", "before 2", "after 1" };
 	struct relay_tap_options o = { 0 };
@@ -586,17 +368,17 @@ static void relay_logs_prints_without_debugger(void **state)
 	assert_int_equal(hello_ack_caps(fx),
 			 VMKD_CAP_KD_PACKETS | VMKD_CAP_STATS | VMKD_CAP_HOST_LOG);
 
-	guest_print(fx, "before 1\n");
-	guest_print(fx, "before 2\n");
-	guest_take(fx);
+	rfx_guest_print(fx, "before 1\n");
+	rfx_guest_print(fx, "before 2\n");
+	rfx_guest_take(fx);
 	assert_int_equal(fx->gv.count, 0);
 	assert_int_equal(fx->vm->st.dropped_prints, 2);
 	assert_int_equal(fx->vm->st.kd_to_debugger, 0);
 	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
 
-	dbg_connect(fx, 0);
-	guest_print(fx, "after 1\n");
-	exchange(fx);
+	rfx_dbg_connect(fx, 0);
+	rfx_guest_print(fx, "after 1\n");
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 1);
 	assert_int_equal(fx->last_type, KD_PACKET_TYPE_DEBUG_IO);
 	assert_int_equal(fx->last_len, sizeof(struct kd_debug_io) + 8);
@@ -621,55 +403,55 @@ static void relay_logs_prints_without_debugger(void **state)
 
 static void relay_debugger_comes_and_goes(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	struct kd_event ev;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	guest_take(fx);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_guest_take(fx);
 	tr_view_clear(&fx->gv);
 
 	/* Connects later. */
-	dbg_connect(fx, 0);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 1);
+	rfx_dbg_connect(fx, 0);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 1);
 	tr_view_clear(&fx->gv);
 	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), -1);
 	assert_int_equal(fx->vm->st.debugger_refused, 1);
 
 	/* A state change in flight and three prints waiting (joined into one packet) when
 	 * it disconnects. */
-	guest_state_change(fx);
-	guest_print(fx, "a\n");
-	guest_print(fx, "b\n");
-	guest_print(fx, "c\n");
+	rfx_guest_state_change(fx, PC);
+	rfx_guest_print(fx, "a\n");
+	rfx_guest_print(fx, "b\n");
+	rfx_guest_print(fx, "c\n");
 	assert_int_equal(fx->vm->queue.count, 1);
 	assert_int_equal(fx->vm->st.prints_joined, 2);
 	relay_vm_debugger_disconnected(fx->vm, fx->now);
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	assert_int_equal(fx->vm->queue.count, 0);
 	assert_false(kd_link_busy(&fx->vm->link));
 	assert_int_equal(fx->vm->st.dropped_flushed, 2);
 	assert_int_equal(relay_buf_pending(&fx->vm->to_debugger), 0);
 	assert_true(fx->vm->guest_connected); /* the chardev stays */
 	tr_view_clear(&fx->gv);
-	guest_print(fx, "gone\n");
+	rfx_guest_print(fx, "gone\n");
 	assert_int_equal(fx->vm->st.dropped_prints, 1);
 
 	/* Reconnects the WinDbg way: RESET, the guest re-reports, the debugger gets it. */
-	dbg_connect(fx, 1);
+	rfx_dbg_connect(fx, 1);
 	assert_int_equal(fx->gv.count, 2);
 	assert_int_equal(fx->gv.frames[0].value, 1);
 	assert_int_equal(fx->gv.frames[1].type, VMKD_FRAME_RESYNC);
-	guest_state_change(fx);
-	exchange(fx);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 1);
 	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
 
 	/* A debugger that does not RESET sees the SYNC id, as from a freshly booted kernel. */
 	relay_vm_debugger_disconnected(fx->vm, fx->now);
 	assert_int_equal(relay_vm_debugger_connected(fx->vm, fx->now), 0);
-	guest_state_change(fx);
+	rfx_guest_state_change(fx, PC);
 	assert_true(raw_next(fx, &ev));
 	assert_int_equal(ev.hdr.id, KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
 	assert_int_equal(fx->vm->st.debugger_connects, 3);
@@ -678,40 +460,40 @@ static void relay_debugger_comes_and_goes(void **state)
 
 static void relay_silent_debugger(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	int i;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
 	tr_view_clear(&fx->gv);
 
 	/* The debugger stops reading: after kdcom's 20 retries the guest hears DEBUGGER(0). */
-	guest_state_change(fx);
-	guest_print(fx, "queued\n");
+	rfx_guest_state_change(fx, PC);
+	rfx_guest_print(fx, "queued\n");
 	for (i = 0; i < 25 && fx->vm->dbg == RELAY_DBG_ATTACHED; i++) {
 		dbg_lose_output(fx);
-		advance(fx, SECOND);
+		rfx_advance(fx, SECOND);
 	}
 	assert_int_equal(fx->vm->dbg, RELAY_DBG_SILENT);
 	assert_int_equal(fx->vm->st.gave_up, 1);
 	assert_int_equal(fx->vm->link.stats.retransmits, 20);
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	assert_int_equal(fx->vm->st.dropped_flushed, 1);
 	tr_view_clear(&fx->gv);
 
 	/* Meanwhile the kdcom rules apply. */
-	guest_state_change(fx);
-	guest_print(fx, "dropped\n");
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
+	rfx_guest_state_change(fx, PC);
+	rfx_guest_print(fx, "dropped\n");
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 0);
 	assert_int_equal(fx->vm->st.dropped_prints, 1);
 	tr_view_clear(&fx->gv);
 
 	/* It speaks again (a break-in): DEBUGGER(1) first, then the BREAKIN. */
 	kd_link_send_breakin(&fx->dbg);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->gv.count, 2);
 	assert_int_equal(fx->gv.frames[0].type, VMKD_FRAME_DEBUGGER);
 	assert_int_equal(fx->gv.frames[0].value, 1);
@@ -720,15 +502,15 @@ static void relay_silent_debugger(void **state)
 
 	/* After a give-up the next packet is SYNC-flagged; the debugger RESETs and gets it. */
 	fx->delivered = 0;
-	guest_state_change(fx);
-	exchange(fx);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 1);
 	assert_false(kd_link_busy(&fx->vm->link));
 }
 
 static void relay_malformed_frames(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	uint8_t buf[VMKD_FRAME_MAX_BYTES + 64], kd[64];
 	static const uint16_t bad_types[] = { 0, 4, 5, 6, 8, 12, 0x7fff, 0xffff };
 	static const uint8_t host_types[] = { VMKD_FRAME_HELLO_ACK, VMKD_FRAME_BREAKIN,
@@ -737,24 +519,24 @@ static void relay_malformed_frames(void **state)
 	const struct vmkd_frame_parser_stats *ps = &fx->vm->parser.stats;
 	size_t n;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
 	tr_view_clear(&fx->gv);
 
 	/* Garbage, including a false start of the magic. */
 	memcpy(buf, "VMK\x00garbage VMKVM", 17);
-	guest_input(fx, buf, 17);
+	rfx_guest_input(fx, buf, 17);
 	/* Header errors the parser counts: version, length, type. */
 	n = tr_frame(buf, sizeof(buf), VMKD_FRAME_BREAKIN, 0, NULL, 0);
 	buf[4] = 2;
-	guest_input(fx, buf, n);
+	rfx_guest_input(fx, buf, n);
 	n = tr_frame(buf, sizeof(buf), VMKD_FRAME_BREAKIN, 0, NULL, 0);
 	buf[8] = 0xff, buf[9] = 0xff;
-	guest_input(fx, buf, n);
+	rfx_guest_input(fx, buf, n);
 	n = tr_frame(buf, sizeof(buf), VMKD_FRAME_BREAKIN, 0, NULL, 0);
 	buf[5] = VMKD_FRAME_TYPE_MAX;
-	guest_input(fx, buf, n);
+	rfx_guest_input(fx, buf, n);
 	assert_int_equal(ps->bad_version, 1);
 	assert_int_equal(ps->bad_length, 1);
 	assert_int_equal(ps->bad_type, 1);
@@ -763,18 +545,18 @@ static void relay_malformed_frames(void **state)
 	/* KD_PACKET whose inner length disagrees, or too short for its header. */
 	n = tr_kd_frame(buf, sizeof(buf), fx->gseq++, KD_PACKET_TYPE_DEBUG_IO, kd, 20);
 	buf[16 + 4] = 21;
-	guest_input(fx, buf, n);
-	guest_frame(fx, VMKD_FRAME_KD_PACKET, kd, 5);
+	rfx_guest_input(fx, buf, n);
+	rfx_guest_frame(fx, VMKD_FRAME_KD_PACKET, kd, 5);
 	assert_int_equal(fx->vm->st.bad_kd_length, 2);
 	/* Packet types that are not KD data packets. */
 	for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++)
-		guest_kd(fx, bad_types[i], kd, 16);
+		rfx_guest_kd(fx, bad_types[i], kd, 16);
 	assert_int_equal(fx->vm->st.bad_kd_type, sizeof(bad_types) / sizeof(bad_types[0]));
 	/* Short HELLO and STATS; frame types only the host sends. */
-	guest_frame(fx, VMKD_FRAME_HELLO, kd, 8);
-	guest_frame(fx, VMKD_FRAME_STATS, kd, 8);
+	rfx_guest_frame(fx, VMKD_FRAME_HELLO, kd, 8);
+	rfx_guest_frame(fx, VMKD_FRAME_STATS, kd, 8);
 	for (size_t i = 0; i < sizeof(host_types); i++)
-		guest_frame(fx, host_types[i], NULL, 0);
+		rfx_guest_frame(fx, host_types[i], NULL, 0);
 	assert_int_equal(fx->vm->st.bad_hello, 1);
 	assert_int_equal(fx->vm->st.bad_stats, 1);
 	assert_int_equal(fx->vm->st.unexpected_frames, sizeof(host_types));
@@ -783,14 +565,14 @@ static void relay_malformed_frames(void **state)
 	assert_int_equal(fx->vm->st.hellos, 1);
 
 	/* None of it reached the debugger; a good frame after all that still does. */
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 0);
 	assert_int_equal(fx->gv.count, 0);
-	guest_state_change(fx);
-	exchange(fx);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 1);
 	assert_int_equal(fx->last_type, KD_PACKET_TYPE_STATE_CHANGE64);
-	assert_true(strstr(log_text(fx), "not a KD data packet type") != NULL);
+	assert_true(strstr(rfx_log_text(fx), "not a KD data packet type") != NULL);
 }
 
 /* xorshift64: the same "random" bytes every run. */
@@ -804,15 +586,15 @@ static uint64_t rnd(uint64_t *s)
 
 static void relay_random_input_never_crashes(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	static uint8_t stream[1 << 16];
 	uint8_t kd[KD_MAX_PAYLOAD];
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
 	size_t len = 0;
 
 	fx->vm->trace = 0;
-	guest_connect(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_dbg_connect(fx, 1);
 	/* Valid frames of every kind, some mutated, some cut, with noise between. */
 	while (len < sizeof(stream) - VMKD_FRAME_MAX_BYTES - 64) {
 		uint64_t r = rnd(&seed);
@@ -855,24 +637,23 @@ static void relay_random_input_never_crashes(void **state)
 			chunk = len - off;
 		used = relay_vm_guest_input(fx->vm, stream + off, chunk, fx->now);
 		off += used;
-		exchange(fx);
+		rfx_exchange(fx);
 		tr_view_clear(&fx->gv);
-		advance(fx, 3000);
+		rfx_advance(fx, 3000);
 		assert_true(fx->vm->queue.count <= RELAY_QUEUE_MAX);
 		if (!used && !relay_vm_guest_can_read(fx->vm))
-			advance(fx, SECOND); /* let the link move on */
+			rfx_advance(fx, SECOND); /* let the link move on */
 	}
 	assert_true(fx->vm->st.frames_rejected > 0);
 	assert_true(fx->vm->st.hellos > 0);
 	assert_true(fx->vm->parser.stats.skipped_bytes > 0);
 }
 
-/* 1000 DbgPrints of one processor while the debugger reads 7 bytes at a time: those that
- * wait are joined into few packets (a 4000-byte packet holds ~390 lines), and every line
- * arrives once, in order; a print of another processor, or a prompt, is never joined. */
-static void relay_joins_waiting_prints(void **state)
+/* The guest writes NPRINTS DbgPrints "line NNNN" (all of processor 0, or of processors 0
+ * and 1 in turn) as fast as the relay takes them, while the debugger reads 7 bytes at a
+ * time, until every line has arrived; the relay's queue never grows past its bound. */
+static void prints_to_slow_debugger(struct relay_fixture *fx, int alternate)
 {
-	struct fx *fx = *state;
 	static uint8_t stream[NPRINTS * 64];
 	uint8_t kd[KD_MAX_PAYLOAD];
 	size_t len = 0, off = 0;
@@ -880,90 +661,17 @@ static void relay_joins_waiting_prints(void **state)
 	int steps = 0;
 
 	fx->vm->trace = 0;
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
 	for (int i = 0; i < NPRINTS; i++) {
 		snprintf(text, sizeof(text), "line %04d\n", i);
 		len += tr_kd_frame(stream + len, sizeof(stream) - len, fx->gseq++,
-				   KD_PACKET_TYPE_DEBUG_IO, kd, tr_print(kd, text));
+				   KD_PACKET_TYPE_DEBUG_IO, kd,
+				   tr_print_cpu(kd, alternate ? (uint16_t)(i & 1) : 0, text));
 	}
 	fx->dbg_chunk = 7;
 	while (fx->lines < NPRINTS && steps++ < 1000000) {
-		if (off < len && relay_vm_guest_can_read(fx->vm))
-			off += relay_vm_guest_input(fx->vm, stream + off, len - off, fx->now);
-		if (relay_buf_pending(&fx->vm->to_debugger)) {
-			size_t n = relay_buf_pending(&fx->vm->to_debugger);
-
-			n = n < fx->dbg_chunk ? n : fx->dbg_chunk;
-			kd_link_input(&fx->dbg, relay_buf_peek(&fx->vm->to_debugger), n, fx->now);
-			relay_buf_consume(&fx->vm->to_debugger, n);
-		}
-		if (relay_buf_pending(&fx->dbg_out)) {
-			relay_buf_consume(&fx->dbg_out, relay_vm_debugger_input(fx->vm,
-					  relay_buf_peek(&fx->dbg_out), relay_buf_pending(&fx->dbg_out),
-					  fx->now));
-		}
-		fx->now += 10;
-	}
-	assert_int_equal(fx->lines, NPRINTS);
-	assert_true(fx->prints_in_order);
-	assert_int_equal(fx->next_print, NPRINTS);
-	assert_int_equal(fx->vm->st.prints_joined + fx->delivered, NPRINTS);
-	assert_true(fx->delivered < 10);
-	assert_int_equal(fx->vm->st.kd_acked, fx->delivered);
-	assert_int_equal(fx->vm->st.dropped_queue_full + fx->vm->st.dropped_prints +
-			 fx->vm->st.gave_up + fx->vm->st.dropped_flushed, 0);
-
-	/* Another processor's line, and a prompt, start packets of their own. */
-	guest_state_change(fx);
-	guest_print(fx, "x\n");
-	len = tr_print_cpu(kd, 1, "y\n");
-	guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, len);
-	{
-		struct kd_api_msg m;
-
-		kd_api_build_prompt(&m, 0, "?", 1, 16);
-		guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_msg_payload(&m, kd));
-	}
-	guest_print(fx, "z\n");
-	assert_int_equal(fx->vm->queue.count, 4);
-
-	/* Nor is a line joined to one of the relay's own notices (clients match their whole
-	 * text): the guest leaves and comes back (two notices queued), then prints twice. */
-	relay_vm_guest_disconnected(fx->vm, fx->now);
-	guest_connect(fx);
-	assert_int_equal(fx->vm->queue.count, 6);
-	guest_print(fx, "p\n");
-	assert_int_equal(fx->vm->queue.count, 7);
-	guest_print(fx, "q\n");
-	assert_int_equal(fx->vm->queue.count, 7);
-}
-
-/* 1000 DbgPrints in one go while the debugger reads 7 bytes at a time: the queue fills,
- * the guest is not read, and every line arrives once, in order. */
-static void relay_backpressure_keeps_everything(void **state)
-{
-	struct fx *fx = *state;
-	static uint8_t stream[NPRINTS * 64];
-	uint8_t kd[KD_MAX_PAYLOAD];
-	size_t len = 0, off = 0;
-	char text[32];
-	int steps = 0;
-
-	fx->vm->trace = 0;
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
-	for (int i = 0; i < NPRINTS; i++) {
-		snprintf(text, sizeof(text), "line %04d\n", i);
-		/* Alternating processors: never joined, so the queue fills. */
-		len += tr_kd_frame(stream + len, sizeof(stream) - len, fx->gseq++,
-				   KD_PACKET_TYPE_DEBUG_IO, kd,
-				   tr_print_cpu(kd, (uint16_t)(i & 1), text));
-	}
-	fx->dbg_chunk = 7;
-	while (fx->delivered < NPRINTS && steps++ < 1000000) {
 		if (off < len && relay_vm_guest_can_read(fx->vm))
 			off += relay_vm_guest_input(fx->vm, stream + off, len - off, fx->now);
 		assert_true(fx->vm->queue.count <= RELAY_QUEUE_MAX);
@@ -982,8 +690,62 @@ static void relay_backpressure_keeps_everything(void **state)
 		}
 		fx->now += 10;
 	}
-	assert_int_equal(fx->delivered, NPRINTS);
 	assert_int_equal(off, len);
+}
+
+/* 1000 DbgPrints of one processor while the debugger reads 7 bytes at a time: those that
+ * wait are joined into few packets (a 4000-byte packet holds ~390 lines), and every line
+ * arrives once, in order; a print of another processor, or a prompt, is never joined. */
+static void relay_joins_waiting_prints(void **state)
+{
+	struct relay_fixture *fx = *state;
+	uint8_t kd[KD_MAX_PAYLOAD];
+	size_t len;
+
+	prints_to_slow_debugger(fx, 0);
+	assert_int_equal(fx->lines, NPRINTS);
+	assert_true(fx->prints_in_order);
+	assert_int_equal(fx->next_print, NPRINTS);
+	assert_int_equal(fx->vm->st.prints_joined + fx->delivered, NPRINTS);
+	assert_true(fx->delivered < 10);
+	assert_int_equal(fx->vm->st.kd_acked, fx->delivered);
+	assert_int_equal(fx->vm->st.dropped_queue_full + fx->vm->st.dropped_prints +
+			 fx->vm->st.gave_up + fx->vm->st.dropped_flushed, 0);
+
+	/* Another processor's line, and a prompt, start packets of their own. */
+	rfx_guest_state_change(fx, PC);
+	rfx_guest_print(fx, "x\n");
+	len = tr_print_cpu(kd, 1, "y\n");
+	rfx_guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, len);
+	{
+		struct kd_api_msg m;
+
+		kd_api_build_prompt(&m, 0, "?", 1, 16);
+		rfx_guest_kd(fx, KD_PACKET_TYPE_DEBUG_IO, kd, tr_msg_payload(&m, kd));
+	}
+	rfx_guest_print(fx, "z\n");
+	assert_int_equal(fx->vm->queue.count, 4);
+
+	/* Nor is a line joined to one of the relay's own notices (clients match their whole
+	 * text): the guest leaves and comes back (two notices queued), then prints twice. */
+	relay_vm_guest_disconnected(fx->vm, fx->now);
+	rfx_guest_connect(fx);
+	assert_int_equal(fx->vm->queue.count, 6);
+	rfx_guest_print(fx, "p\n");
+	assert_int_equal(fx->vm->queue.count, 7);
+	rfx_guest_print(fx, "q\n");
+	assert_int_equal(fx->vm->queue.count, 7);
+}
+
+/* 1000 DbgPrints in one go while the debugger reads 7 bytes at a time: the queue fills,
+ * the guest is not read, and every line arrives once, in order. Alternating processors:
+ * never joined, so the queue fills. */
+static void relay_backpressure_keeps_everything(void **state)
+{
+	struct relay_fixture *fx = *state;
+
+	prints_to_slow_debugger(fx, 1);
+	assert_int_equal(fx->delivered, NPRINTS);
 	assert_true(fx->prints_in_order);
 	assert_int_equal(fx->next_print, NPRINTS);
 	assert_int_equal(fx->vm->st.queue_max, RELAY_QUEUE_MAX);
@@ -999,18 +761,18 @@ static void relay_backpressure_keeps_everything(void **state)
  * it held back. */
 static void relay_resend_flood_bounded(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	static uint8_t flood[64 * 1024];
 	uint8_t kd[KD_MAX_PAYLOAD];
 	size_t off = 0, taken, most = 0;
 	int rounds = 0;
 
 	fx->vm->trace = 0;
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
 	memset(kd, 0x5a, sizeof(kd));
-	guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, sizeof(kd)); /* 4 KiB in flight */
+	rfx_guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, sizeof(kd)); /* 4 KiB in flight */
 	assert_true(kd_link_busy(&fx->vm->link));
 	dbg_lose_output(fx);
 	for (size_t i = 0; i < sizeof(flood); i += KD_HEADER_SIZE)
@@ -1048,7 +810,7 @@ static void relay_resend_flood_bounded(void **state)
 }
 
 /* Sends a debugger request: GetVersion, or a WriteVirtualMemory of len bytes. */
-static void dbg_request(struct fx *fx, size_t write_len)
+static void dbg_request(struct relay_fixture *fx, size_t write_len)
 {
 	static uint8_t data[KD_MANIPULATE_MAX_DATA];
 	struct kd_api_msg req;
@@ -1060,26 +822,26 @@ static void dbg_request(struct fx *fx, size_t write_len)
 		kd_api_req_get_version(&req);
 	assert_int_equal(kd_link_send(&fx->dbg, req.type, &req.u, req.hdr_len, req.data,
 				      req.data_len, fx->now), 0);
-	exchange(fx);
+	rfx_exchange(fx);
 }
 
 /* Issue #10 item 4: a debugger packet the relay cannot pass on (no guest) is not ACKed, so
  * the debugger keeps it and sends it again; once the guest is back it goes through. */
 static void relay_no_ack_without_guest(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 
-	dbg_connect(fx, 1);
+	rfx_dbg_connect(fx, 1);
 	dbg_request(fx, 0);
 	assert_true(kd_link_busy(&fx->dbg));          /* not acknowledged */
 	assert_int_equal(fx->vm->st.unacked_no_guest, 1);
 	assert_int_equal(fx->vm->st.kd_to_guest, 0);
 
-	guest_connect(fx);
+	rfx_guest_connect(fx);
 	tr_view_clear(&fx->gv);
 	fx->now += SECOND;                             /* the debugger's ACK timeout */
 	kd_link_poll(&fx->dbg, fx->now);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_false(kd_link_busy(&fx->dbg));
 	assert_int_equal(fx->vm->st.kd_to_guest, 1);
 	assert_int_equal(tr_view_count(&fx->gv, VMKD_FRAME_KD_PACKET), 1);
@@ -1091,21 +853,21 @@ static void relay_no_ack_without_guest(void **state)
  * a maximal WriteVirtualMemory still reaches the guest, ACKed only then. */
 static void relay_max_payload_floor(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	uint8_t frame[128];
 	struct vmkd_hello h;
 	size_t n;
 
-	guest_connect(fx);
+	rfx_guest_connect(fx);
 	memset(&h, 0, sizeof(h));
 	h.capabilities = VMKD_CAP_KD_PACKETS;
 	h.max_payload = 1;
 	n = tr_frame(frame, sizeof(frame), VMKD_FRAME_HELLO, fx->gseq++, &h, sizeof(h));
-	guest_input(fx, frame, n);
+	rfx_guest_input(fx, frame, n);
 	assert_int_equal(fx->vm->guest_max_payload, VMKD_FRAME_MAX_PAYLOAD);
 	assert_int_equal(fx->vm->st.bad_max_payload, 1);
 
-	dbg_connect(fx, 1);
+	rfx_dbg_connect(fx, 1);
 	tr_view_clear(&fx->gv);
 	dbg_request(fx, KD_MANIPULATE_MAX_DATA);
 	assert_false(kd_link_busy(&fx->dbg));
@@ -1116,7 +878,7 @@ static void relay_max_payload_floor(void **state)
 }
 
 /* The text of the last DbgPrint the debugger got. */
-static void last_print(struct fx *fx, char *out, size_t cap)
+static void last_print(struct relay_fixture *fx, char *out, size_t cap)
 {
 	const uint8_t *text;
 	struct kd_debug_io io;
@@ -1135,17 +897,17 @@ static void last_print(struct fx *fx, char *out, size_t cap)
  * and again when it comes back. Without a debugger nothing is said. */
 static void relay_guest_gone_notice(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	char text[256];
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
 	fx->delivered = 0;
 
-	guest_state_change(fx);                 /* in flight when QEMU goes away */
+	rfx_guest_state_change(fx, PC);                 /* in flight when QEMU goes away */
 	relay_vm_guest_disconnected(fx->vm, fx->now);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 2);
 	last_print(fx, text, sizeof(text));
 	assert_string_equal(text, RELAY_NOTICE_PREFIX RELAY_NOTICE_GUEST_GONE
@@ -1154,7 +916,7 @@ static void relay_guest_gone_notice(void **state)
 	assert_false(kd_link_busy(&fx->vm->link));
 
 	relay_vm_guest_connected(fx->vm, fx->now);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->delivered, 3);
 	last_print(fx, text, sizeof(text));
 	assert_string_equal(text, RELAY_NOTICE_PREFIX RELAY_NOTICE_GUEST_BACK
@@ -1170,7 +932,7 @@ static void relay_guest_gone_notice(void **state)
 }
 
 /* The guest's GetVersion reply with this machine type. */
-static void guest_version(struct fx *fx, uint16_t machine)
+static void guest_version(struct relay_fixture *fx, uint16_t machine)
 {
 	struct kd_api_msg req, rep;
 	struct kd_get_version64 ver;
@@ -1180,54 +942,54 @@ static void guest_version(struct fx *fx, uint16_t machine)
 	ver.machine_type = machine;
 	kd_api_req_get_version(&req);
 	kd_api_reply_version(&rep, &req.u.m, &ver);
-	guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, tr_msg_payload(&rep, kd));
-	exchange(fx);
+	rfx_guest_kd(fx, KD_PACKET_TYPE_STATE_MANIPULATE, kd, tr_msg_payload(&rep, kd));
+	rfx_exchange(fx);
 }
 
 /* Issue #10: the start-up hints assume an x86-64 guest (radare2 -b 64); the relay learns the
  * real machine type from the guest's GetVersion reply and says when the hint was wrong. */
 static void relay_learns_machine_type(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
 	guest_version(fx, KD_MACHINE_AMD64);
 	assert_int_equal(fx->vm->guest_machine, KD_MACHINE_AMD64);
-	assert_non_null(strstr(log_text(fx), "guest machine x86-64 (0x8664)"));
-	assert_null(strstr(log_text(fx), "-b 32"));
+	assert_non_null(strstr(rfx_log_text(fx), "guest machine x86-64 (0x8664)"));
+	assert_null(strstr(rfx_log_text(fx), "-b 32"));
 
-	guest_hello(fx);                                   /* another boot, another kernel */
-	exchange(fx);
+	rfx_guest_hello(fx);                                   /* another boot, another kernel */
+	rfx_exchange(fx);
 	guest_version(fx, KD_MACHINE_I386);
 	assert_int_equal(fx->vm->guest_machine, KD_MACHINE_I386);
-	assert_non_null(strstr(log_text(fx), "guest machine x86 (0x14c): radare2 needs -b 32"));
+	assert_non_null(strstr(rfx_log_text(fx), "guest machine x86 (0x14c): radare2 needs -b 32"));
 }
 
 static void relay_guest_stats(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	struct vmkd_guest_stats gs;
 	char line[1024];
 
-	guest_connect(fx);
+	rfx_guest_connect(fx);
 	tr_view_clear(&fx->gv);
 	relay_vm_request_stats(fx->vm, fx->now);
-	guest_take(fx);
-	only_frame(fx, VMKD_FRAME_STATS_REQUEST);
+	rfx_guest_take(fx);
+	rfx_only_frame(fx, VMKD_FRAME_STATS_REQUEST);
 
 	memset(&gs, 0, sizeof(gs));
 	gs.packets_sent = 5;
 	gs.notifications = 7;
 	gs.port_io_while_polling = 0;
 	gs.polls = 1234;
-	guest_frame(fx, VMKD_FRAME_STATS, &gs, sizeof(gs));
+	rfx_guest_frame(fx, VMKD_FRAME_STATS, &gs, sizeof(gs));
 	assert_true(fx->vm->have_guest_stats);
 	assert_int_equal(fx->vm->guest_stats.notifications, 7);
 	assert_int_equal(fx->vm->guest_stats.polls, 1234);
 	assert_int_equal(fx->vm->st.guest_stats_frames, 1);
-	assert_true(strstr(log_text(fx), "guest stats: packets sent 5") != NULL);
+	assert_true(strstr(rfx_log_text(fx), "guest stats: packets sent 5") != NULL);
 	relay_vm_format_guest_stats(fx->vm, line, sizeof(line));
 	assert_true(strstr(line, "notifications 7") != NULL);
 	relay_vm_format_stats(fx->vm, line, sizeof(line));
@@ -1237,27 +999,27 @@ static void relay_guest_stats(void **state)
 
 static void relay_guest_comes_and_goes(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	uint8_t frame[VMKD_FRAME_MAX_BYTES], kd[KD_MAX_PAYLOAD];
 	struct kd_api_msg req;
 	size_t n;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
 	tr_view_clear(&fx->gv);
 
 	/* Half a frame, then QEMU goes away. */
 	n = tr_kd_frame(frame, sizeof(frame), fx->gseq++, KD_PACKET_TYPE_STATE_CHANGE64, kd,
 			tr_state_change(kd, PC));
-	guest_input(fx, frame, n / 2);
+	rfx_guest_input(fx, frame, n / 2);
 	relay_vm_guest_disconnected(fx->vm, fx->now);
 	assert_false(fx->vm->guest_connected);
 
 	/* The debugger is still there; what it sends has nowhere to go and is not ACKed. */
 	kd_api_req_get_version(&req);
 	kd_link_send(&fx->dbg, req.type, &req.u, req.hdr_len, NULL, 0, fx->now);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->gv.count, 0);
 	assert_int_equal(fx->vm->st.unacked_no_guest, 1);
 	assert_true(kd_link_busy(&fx->dbg));
@@ -1265,12 +1027,12 @@ static void relay_guest_comes_and_goes(void **state)
 
 	/* QEMU is back: the guest learns a debugger is attached; the old half frame is gone. */
 	relay_vm_guest_connected(fx->vm, fx->now);
-	guest_take(fx);
-	assert_int_equal(only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 1);
+	rfx_guest_take(fx);
+	assert_int_equal(rfx_only_frame(fx, VMKD_FRAME_DEBUGGER)->value, 1);
 	assert_int_equal(fx->gv.frames[0].seq, 0);
-	guest_hello(fx);
-	guest_state_change(fx);
-	exchange(fx);
+	rfx_guest_hello(fx);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
 	/* The notices "guest-disconnected" and "guest-connected", then the state change. */
 	assert_int_equal(fx->delivered, 3);
 	assert_int_equal(fx->vm->st.notices, 2);
@@ -1282,15 +1044,15 @@ static void relay_guest_comes_and_goes(void **state)
 
 static void relay_debugger_odd_packets(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	uint8_t junk[16] = { 0 };
 
-	guest_connect(fx);
-	dbg_connect(fx, 1);
+	rfx_guest_connect(fx);
+	rfx_dbg_connect(fx, 1);
 	tr_view_clear(&fx->gv);
 	/* A data packet with a control type number: ACKed by the link, not forwarded. */
 	assert_int_equal(kd_link_send(&fx->dbg, 0x20, junk, sizeof(junk), NULL, 0, fx->now), 0);
-	exchange(fx);
+	rfx_exchange(fx);
 	assert_int_equal(fx->gv.count, 0);
 	assert_int_equal(fx->vm->st.debugger_bad_type, 1);
 	assert_false(kd_link_busy(&fx->dbg));
@@ -1303,15 +1065,15 @@ static void relay_debugger_odd_packets(void **state)
 
 static void relay_trace_lines(void **state)
 {
-	struct fx *fx = *state;
+	struct relay_fixture *fx = *state;
 	const char *t;
 
-	guest_connect(fx);
-	guest_hello(fx);
-	dbg_connect(fx, 1);
-	guest_state_change(fx);
-	exchange(fx);
-	t = log_text(fx);
+	rfx_guest_connect(fx);
+	rfx_guest_hello(fx);
+	rfx_dbg_connect(fx, 1);
+	rfx_guest_state_change(fx, PC);
+	rfx_exchange(fx);
+	t = rfx_log_text(fx);
 	assert_true(strstr(t, "vm0: guest <- HELLO seq=0 len=48") != NULL);
 	assert_true(strstr(t, "vm0: guest -> HELLO_ACK") != NULL);
 	assert_true(strstr(t, "vm0: dbg   -> RESET") != NULL);
@@ -1327,30 +1089,28 @@ static void relay_trace_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(relay_full_exchange, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_reset_becomes_resync, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_breakin_becomes_frame, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_hello_renumbers, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_no_debugger_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_no_log_no_host_log_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_logs_prints_without_debugger, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(relay_debugger_comes_and_goes, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_silent_debugger, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_malformed_frames, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_random_input_never_crashes, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_joins_waiting_prints, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_backpressure_keeps_everything, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(relay_resend_flood_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_no_ack_without_guest, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_max_payload_floor, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_guest_gone_notice, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_learns_machine_type, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_guest_stats, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_guest_comes_and_goes, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_debugger_odd_packets, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_trace_lines, setup, teardown),
+		RFX_TEST(relay_full_exchange),
+		RFX_TEST(relay_reset_becomes_resync),
+		RFX_TEST(relay_breakin_becomes_frame),
+		RFX_TEST(relay_hello_renumbers),
+		RFX_TEST(relay_no_debugger_rules),
+		RFX_TEST(relay_no_log_no_host_log_cap),
+		RFX_TEST(relay_logs_prints_without_debugger),
+		RFX_TEST(relay_debugger_comes_and_goes),
+		RFX_TEST(relay_silent_debugger),
+		RFX_TEST(relay_malformed_frames),
+		RFX_TEST(relay_random_input_never_crashes),
+		RFX_TEST(relay_joins_waiting_prints),
+		RFX_TEST(relay_backpressure_keeps_everything),
+		RFX_TEST(relay_resend_flood_bounded),
+		RFX_TEST(relay_no_ack_without_guest),
+		RFX_TEST(relay_max_payload_floor),
+		RFX_TEST(relay_guest_gone_notice),
+		RFX_TEST(relay_learns_machine_type),
+		RFX_TEST(relay_guest_stats),
+		RFX_TEST(relay_guest_comes_and_goes),
+		RFX_TEST(relay_debugger_odd_packets),
+		RFX_TEST(relay_trace_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

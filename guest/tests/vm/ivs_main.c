@@ -16,10 +16,9 @@
 
 #include "guest_x86_io.h"
 #include "ivshmem.h"
+#include "smoke.h"
 #include "vmkd/vmkd_frame_parser.h"
 
-#define COM1        0x3F8u
-#define DEBUG_EXIT  0xF4u
 #define IVS_PRINTS  2000u
 #define WAIT_SEC    60u
 
@@ -32,86 +31,16 @@ static uint8_t frame[VMKD_FRAME_MAX_BYTES];
 static uint32_t seq;
 static uint32_t tsc_per_ms;
 
-/* ---- console, clock, platform -------------------------------------------------------- */
+/* ---- clock, platform ----------------------------------------------------------------- */
 
-static void puts_(const char *s)
-{
-	while (*s)
-		guest_x86_outb(NULL, COM1, (uint8_t)*s++);
-}
-
-static void put_u32(uint32_t v)
-{
-	char buf[12];
-	int i = 11;
-
-	buf[i] = 0;
-	do {
-		buf[--i] = (char)('0' + v % 10u);
-		v /= 10u;
-	} while (v);
-	puts_(buf + i);
-}
-
-static void put_hex(uint32_t v)
-{
-	puts_("0x");
-	for (int i = 28; i >= 0; i -= 4)
-		guest_x86_outb(NULL, COM1, (uint8_t)"0123456789abcdef"[(v >> i) & 0xFu]);
-}
-
-static void kv(const char *k, uint32_t v)
-{
-	puts_(" ");
-	puts_(k);
-	puts_("=");
-	put_u32(v);
-}
-
-static void finish(int code)
-{
-	puts_(code ? "ivs: FAILED\n" : "ivs: ok\n");
-	guest_x86_outb(NULL, DEBUG_EXIT, (uint8_t)code);
-	for (;;)
-		__asm__ __volatile__("hlt");
-}
-
-static void expect(int ok, const char *what)
-{
-	puts_(ok ? "ivs: pass " : "ivs: fail ");
-	puts_(what);
-	puts_("\n");
-	if (!ok)
-		finish(1);
-}
+const char smoke_name[] = "ivs";
 
 static uint32_t rdtsc_lo_ms(void)
 {
-	uint32_t lo, hi;
-	uint64_t t;
+	uint64_t t = smoke_rdtsc();
 
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	t = ((uint64_t)hi << 32) | lo;
 	/* milliseconds by repeated subtraction would be slow: shift into range instead */
 	return (uint32_t)(t >> 10); /* units of 1024 ticks; compared against tsc_per_ms >> 10 */
-}
-
-/* TSC ticks in 10 ms of PIT channel 2 (1193182 Hz), as ticks per ms. */
-static uint32_t calibrate(void)
-{
-	uint32_t lo0, hi0, lo1, hi1;
-
-	guest_x86_outb(NULL, 0x61, (uint8_t)((guest_x86_inb(NULL, 0x61) & ~0x02u) | 0x01u));
-	guest_x86_outb(NULL, 0x43, 0xB0);
-	guest_x86_outb(NULL, 0x42, 11932 & 0xFF);
-	guest_x86_outb(NULL, 0x42, 11932 >> 8);
-	__asm__ __volatile__("rdtsc" : "=a"(lo0), "=d"(hi0));
-	while (!(guest_x86_inb(NULL, 0x61) & 0x20))
-		;
-	__asm__ __volatile__("rdtsc" : "=a"(lo1), "=d"(hi1));
-	(void)hi0;
-	(void)hi1;
-	return (lo1 - lo0) / 10u;
 }
 
 /* Deadline in 1024-tick units. */
@@ -198,31 +127,31 @@ void vm_main(void)
 	struct vmkd_frame f;
 	int err;
 
-	puts_("ivs: start\n");
+	smoke_line("start\n");
 	guest_platform_use_x86_io(&plat);
 	plat.map_io = p_map_io;
-	tsc_per_ms = calibrate();
+	tsc_per_ms = (uint32_t)smoke_tsc_10ms() / 10u;
 	vmkd_frame_parser_init(&parser);
 	err = ivs_init(&ivs, &plat);
-	puts_("ivs: init");
-	kv("err", (uint32_t)-err);
-	kv("bus", ivs.pci.bus);
-	kv("dev", ivs.pci.dev);
-	puts_(" bar0=");
-	put_hex((uint32_t)ivs.bar0);
-	puts_(" bar2=");
-	put_hex((uint32_t)ivs.bar2);
-	kv("bar2_kib", (uint32_t)(ivs.bar2_len >> 10));
-	kv("ring_kib", ivs.layout.ring_size >> 10);
-	kv("position", ivs.position);
-	kv("doorbell", ivs.doorbell);
-	puts_("\n");
-	expect(err == IVS_OK, "init");
+	smoke_line("init");
+	smoke_kv("err", (uint32_t)-err);
+	smoke_kv("bus", ivs.pci.bus);
+	smoke_kv("dev", ivs.pci.dev);
+	smoke_puts(" bar0=");
+	smoke_put_hex((uint32_t)ivs.bar0);
+	smoke_puts(" bar2=");
+	smoke_put_hex((uint32_t)ivs.bar2);
+	smoke_kv("bar2_kib", (uint32_t)(ivs.bar2_len >> 10));
+	smoke_kv("ring_kib", ivs.layout.ring_size >> 10);
+	smoke_kv("position", ivs.position);
+	smoke_kv("doorbell", ivs.doorbell);
+	smoke_puts("\n");
+	smoke_expect(err == IVS_OK, "init");
 
 	for (size_t i = 0; i < sizeof(agent); i++)
 		hello.agent[i] = agent[i];
-	expect(!send(VMKD_FRAME_HELLO, &hello, sizeof(hello), NULL, 0), "HELLO sent");
-	expect(wait_frame(VMKD_FRAME_HELLO_ACK, &f), "HELLO_ACK received");
+	smoke_expect(!send(VMKD_FRAME_HELLO, &hello, sizeof(hello), NULL, 0), "HELLO sent");
+	smoke_expect(wait_frame(VMKD_FRAME_HELLO_ACK, &f), "HELLO_ACK received");
 
 	for (uint32_t n = 0; n < IVS_PRINTS; n++) {
 		struct vmkd_kd_packet kp = { .packet_type = KD_PACKET_TYPE_DEBUG_IO };
@@ -235,15 +164,15 @@ void vm_main(void)
 		p.io.length_of_string = (uint32_t)len;
 		kp.length = (uint32_t)(sizeof(p.io) + len);
 		if (send(VMKD_FRAME_KD_PACKET, &kp, sizeof(kp), &p, sizeof(p.io) + len))
-			expect(0, "DbgPrint sent");
+			smoke_expect(0, "DbgPrint sent");
 	}
-	puts_("ivs: prints sent");
-	kv("n", IVS_PRINTS);
-	kv("doorbells", (uint32_t)ivs.stats.doorbells);
-	kv("ring_full", (uint32_t)ivs.stats.tx_full);
-	puts_("\n");
+	smoke_line("prints sent");
+	smoke_kv("n", IVS_PRINTS);
+	smoke_kv("doorbells", (uint32_t)ivs.stats.doorbells);
+	smoke_kv("ring_full", (uint32_t)ivs.stats.tx_full);
+	smoke_puts("\n");
 
-	expect(wait_frame(VMKD_FRAME_STATS_REQUEST, &f), "STATS_REQUEST received");
+	smoke_expect(wait_frame(VMKD_FRAME_STATS_REQUEST, &f), "STATS_REQUEST received");
 	for (size_t i = 0; i < sizeof(st); i++)
 		((uint8_t *)&st)[i] = 0;
 	st.packets_sent = IVS_PRINTS;
@@ -252,9 +181,9 @@ void vm_main(void)
 	st.port_io_while_polling = 0;
 	st.frames_rejected = parser.stats.bad_version + parser.stats.bad_length +
 			     parser.stats.bad_type;
-	expect(!send(VMKD_FRAME_STATS, &st, sizeof(st), NULL, 0), "STATS sent");
-	puts_("ivs: data path port I/O");
-	kv("config_io", (uint32_t)ivs.io.total);
-	puts_("\n");
-	finish(0);
+	smoke_expect(!send(VMKD_FRAME_STATS, &st, sizeof(st), NULL, 0), "STATS sent");
+	smoke_line("data path port I/O");
+	smoke_kv("config_io", (uint32_t)ivs.io.total);
+	smoke_puts("\n");
+	smoke_finish(0);
 }

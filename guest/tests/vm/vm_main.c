@@ -16,9 +16,8 @@
 
 #include "guest_x86_io.h"
 #include "kdvm_channel.h"
+#include "smoke.h"
 
-#define COM1       0x3F8u
-#define DEBUG_EXIT 0xF4u
 #define BURST      24
 
 uint64_t __udivdi3(uint64_t n, uint64_t d);
@@ -82,7 +81,9 @@ int64_t __divdi3(int64_t n, int64_t d)
 	return (n < 0) != (d < 0) ? -(int64_t)q : (int64_t)q;
 }
 
-/* ---- port I/O, console, clock -------------------------------------------------------- */
+/* ---- platform ------------------------------------------------------------------------ */
+
+const char smoke_name[] = "vm";
 
 static int p_v2p(void *c, const void *va, uint64_t *pa)
 {
@@ -91,78 +92,10 @@ static int p_v2p(void *c, const void *va, uint64_t *pa)
 	return 0;
 }
 
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static uint64_t p_now(void *c)
 {
 	(void)c;
-	return rdtsc();
-}
-
-/* TSC ticks in 10 ms of PIT channel 2 (1193182 Hz). */
-static uint64_t tsc_hz(void)
-{
-	uint64_t t0, t1;
-
-	guest_x86_outb(NULL, 0x61, (uint8_t)((guest_x86_inb(NULL, 0x61) & ~0x02u) | 0x01u));
-	guest_x86_outb(NULL, 0x43, 0xB0);
-	guest_x86_outb(NULL, 0x42, 11932 & 0xFF);
-	guest_x86_outb(NULL, 0x42, 11932 >> 8);
-	t0 = rdtsc();
-	while (!(guest_x86_inb(NULL, 0x61) & 0x20))
-		;
-	t1 = rdtsc();
-	return (t1 - t0) * 100u;
-}
-
-static void puts_(const char *s)
-{
-	while (*s)
-		guest_x86_outb(NULL, COM1, (uint8_t)*s++);
-}
-
-static void put_u64(uint64_t v)
-{
-	char buf[24];
-	int i = 23;
-
-	buf[i] = 0;
-	do {
-		buf[--i] = (char)('0' + v % 10u);
-		v /= 10u;
-	} while (v);
-	puts_(buf + i);
-}
-
-static void kv(const char *k, uint64_t v)
-{
-	puts_(" ");
-	puts_(k);
-	puts_("=");
-	put_u64(v);
-}
-
-static void finish(int code)
-{
-	puts_(code ? "vm: FAILED\n" : "vm: ok\n");
-	guest_x86_outb(NULL, DEBUG_EXIT, (uint8_t)code);
-	for (;;)
-		__asm__ __volatile__("hlt");
-}
-
-static void expect(int ok, const char *what)
-{
-	puts_(ok ? "vm: pass " : "vm: fail ");
-	puts_(what);
-	puts_("\n");
-	if (!ok)
-		finish(1);
+	return smoke_rdtsc();
 }
 
 /* ---- the script ---------------------------------------------------------------------- */
@@ -198,45 +131,45 @@ void vm_main(void)
 	uint64_t t0;
 	int err, brk = 0;
 
-	puts_("vm: start\n");
+	smoke_line("start\n");
 	guest_platform_use_x86_io(&plat);
 	plat.virt_to_phys = p_v2p;
 	plat.now = p_now;
-	plat.ticks_per_sec = tsc_hz();
-	t0 = rdtsc();
+	plat.ticks_per_sec = smoke_tsc_10ms() * 100u;
+	t0 = smoke_rdtsc();
 	err = kdvm_channel_init(&ch, &plat, region, sizeof(region), &cfg, &not_present);
-	puts_("vm: init");
-	kv("err", (uint64_t)(-err));
-	kv("port", ch.vser.port_id);
-	kv("iobase", ch.vser.iobase);
-	kv("host_open", (uint64_t)vser_host_open(&ch.vser));
-	kv("link", ch.link);
-	kv("us", (rdtsc() - t0) * 1000000u / plat.ticks_per_sec);
-	puts_("\n");
-	expect(err == 0, "init");
+	smoke_line("init");
+	smoke_kv("err", (uint64_t)(-err));
+	smoke_kv("port", ch.vser.port_id);
+	smoke_kv("iobase", ch.vser.iobase);
+	smoke_kv("host_open", (uint64_t)vser_host_open(&ch.vser));
+	smoke_kv("link", ch.link);
+	smoke_kv("us", (smoke_rdtsc() - t0) * 1000000u / plat.ticks_per_sec);
+	smoke_puts("\n");
+	smoke_expect(err == 0, "init");
 
 	/* The relay may connect after the handshake: polls notice it and say HELLO. */
-	t0 = rdtsc();
-	while (!kdvm_channel_debugger_present(&ch) && rdtsc() - t0 < 20 * plat.ticks_per_sec)
+	t0 = smoke_rdtsc();
+	while (!kdvm_channel_debugger_present(&ch) && smoke_rdtsc() - t0 < 20 * plat.ticks_per_sec)
 		kdvm_channel_poll_breakin(&ch);
-	puts_("vm: relay");
-	kv("after_ms", (rdtsc() - t0) * 1000u / plat.ticks_per_sec);
-	kv("hellos", ch.stats.hellos);
-	puts_("\n");
-	expect(kdvm_channel_debugger_present(&ch), "relay up, debugger attached");
-	expect(not_present == 0, "KdDebuggerNotPresent cleared");
+	smoke_line("relay");
+	smoke_kv("after_ms", (smoke_rdtsc() - t0) * 1000u / plat.ticks_per_sec);
+	smoke_kv("hellos", ch.stats.hellos);
+	smoke_puts("\n");
+	smoke_expect(kdvm_channel_debugger_present(&ch), "relay up, debugger attached");
+	smoke_expect(not_present == 0, "KdDebuggerNotPresent cleared");
 
 	fill(kd, 0xF0, 0x10);
 	fill(data, 100, 0x20);
-	expect(kdvm_channel_send_kd(&ch, 7, kd, 0xF0, data, 100) == KDVM_SENT, "send state change");
-	expect(receive(2, &hl, &dl) == KDVM_RECV_OK, "receive request");
-	expect(hl == 0x38 && dl == 1000 && pattern_ok(hdr, hl, 0x30) &&
+	smoke_expect(kdvm_channel_send_kd(&ch, 7, kd, 0xF0, data, 100) == KDVM_SENT, "send state change");
+	smoke_expect(receive(2, &hl, &dl) == KDVM_RECV_OK, "receive request");
+	smoke_expect(hl == 0x38 && dl == 1000 && pattern_ok(hdr, hl, 0x30) &&
 	       pattern_ok(data, dl, (uint8_t)(0x30 + 0x38 * 7)), "request contents");
 
-	t0 = rdtsc();
-	while (!brk && rdtsc() - t0 < 20 * plat.ticks_per_sec)
+	t0 = smoke_rdtsc();
+	while (!brk && smoke_rdtsc() - t0 < 20 * plat.ticks_per_sec)
 		brk = kdvm_channel_poll_breakin(&ch);
-	expect(brk, "break-in");
+	smoke_expect(brk, "break-in");
 
 	for (int k = 0; k < BURST; k++) {
 		int ok = receive(2, &hl, &dl) == KDVM_RECV_OK && hl == 0x38 &&
@@ -244,45 +177,45 @@ void vm_main(void)
 			 data[dl - 1] == (uint8_t)k;
 
 		if (!ok) {
-			puts_("vm: burst packet");
-			kv("k", (uint64_t)k);
-			puts_("\n");
-			expect(0, "burst receive");
+			smoke_line("burst packet");
+			smoke_kv("k", (uint64_t)k);
+			smoke_puts("\n");
+			smoke_expect(0, "burst receive");
 		}
 	}
-	expect(1, "burst of full packets received");
+	smoke_expect(1, "burst of full packets received");
 	for (int k = 0; k < BURST; k++) {
 		for (size_t i = 0; i < KD_MAX_PAYLOAD; i++)
 			kd[i] = (uint8_t)(k + i);
 		if (kdvm_channel_send_kd(&ch, 3, kd, 0x10, kd + 0x10, KD_MAX_PAYLOAD - 0x10) !=
 		    KDVM_SENT)
-			expect(0, "burst send");
+			smoke_expect(0, "burst send");
 	}
-	expect(1, "burst of full packets sent");
+	smoke_expect(1, "burst of full packets sent");
 	/* The relay asks for the final numbers, then breaks in. */
 	brk = 0;
-	t0 = rdtsc();
-	while (!brk && rdtsc() - t0 < 20 * plat.ticks_per_sec)
+	t0 = smoke_rdtsc();
+	while (!brk && smoke_rdtsc() - t0 < 20 * plat.ticks_per_sec)
 		brk = kdvm_channel_poll_breakin(&ch);
 
 	kdvm_channel_guest_stats(&ch, &s);
-	puts_("vm: stats");
-	kv("sent", s.packets_sent);
-	kv("received", s.packets_received);
-	kv("notifies", s.notifications);
-	kv("io", s.port_io_total);
-	kv("io_polling", s.port_io_while_polling);
-	kv("rx_kicks", ch.vser.stats.rx_kicks);
-	kv("polls", s.polls);
-	kv("rejected", s.frames_rejected);
-	kv("tx_timeouts", ch.stats.tx_timeouts);
-	kv("bad_used", ch.vser.stats.bad_used);
-	kv("ctrl_in", ch.vser.stats.ctrl_in);
-	puts_("\n");
-	expect(s.port_io_while_polling == ch.vser.stats.rx_kicks - 1, "polling I/O = RX kicks only");
-	expect(ch.vser.stats.bad_used == 0 && s.frames_rejected == 0, "no protocol errors");
+	smoke_line("stats");
+	smoke_kv("sent", s.packets_sent);
+	smoke_kv("received", s.packets_received);
+	smoke_kv("notifies", s.notifications);
+	smoke_kv("io", s.port_io_total);
+	smoke_kv("io_polling", s.port_io_while_polling);
+	smoke_kv("rx_kicks", ch.vser.stats.rx_kicks);
+	smoke_kv("polls", s.polls);
+	smoke_kv("rejected", s.frames_rejected);
+	smoke_kv("tx_timeouts", ch.stats.tx_timeouts);
+	smoke_kv("bad_used", ch.vser.stats.bad_used);
+	smoke_kv("ctrl_in", ch.vser.stats.ctrl_in);
+	smoke_puts("\n");
+	smoke_expect(s.port_io_while_polling == ch.vser.stats.rx_kicks - 1, "polling I/O = RX kicks only");
+	smoke_expect(ch.vser.stats.bad_used == 0 && s.frames_rejected == 0, "no protocol errors");
 	/* Sends are pipelined: the STATS answer may still be in flight. Power the transport
 	 * down as Windows does before it shuts down, which lets it leave first. */
 	kdvm_channel_power_down(&ch);
-	finish(0);
+	smoke_finish(0);
 }
