@@ -382,6 +382,7 @@ static void report_serial_wire(struct bench_kd *k, const struct bench_counters *
 static int phase_dbgprint(struct bench_kd *k)
 {
 	uint64_t lines = k->cfg->lines, last_change, got_before;
+	struct bench_counters c0, c1;
 	int rc;
 
 	if (!lines)
@@ -392,6 +393,7 @@ static int phase_dbgprint(struct bench_kd *k)
 	fprintf(stderr, "vmkd bench: [dbgprint] continuing; the kernel prints %" PRIu64 " lines\n",
 		lines);
 	k->counting = 1;
+	sample(k, &c0, 0);
 	rc = session_go(k->s);
 	if (rc) {
 		fprintf(stderr, "vmkd bench: continue: %s\n", session_error(k->s));
@@ -409,6 +411,14 @@ static int phase_dbgprint(struct bench_kd *k)
 		}
 	}
 	k->counting = 0;
+	sample(k, &c1, 0);
+	/* Under this host's KVM ring-0 code is emulated: a line costs its instructions. The
+	 * window runs from `g` to the end marker, so it includes the resume and the marker. */
+	if (c0.have_exits && c1.have_exits && k->got)
+		bench_out_note(k->out, "dbgprint_lines_s", "KVM emulated %.0f guest "
+			       "instructions per line (QMP insn_emulation, %" PRIu64 " over the "
+			       "phase)", (double)(c1.kvm.insn_emulation - c0.kvm.insn_emulation) /
+			       (double)k->got, c1.kvm.insn_emulation - c0.kvm.insn_emulation);
 	if (k->got < 2 || k->t_last <= k->t_first) {
 		bench_out_na(k->out, "dbgprint_lines_s", "lines/s",
 			     "fewer than two DbgPrint lines arrived");
