@@ -383,7 +383,7 @@ static int phase_dbgprint(struct bench_kd *k)
 {
 	uint64_t lines = k->cfg->lines, last_change, got_before;
 	struct bench_counters c0, c1;
-	int rc;
+	int rc, have_c1 = 0;
 
 	if (!lines)
 		return 0;
@@ -403,6 +403,11 @@ static int phase_dbgprint(struct bench_kd *k)
 	got_before = 0;
 	while (!k->done && session_connected(k->s)) {
 		session_poll(k->s, DBGPRINT_SLICE_US);
+		/* At the last numbered line: the kernel ends (and QEMU with it) soon after. */
+		if (!have_c1 && k->got >= lines) {
+			sample(k, &c1, 0);
+			have_c1 = 1;
+		}
 		if (k->got != got_before) {
 			got_before = k->got;
 			last_change = bench_now_ns();
@@ -411,10 +416,9 @@ static int phase_dbgprint(struct bench_kd *k)
 		}
 	}
 	k->counting = 0;
-	sample(k, &c1, 0);
 	/* Under this host's KVM ring-0 code is emulated: a line costs its instructions. The
-	 * window runs from `g` to the end marker, so it includes the resume and the marker. */
-	if (c0.have_exits && c1.have_exits && k->got)
+	 * window runs from `g` to the last line's arrival (the resume included). */
+	if (have_c1 && c0.have_exits && c1.have_exits && k->got)
 		bench_out_note(k->out, "dbgprint_lines_s", "KVM emulated %.0f guest "
 			       "instructions per line (QMP insn_emulation, %" PRIu64 " over the "
 			       "phase)", (double)(c1.kvm.insn_emulation - c0.kvm.insn_emulation) /
