@@ -35,12 +35,13 @@ size_t journal_encode(uint8_t *out, size_t cap, const struct journal_field *fiel
 		size_t klen;
 		int binary;
 
-		if (!journal_key_valid(f->key) || (f->len && !f->value))
+		/* Bounds first: a value that cannot fit is not even read. */
+		if (!journal_key_valid(f->key) || (f->len && !f->value) || f->len > cap - at)
 			return 0;
 		klen = strlen(f->key);
 		binary = f->len && memchr(f->value, '\n', f->len) != NULL;
 		/* key, '=' or '\n' + 8 length bytes, the value, '\n' */
-		if (f->len > cap || klen + 1 + (binary ? 8 : 0) + f->len + 1 > cap - at)
+		if (klen + 1 + (binary ? 8 : 0) + f->len + 1 > cap - at)
 			return 0;
 		memcpy(out + at, f->key, klen);
 		at += klen;
