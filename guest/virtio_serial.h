@@ -72,7 +72,7 @@ _Static_assert(sizeof(struct vser_ctrl_msg) == 8, "virtio_console_control");
  * VSER_TX_DESCS frames are in flight at once (one descriptor each): many DbgPrint lines,
  * or VSER_TX_PAGES frames of the largest size. */
 #define VSER_TX_PAGES         4u   /* a power of two */
-#define VSER_TX_DESCS         32u  /* a power of two; fewer if the TX queue is smaller */
+#define VSER_TX_DESCS         128u /* a power of two; fewer if the TX queue is smaller */
 #define VSER_TX_FRAME_MAX     4096u /* one page */
 #define VSER_CTRL_RX_BUFS     32u  /* QEMU drops control messages it has no buffer for (P8) */
 #define VSER_CTRL_RX_BUF_SIZE 128u /* 8-byte header + port name (longer names are cut) */
