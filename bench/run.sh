@@ -3,20 +3,24 @@
 # run.sh - the vmkd benchmark: the serial baseline and the vmkd fast path side by side,
 # under every usable accelerator, through `vmkd bench` (the session engine of `vmkd attach`).
 #
-# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--only hostmem|scale] [--out DIR] [--keep]
+# usage: bench/run.sh [--smoke] [--accel auto|all|kvm|tcg] [--only hostmem|scale|dbgprint]
+#                     [--out DIR] [--keep]
 #   --smoke     tiny sizes (keeps the harness from rotting; numbers mean nothing)
 #   --accel     auto/all (default): tcg, plus kvm when /dev/kvm works; or just one
 #   --only hostmem  just the hostmem run (host-path reads and `vmkd dump`), for quick
 #               before/after comparisons; the other rows are absent from the table
 #   --only scale    just the scale rows (one relay, 1/16/64 fake-guest VMs; no QEMU unless
 #               SCALE_QEMU=1, see bench_scale)
+#   --only dbgprint  the serial, vmkd and ivshmem runs with the request phases at their
+#               smoke sizes and the full DbgPrint phase: the dbgprint rows side by side
 #   --out DIR   results directory (default bench/results): latest.csv, latest.png,
 #               latest.txt (the table), latest.notes
 #   --keep      keep the per-run logs (QEMU, relay, console) and say where they are
 #
-# Each run boots the test kernel once (`workload=dbgprint lines=N`, console port absent so
-# DbgPrint costs only the transport) and `vmkd bench` measures it while it sits at the
-# initial breakpoint, then lets it print. serial: KDCOM over an emulated 16550 on a unix
+# Each run boots the test kernel once (`workload=dbgprint lines=N print=counter`, console
+# port absent so DbgPrint costs only the transport; print=counter: every line the same
+# text with an in-place decimal counter, no vsnprintf, the same for every transport) and
+# `vmkd bench` measures it while it sits at the initial breakpoint, then lets it print. serial: KDCOM over an emulated 16550 on a unix
 # socket. vmkd: kdvm.dll (debugport=vm) over virtio-serial to `vmkd relay`, the debugger on
 # the relay. channel: the kernel's `workload=echo` over the same virtio-serial port, timed
 # by `vmkd bench --echo` on the chardev itself. scale: one relay serving 1, 16 and 64 VMs
@@ -42,13 +46,13 @@ while [[ $# -gt 0 ]]; do
 	--accel) accel_opt=${2?}; shift 2 ;;
 	--only)
 		only=${2?}
-		[[ $only == hostmem || $only == scale ]] ||
-			{ echo "run.sh: --only takes hostmem or scale" >&2; exit 2; }
+		[[ $only == hostmem || $only == scale || $only == dbgprint ]] ||
+			{ echo "run.sh: --only takes hostmem, scale or dbgprint" >&2; exit 2; }
 		shift 2
 		;;
 	--out) out=${2?}; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '3,29p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,33p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -145,9 +149,11 @@ bench_kd() {
 	local dir=$tmp/$name limit firmware endpoint rc=0 console append
 	local qemu_extra=() bench_extra=() kd=()
 	read -r small read4k bulk lines _ <<<"$(sizes "$accel" "$transport")"
+	if [[ $only == dbgprint ]]; then read -r small read4k bulk _ <<<"20 3 32K"; fi
 	limit=$(qemu_limit "$accel")
 	mkdir -p "$dir"
-	append="workload=dbgprint lines=$lines build=19041"
+	append="workload=dbgprint lines=$lines print=counter build=19041"
+	echo "# note $accel $transport dbgprint_lines_s: workload print=counter: one fixed line whose number is advanced in place (no vsnprintf), through DbgPrint -> KdpPrint -> KdSendPacket -> the transport, identical for every column; counted at the debugger" >>"$raw"
 	console=qemu:none
 	[[ ${VMKD_BENCH_CONSOLE:-0} == 1 ]] && console=file:$dir/console
 	echo "== $accel / $transport: $small small reads, $read4k 4k reads, $bulk bulk, $lines DbgPrint lines" >&2
@@ -439,6 +445,14 @@ for accel in "${accels[@]}"; do
 		if [[ $have_vmkd == 1 && -w /dev/shm ]]; then bench_kd "$accel" hostmem; fi
 		continue
 	fi
+	if [[ $only == dbgprint ]]; then
+		bench_kd "$accel" serial
+		if [[ $have_vmkd == 1 ]]; then
+			bench_kd "$accel" vmkd
+			bench_kd "$accel" ivshmem
+		fi
+		continue
+	fi
 	bench_kd "$accel" serial
 	if [[ $have_vmkd == 1 ]]; then
 		bench_kd "$accel" vmkd
@@ -475,6 +489,7 @@ sed -n 's/^# note //p' "$raw" >"$out/latest.notes"
 		echo "# sizes $accel hostmem: $(sizes "$accel" hostmem)"
 		echo "# sizes $accel ivshmem: $(sizes "$accel" ivshmem)"
 	done
+	[[ $only == dbgprint ]] && echo "# --only dbgprint: request phases at 20 3 32K (smoke sizes)"
 	[[ -n $kvm_note ]] && echo "# $kvm_note"
 	cat "$out/latest.csv"
 } >"$tmp/table-input"
@@ -485,5 +500,5 @@ if command -v gnuplot >/dev/null; then
 else
 	echo "plot: gnuplot is not installed (apt-get install gnuplot-nox); no PNG"
 fi
-bench_scale
+[[ $only == dbgprint ]] || bench_scale
 echo "csv: $out/latest.csv, $out/scale.csv ($((SECONDS - start)) s)"

@@ -29,9 +29,12 @@ GUEST_DLL_RES := $(GUEST_OBJDIR)/guest/windows/kdvm_rc.o
 
 GUEST_DLL_CFLAGS := -std=c11 -O2 -ffreestanding -nostdlib -fno-builtin \
 	-fno-tree-loop-distribute-patterns -mno-red-zone -fno-stack-protector \
-	-mno-stack-arg-probe -mgeneral-regs-only $(WARNINGS) -Iinclude -Ilib/kd -Iguest
+	-mno-stack-arg-probe -mgeneral-regs-only -g $(WARNINGS) -Iinclude -Ilib/kd -Iguest
 GUEST_DLL_LDFLAGS := -shared -nostdlib -s -Wl,--subsystem,native -Wl,-e,0 \
 	-Wl,--image-base,0x140000000 -Wl,--no-insert-timestamp
+# The same DLL with its symbols and line tables, not stripped (the objects carry -g, which
+# does not change their code): bench/dbgprint-profile.sh names the guest's instructions.
+KDVM_SYM_DLL := $(GUEST_OUT)/kdvm-sym.dll
 
 # The cross compiler is looked for when a recipe needs it, never while make parses: on a
 # fresh machine `make demo` / `make check` install mingw-w64 (deps) after parsing began.
@@ -55,6 +58,11 @@ $(KDVM_DLL): $(GUEST_DLL_OBJS) $(GUEST_DLL_RES) guest/windows/kdvm.def
 	$(call guest_need_tool,$(MINGW_CC))
 	$(MINGW_CC) $(GUEST_DLL_LDFLAGS) -o $@ $(GUEST_DLL_OBJS) $(GUEST_DLL_RES) \
 		guest/windows/kdvm.def -lntoskrnl -lhal
+
+$(KDVM_SYM_DLL): $(GUEST_DLL_OBJS) $(GUEST_DLL_RES) guest/windows/kdvm.def
+	$(call guest_need_tool,$(MINGW_CC))
+	$(MINGW_CC) $(filter-out -s,$(GUEST_DLL_LDFLAGS)) -o $@ $(GUEST_DLL_OBJS) \
+		$(GUEST_DLL_RES) guest/windows/kdvm.def -lntoskrnl -lhal
 
 # Part of `make all` unless the kernel is built without it (make KDVM_EMBED=).
 ifneq ($(KDVM_EMBED),)

@@ -11,6 +11,8 @@
  * rules the core relies on, whichever backend:
  *   - tx_reserve + tx_submit: a frame is built in place and then posted whole; reserve
  *     fails (memory-only check, no port I/O) while there is no room, and the core polls it;
+ *     tx_submit_batched may leave the notify out while the device is busy with earlier
+ *     frames (returns 1), and tx_kick pays that debt later (virtio_serial.h);
  *   - rx_next hands out one buffer of received bytes that stays valid until rx_release;
  *     rx_pending and rx_next touch memory only;
  *   - host_open / open_generation say whether a host program is there and when it changed
@@ -31,6 +33,8 @@ struct kdvm_backend {
 	const char *name;
 	int (*tx_reserve)(void *be, uint32_t len, uint8_t **buf);
 	void (*tx_submit)(void *be, uint32_t len);
+	int (*tx_submit_batched)(void *be, uint32_t len);
+	void (*tx_kick)(void *be);
 	void (*tx_reclaim)(void *be);
 	uint32_t (*tx_in_flight)(void *be);
 	uint64_t (*tx_lost)(void *be);         /* frames a reset took before they left */

@@ -12,6 +12,16 @@ static void tx_submit(void *be, uint32_t len)
 	vser_tx_submit(be, len);
 }
 
+static int tx_submit_batched(void *be, uint32_t len)
+{
+	return vser_tx_submit_batched(be, len);
+}
+
+static void tx_kick(void *be)
+{
+	vser_tx_kick(be);
+}
+
 static void tx_reclaim(void *be)
 {
 	vser_tx_reclaim(be);
@@ -86,6 +96,8 @@ const struct kdvm_backend kdvm_backend_vser = {
 	.name = "virtio-serial",
 	.tx_reserve = tx_reserve,
 	.tx_submit = tx_submit,
+	.tx_submit_batched = tx_submit_batched,
+	.tx_kick = tx_kick,
 	.tx_reclaim = tx_reclaim,
 	.tx_in_flight = tx_in_flight,
 	.tx_lost = tx_lost,

@@ -52,6 +52,15 @@ int kdvm_channel_debugger_present(const struct kdvm_channel *ch)
 
 /* ---- sending ------------------------------------------------------------------------- */
 
+/* The notify a batched DbgPrint left out, if the device still has not taken it. */
+static void pay_kick(struct kdvm_channel *ch)
+{
+	if (!ch->kick_owed)
+		return;
+	ch->kick_owed = 0;
+	BE0(ch, tx_kick);
+}
+
 /*
  * Room for a frame of len bytes in the TX arena. Sends do not wait for their frame to
  * come back: completed frames are reclaimed here, lazily, and only when the device still
@@ -71,6 +80,7 @@ static uint8_t *tx_reserve(struct kdvm_channel *ch, uint32_t len)
 	}
 	if (!BE0(ch, host_open))
 		return NULL;
+	pay_kick(ch); /* a device that missed it would never free the ring */
 	/* Once a wait timed out, later sends do not wait again until the device has taken
 	 * something: a host that stopped for good must not cost every DbgPrint a wait. */
 	if (ch->tx_stalled) {
@@ -101,6 +111,7 @@ static void tx_drain(struct kdvm_channel *ch)
 	struct guest_deadline d;
 	uint32_t saved;
 
+	pay_kick(ch);
 	BE0(ch, tx_reclaim);
 	if (!BE0(ch, tx_in_flight))
 		return;
@@ -477,6 +488,7 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 					   size_t data_len)
 {
 	enum kdvm_send_result r = KDVM_SENT;
+	int print = is_print(type, hdr, hdr_len);
 	uint8_t *buf = NULL;
 	size_t n = 0;
 
@@ -492,7 +504,7 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 		r = KDVM_SEND_TOO_BIG;
 	else if (ch->link != KDVM_LINK_UP)
 		r = KDVM_SEND_NO_RELAY;
-	else if (!ch->debugger && !(ch->host_log && is_print(type, hdr, hdr_len)))
+	else if (!ch->debugger && !(ch->host_log && print))
 		r = KDVM_SEND_NO_DEBUGGER;
 	else if (!(buf = tx_reserve(ch, (uint32_t)(VMKD_FRAME_KD_OVERHEAD + hdr_len + data_len))))
 		r = KDVM_SEND_BUSY;
@@ -510,9 +522,18 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 		return r;
 	}
 	/* Posted, not waited for: the frame is in the device's FIFO behind every earlier
-	 * one, and its buffer is reclaimed by a later send. */
+	 * one, and its buffer is reclaimed by a later send. A DbgPrint in a burst shares the
+	 * notify of the batch the device is taking; every other packet (a debugger waits for
+	 * it, or for what follows it) is notified, which covers any DbgPrint before it. */
 	ch->tx_seq++;
-	BE(ch, tx_submit, (uint32_t)n);
+	if (print && BE(ch, tx_submit_batched, (uint32_t)n)) {
+		ch->kick_owed = 1;
+		ch->kick_polls = 0;
+	} else {
+		if (!print)
+			BE(ch, tx_submit, (uint32_t)n);
+		ch->kick_owed = 0;
+	}
 	ch->stats.packets_sent++;
 	if (!ch->debugger)
 		ch->stats.prints_to_host_log++;
@@ -644,6 +665,8 @@ int kdvm_channel_poll_breakin(struct kdvm_channel *ch)
 	/* A running kernel has nothing to send again. */
 	ch->resend_due = 0;
 	ch->stats.polls++;
+	if (ch->kick_owed && ++ch->kick_polls >= KDVM_KICK_RESCUE_POLLS)
+		pay_kick(ch);
 	/* The common case, many times a second: nothing arrived, nothing is owed. */
 	if (!ch->breakin && !service_due(ch))
 		return 0;

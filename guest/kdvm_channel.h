@@ -103,6 +103,10 @@ struct kdvm_channel_stats {
 /* DbgPrint sends read only the status register (vser_check_quick) but for a full check
  * every this many. */
 #define KDVM_PRINT_CHECK_EVERY 64u
+/* A DbgPrint posted without a notify (the device was busy: vser_tx_submit_batched) is
+ * notified late after this many POLL_BREAKIN calls without another send, if the device
+ * has not taken it by then (only when it had just gone idle as we looked). */
+#define KDVM_KICK_RESCUE_POLLS 16u
 
 struct kdvm_channel {
 	const struct kdvm_backend *be;  /* the device's ops, chosen at init */
@@ -128,6 +132,8 @@ struct kdvm_channel {
 	uint8_t resend_due;         /* frames were lost in a reset while the kernel waits */
 	uint32_t polls_unchecked;   /* POLL_BREAKIN calls since the last device check */
 	uint32_t prints_unchecked;  /* DbgPrint sends since the last full check */
+	uint8_t kick_owed;          /* a DbgPrint went out without a notify */
+	uint32_t kick_polls;        /* POLL_BREAKIN calls since */
 	uint32_t tx_seq;
 
 	/* The RX buffer being parsed. */

@@ -483,14 +483,15 @@ int vser_tx_reserve(struct vser *v, uint32_t len, uint8_t **buf)
 	return 0;
 }
 
-void vser_tx_submit(struct vser *v, uint32_t len)
+/* Posts the reserved frame; 1 if it was posted (the caller decides about the notify). */
+static int tx_post(struct vser *v, uint32_t len)
 {
 	uint32_t off = v->tx_res_off;
 	uint16_t d = (uint16_t)(v->tx_next % v->tx_ndesc);
 	uint32_t n;
 
 	if (!v->tx_res_len || !len || len > v->tx_res_len)
-		return;
+		return 0;
 	v->tx_res_len = 0;
 	v->tx_end[d] = off + len;
 	v->tx_state[d] = VSER_TX_POSTED;
@@ -500,12 +501,50 @@ void vser_tx_submit(struct vser *v, uint32_t len)
 		       v->tx_page_phys[(off / GUEST_PAGE_SIZE) % VSER_TX_PAGES] +
 		       off % GUEST_PAGE_SIZE, len, 0);
 	vring_publish(&v->tx, d);
-	notify(v, v->tx.queue);
 	v->stats.tx_buffers++;
 	v->stats.tx_bytes += len;
 	n = vser_tx_in_flight(v);
 	if (n > v->stats.tx_max_in_flight)
 		v->stats.tx_max_in_flight = n;
+	return 1;
+}
+
+void vser_tx_submit(struct vser *v, uint32_t len)
+{
+	if (!tx_post(v, len))
+		return;
+	notify(v, v->tx.queue);
+	v->tx_deferred = 0;
+}
+
+int vser_tx_submit_batched(struct vser *v, uint32_t len)
+{
+	uint16_t before = v->tx.avail_idx;
+
+	if (!tx_post(v, len))
+		return 0;
+	/* Our index store before the look at the device's (a full barrier: store -> load). */
+	vring_mb();
+	if (vring_used_idx(&v->tx) != before) {
+		v->tx_deferred = 1;
+		v->stats.tx_kicks_deferred++;
+		return 1;
+	}
+	notify(v, v->tx.queue);
+	v->tx_deferred = 0;
+	return 0;
+}
+
+void vser_tx_kick(struct vser *v)
+{
+	if (!v->tx_deferred)
+		return;
+	v->tx_deferred = 0;
+	vring_mb();
+	if (!v->port_live || vring_used_idx(&v->tx) == v->tx.avail_idx)
+		return;
+	v->stats.tx_kicks_late++;
+	notify(v, v->tx.queue);
 }
 
 /* ---- setup --------------------------------------------------------------------------- */
@@ -544,6 +583,7 @@ static void clear_port_state(struct vser *v)
 		v->tx_state[i] = VSER_TX_FREE;
 	v->tx_head = v->tx_tail = 0;
 	v->tx_next = v->tx_oldest = 0;
+	v->tx_deferred = 0;
 	v->tx_res_len = 0;
 }
 

@@ -72,7 +72,7 @@ _Static_assert(sizeof(struct vser_ctrl_msg) == 8, "virtio_console_control");
  * VSER_TX_DESCS frames are in flight at once (one descriptor each): many DbgPrint lines,
  * or VSER_TX_PAGES frames of the largest size. */
 #define VSER_TX_PAGES         4u   /* a power of two */
-#define VSER_TX_DESCS         32u  /* a power of two; fewer if the TX queue is smaller */
+#define VSER_TX_DESCS         128u /* a power of two; fewer if the TX queue is smaller */
 #define VSER_TX_FRAME_MAX     4096u /* one page */
 #define VSER_CTRL_RX_BUFS     32u  /* QEMU drops control messages it has no buffer for (P8) */
 #define VSER_CTRL_RX_BUF_SIZE 128u /* 8-byte header + port name (longer names are cut) */
@@ -125,6 +125,8 @@ struct vser_stats {
 	uint64_t tx_bad_len;        /* TX used entries claiming bytes written (counted) */
 	uint64_t tx_lost;           /* frames in flight when the device was found reset */
 	uint64_t tx_max_in_flight;
+	uint64_t tx_kicks_deferred; /* frames posted without a notify (the device was busy) */
+	uint64_t tx_kicks_late;     /* notifies vser_tx_kick sent for deferred frames */
 	uint64_t broken_idx;        /* used.idx ran ahead of what we posted */
 	uint64_t ctrl_out_dropped;  /* no free control TX slot */
 	uint64_t checks;            /* vser_check calls (5 port accesses each) */
@@ -193,6 +195,7 @@ struct vser {
 	uint16_t tx_ndesc;                 /* min(VSER_TX_DESCS, TX queue size) */
 	uint32_t tx_end[VSER_TX_DESCS];    /* arena offset after each frame */
 	uint8_t tx_state[VSER_TX_DESCS];   /* enum vser_tx_state */
+	uint8_t tx_deferred;               /* frames posted since the last TX notify */
 
 	struct vser_stats stats;
 };
@@ -232,6 +235,19 @@ int vser_tx_reserve(struct vser *v, uint32_t len, uint8_t **buf);
 /* Posts the reserved frame (len <= the reserved length) as one descriptor and notifies the
  * device once. Frames reach the device, and the host, in the order they are posted. */
 void vser_tx_submit(struct vser *v, uint32_t len);
+/*
+ * As vser_tx_submit, but without the notify when the device visibly still works on earlier
+ * frames (its used index short of what was posted before this one): it takes frames until
+ * the ring is empty, so it finds this one on its own (QEMU's virtio-serial pops, writes and
+ * returns one frame after another). Returns 1 if the notify was left out; then
+ * vser_tx_kick() is owed later, for the rare case that the device had just looked at an
+ * empty ring as we looked at its index. For a burst of DbgPrints: one notify per batch the
+ * device takes, not per line; a lone frame (the device idle) is notified at once.
+ */
+int vser_tx_submit_batched(struct vser *v, uint32_t len);
+/* Notifies the TX queue if frames were posted without a notify and the device has not
+ * returned them all; clears the debt. Memory-only when it has. */
+void vser_tx_kick(struct vser *v);
 /* Takes the device's TX used entries: a frame named there is returned; bytes are freed
  * oldest first. Ids of frames not in flight are refused and counted. Memory-only. */
 void vser_tx_reclaim(struct vser *v);

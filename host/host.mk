@@ -30,7 +30,8 @@ LDLIBS_TEST += $(HOST_LIBS) -lpthread
 FUZZ_SRCS_fuzz_relay := host/relay/relay_vm.c host/relay/relay_guest.c \
 	host/relay/relay_debugger.c host/relay/relay_queue.c host/relay/relay_buf.c \
 	host/relay/relay_log.c host/relay/relay_stats.c \
-	host/relay/relay_tap.c host/relay/relay_dbglog.c host/record/record.c \
+	host/relay/relay_tap.c host/relay/relay_dbglog.c host/relay/relay_journal.c \
+	host/record/record.c \
 	host/relay/relay_hostmem.c host/common/guest_ram.c host/common/guest_ram_qmp.c \
 	host/common/guest_vmem.c host/common/pagewalk.c host/common/qmp.c host/common/endpoint.c
 

@@ -6,7 +6,8 @@
  *
  * Command line: workload=none|idle|loop|dbgprint|pattern (default none: boot reports, the
  * initial breakpoint, then exit), lines=N (dbgprint), then=M (dbgprint: after the N lines,
- * wait for a break-in, then print M more),
+ * wait for a break-in, then print M more), print=printf|counter (dbgprint: each line
+ * formatted by vsnprintf, or the same text advanced in place: the bench's workload),
  * build=N (Windows build reported, default 18362), nobreak (no initial breakpoint), nokd,
  * debugport=vm|com1|com2 (as Windows' /DEBUGPORT: vm runs the embedded kdvm.dll, the file
  * users install, over virtio-serial; comN or absent: the built-in KDCOM serial transport on
@@ -257,6 +258,20 @@ static void kd_poll(void)
 		kd_break();
 }
 
+/* DbgPrint of formatted text: the console, then (as Windows' KdpPrint) the transport,
+ * inside KdEnterDebugger / KdExitDebugger, only while KdDebuggerNotPresent is clear
+ * (docs/windows.md, "DbgPrint with no debugger"). */
+static void kd_print_text(const char *text, size_t len)
+{
+	console_write(text, len);
+	if (!KdDebuggerNotPresent) {
+		kd_enter();
+		kd_target_print(&kd.target, text, len);
+		kd_exit();
+	}
+	kd_poll(); /* Windows polls for break-in after every DbgPrint */
+}
+
 __attribute__((format(printf, 1, 2))) static void kd_print(const char *fmt, ...)
 {
 	va_list ap;
@@ -269,16 +284,7 @@ __attribute__((format(printf, 1, 2))) static void kd_print(const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(kd.print_buf))
 		n = sizeof(kd.print_buf) - 1;
-	console_write(kd.print_buf, (size_t)n);
-	/* As Windows' KdpPrint: the transport is called, inside KdEnterDebugger /
-	 * KdExitDebugger, only while KdDebuggerNotPresent is clear (docs/windows.md,
-	 * "DbgPrint with no debugger"). */
-	if (!KdDebuggerNotPresent) {
-		kd_enter();
-		kd_target_print(&kd.target, kd.print_buf, (size_t)n);
-		kd_exit();
-	}
-	kd_poll(); /* Windows polls for break-in after every DbgPrint */
+	kd_print_text(kd.print_buf, (size_t)n);
 }
 
 /* ---- workloads --------------------------------------------------------------------- */
@@ -309,13 +315,82 @@ static void run_until_stopped(bool call_function)
 	}
 }
 
+/*
+ * print=counter: the same lines as kd_print's "vmkd-target: dbgprint line %lu of %lu\n",
+ * built once and then advanced by a decimal increment in place, so a line costs the
+ * DbgPrint path (KdpPrint -> KdSendPacket -> transport) and almost no formatting. Under
+ * this host's KVM every ring-0 instruction is emulated and the kernel's vsnprintf would
+ * be most of a line's instructions, for serial and kdvm alike (bench/README.md).
+ */
+struct counter_line {
+	char buf[96];
+	size_t len;    /* bytes of the whole line */
+	size_t digits; /* where the line number starts */
+	size_t width;  /* its digits */
+};
+
+static void counter_line_init(struct counter_line *c, uint64_t total)
+{
+	static const char head[] = "vmkd-target: dbgprint line ";
+
+	memcpy(c->buf, head, sizeof(head) - 1);
+	c->digits = sizeof(head) - 1;
+	c->width = 1;
+	c->buf[c->digits] = '1';
+	c->len = c->digits + 1 + (size_t)ksnprintf(c->buf + c->digits + 1,
+						      sizeof(c->buf) - c->digits - 1,
+						      " of %lu\n", total);
+}
+
+/* number + 1; a carry out of the first digit moves the tail one byte right. */
+static void counter_line_next(struct counter_line *c)
+{
+	char *d = c->buf + c->digits;
+	size_t i = c->width;
+
+	while (i > 0 && d[i - 1] == '9')
+		d[--i] = '0';
+	if (i > 0) {
+		d[i - 1]++;
+		return;
+	}
+	if (c->len + 1 > sizeof(c->buf))
+		return; /* 20 digits: beyond any lines= */
+	memmove(d + 1, d, c->len - c->digits);
+	d[0] = '1';
+	c->width++;
+	c->len++;
+}
+
+static void print_lines(uint64_t from, uint64_t to, uint64_t total, bool counter)
+{
+	struct counter_line c;
+
+	if (!counter) {
+		for (uint64_t i = from; i < to && !vmkd_stop_request; i++)
+			kd_print("vmkd-target: dbgprint line %lu of %lu\n", i + 1, total);
+		return;
+	}
+	counter_line_init(&c, total);
+	for (uint64_t i = 0; i < from; i++)
+		counter_line_next(&c);
+	for (uint64_t i = from; i < to && !vmkd_stop_request; i++) {
+		kd_print_text(c.buf, c.len);
+		counter_line_next(&c);
+	}
+}
+
 static void workload_dbgprint(void)
 {
 	uint64_t lines = cmdline_get_u64("lines", 20), then = cmdline_get_u64("then", 0);
 	uint64_t total = lines + then, i, stops;
+	char how[16] = "printf";
+	bool counter;
 
-	for (i = 0; i < lines && !vmkd_stop_request; i++)
-		kd_print("vmkd-target: dbgprint line %lu of %lu\n", i + 1, total);
+	cmdline_get("print", how, sizeof(how));
+	counter = strcmp(how, "counter") == 0;
+	print_lines(0, lines, total, counter);
+	i = lines;
 	if (then) {
 		/* The tests attach a debugger now (it breaks in, then continues): the lines
 		 * before went to the host's log alone, the ones after reach the debugger too. */
@@ -323,8 +398,7 @@ static void workload_dbgprint(void)
 		stops = kd.target.stats.breakins;
 		while (kd.target.stats.breakins == stops && !vmkd_stop_request)
 			kd_poll();
-		for (; i < total && !vmkd_stop_request; i++)
-			kd_print("vmkd-target: dbgprint line %lu of %lu\n", i + 1, total);
+		print_lines(i, total, total, counter);
 	}
 	kd_print("vmkd-target: dbgprint done\n");
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -403,6 +404,97 @@ static void sends_are_pipelined(void **state)
 	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
 	assert_int_equal(vser_tx_in_flight(&ch->vser), 1);
 	assert_int_equal(ch->vser.stats.bad_used, 0);
+}
+
+/* One DbgPrint: its PrintString header and text. */
+static enum kdvm_send_result send_print(unsigned no)
+{
+	struct kd_debug_io io = { .api_number = KD_API_PRINT_STRING };
+	char text[32];
+	int n = snprintf(text, sizeof(text), "line %u\n", no);
+
+	io.length_of_string = (uint32_t)n;
+	return kdvm_channel_send_kd(ch, KD_PACKET_TYPE_DEBUG_IO, &io, sizeof(io), text,
+				    (size_t)n);
+}
+
+/* A burst of DbgPrints while the device is busy with the first: that one is notified, the
+ * rest ride on it (the device takes frames until the ring is empty); a packet of any other
+ * kind is always notified; nothing is lost or reordered. */
+static void dbgprint_burst_shares_the_notify(void **state)
+{
+	uint64_t notifies;
+	uint8_t hdr[16] = { 1 };
+
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	notifies = f->dev[0].q[txq()].notifies;
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(send_print(i), KDVM_SENT);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 1);
+	assert_int_equal(ch->vser.stats.tx_kicks_deferred, 9);
+	assert_true(ch->kick_owed);
+	/* Not a DbgPrint: notified even while the device is busy. */
+	assert_int_equal(kdvm_channel_send_kd(ch, 2, hdr, sizeof(hdr), NULL, 0), KDVM_SENT);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 2);
+	assert_false(ch->kick_owed);
+	fake_tx_release(f);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 11);
+	assert_int_equal(r->seq_gaps, 0);
+	/* The device idle again: the next DbgPrint is notified at once. */
+	assert_int_equal(send_print(10), KDVM_SENT);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 3);
+	assert_false(ch->kick_owed);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 12);
+	assert_memory_equal(r->last_kd + sizeof(struct kd_debug_io), "line 10\n", 8);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
+/* The device went idle just as a DbgPrint looked at its index (it had finished the earlier
+ * frames but not seen this one): the owed notify goes out after KDVM_KICK_RESCUE_POLLS
+ * break-in polls, once; if the device took the frames meanwhile, no notify at all. */
+static void owed_notify_is_paid_by_polls(void **state)
+{
+	uint64_t notifies;
+
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	notifies = f->dev[0].q[txq()].notifies;
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(send_print(i), KDVM_SENT);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 1);
+	/* It stops holding without looking again: four frames it has not seen. */
+	f->tx_hold = 0;
+	for (unsigned i = 0; i + 1 < KDVM_KICK_RESCUE_POLLS; i++)
+		assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 1);
+	assert_int_equal(kdvm_channel_poll_breakin(ch), 0);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 2);
+	assert_int_equal(ch->vser.stats.tx_kicks_late, 1);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 5);
+	assert_int_equal(r->seq_gaps, 0);
+	for (unsigned i = 0; i < 2 * KDVM_KICK_RESCUE_POLLS; i++)
+		kdvm_channel_poll_breakin(ch);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 2);
+
+	/* Taken by the device before the polls ran out: the debt is paid without I/O. */
+	f->tx_hold = 1;
+	assert_int_equal(send_print(5), KDVM_SENT);
+	assert_int_equal(send_print(6), KDVM_SENT);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 3);
+	fake_tx_release(f);
+	for (unsigned i = 0; i < KDVM_KICK_RESCUE_POLLS; i++)
+		kdvm_channel_poll_breakin(ch);
+	assert_int_equal(f->dev[0].q[txq()].notifies, notifies + 3);
+	assert_false(ch->kick_owed);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 7);
+	assert_int_equal(ch->vser.io.while_polling, 0);
 }
 
 /* Every descriptor with the device: the next send waits (memory-only) until the host reads
@@ -1024,6 +1116,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(host_log_with_debugger_is_ordinary, setup, teardown),
 		cmocka_unit_test_setup_teardown(relay_without_debugger, setup, teardown),
 		cmocka_unit_test_setup_teardown(send_is_one_frame_one_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(dbgprint_burst_shares_the_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(owed_notify_is_paid_by_polls, setup, teardown),
 		cmocka_unit_test_setup_teardown(send_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(send_with_stalled_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(sends_are_pipelined, setup, teardown),

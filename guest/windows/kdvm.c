@@ -298,21 +298,22 @@ static struct kd_string64 to_kd(const STRING *s)
 void KdSendPacket(uint32_t PacketType, STRING *MessageHeader, STRING *MessageData,
 		  KD_CONTEXT *Context)
 {
-	struct kd_string64 hdr, data;
-	struct kd_context_block ctx = { 0 };
+	const void *d = MessageData ? MessageData->Buffer : NULL;
 
+	/* Straight to the channel (every DbgPrint comes here): the context says nothing a
+	 * send needs, as resends are the relay's business. */
+	(void)Context;
 	if (kdvm_state != KDVM_DLL_READY || !MessageHeader) {
 		KdDebuggerNotPresent = 1;
 		return;
 	}
-	hdr = to_kd(MessageHeader);
-	if (MessageData)
-		data = to_kd(MessageData);
-	if (Context) {
-		ctx.retry_count = Context->KdpDefaultRetries;
-		ctx.control_c_pending = Context->KdpControlCPending;
+	if (PacketType >= KD_PACKET_TYPE_MAX || PacketType == KD_PACKET_TYPE_POLL_BREAKIN) {
+		kdvm_chan.stats.send_dropped++;
+		return;
 	}
-	kdvm_send_packet(&kdvm_chan, PacketType, &hdr, MessageData ? &data : NULL, &ctx);
+	kdvm_channel_send_kd(&kdvm_chan, (uint16_t)PacketType, MessageHeader->Buffer,
+			     MessageHeader->Buffer ? MessageHeader->Length : 0, d,
+			     d ? MessageData->Length : 0);
 }
 
 KDSTATUS KdReceivePacket(uint32_t PacketType, STRING *MessageHeader, STRING *MessageData,

@@ -33,11 +33,17 @@
 #define DBGLOG_KEEP         4u
 #define DBGLOG_NO_DEADLINE  UINT64_MAX
 
+/* Each finished line (escaped, without the newline) also goes here, e.g. to the journal
+ * (relay_journal.h); it must not block. */
+typedef void (*dbglog_line_fn)(void *ctx, unsigned cpu, const char *line, size_t len);
+
 struct dbglog_options {
 	uint64_t max_bytes;      /* 0: DBGLOG_MAX_BYTES */
 	unsigned keep;           /* rotated files kept; 0: DBGLOG_KEEP */
 	uint64_t flush_us;       /* 0: DBGLOG_FLUSH_US */
 	int64_t wall_offset_us;  /* wall-clock us = monotonic us + this */
+	dbglog_line_fn on_line;  /* NULL: the file only */
+	void *on_line_ctx;
 };
 
 struct dbglog_partial {
@@ -48,7 +54,7 @@ struct dbglog_partial {
 
 struct dbglog_stats {
 	uint64_t prints;         /* DbgPrint packets taken */
-	uint64_t lines;          /* lines written */
+	uint64_t lines;          /* lines written (to the file, or to on_line alone) */
 	uint64_t bytes;          /* bytes written */
 	uint64_t timeouts;       /* partial lines written after flush_us */
 	uint64_t cut;            /* lines cut at DBGLOG_LINE_MAX */
@@ -70,8 +76,9 @@ struct dbglog {
 	struct dbglog_partial part[DBGLOG_PROCS];
 };
 
-/* Opens (appends to) path; a failure is remembered and retried at the next line. Returns
- * the log, or NULL without memory. */
+/* Opens (appends to) path; a failure is remembered and retried at the next line. path
+ * NULL: no file, the lines go to opt->on_line only. Returns the log, or NULL without
+ * memory. */
 struct dbglog *dbglog_open(const char *path, const struct dbglog_options *opt);
 /* Writes the partial lines and closes. */
 void dbglog_close(struct dbglog *l, uint64_t now);

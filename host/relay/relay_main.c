@@ -12,6 +12,7 @@
 #include "../common/endpoint.h"
 #include "relay_config.h"
 #include "relay_hints.h"
+#include "relay_journal.h"
 #include "relay_loop.h"
 #include "relay_reload.h"
 
@@ -108,6 +109,12 @@ static void usage(FILE *f)
 		"                        $XDG_RUNTIME_DIR/vmkd (root without it: /var/log/vmkd);\n"
 		"                        read it with 'vmkd log NAME [-f]'\n"
 		"      --no-dbglog       no DbgPrint log (a config line can say 'nodbglog')\n"
+		"      --journal[=SOCKET]  each DbgPrint line to the systemd journal too\n"
+		"                        (journald's native protocol, SOCKET default\n"
+		"                        " JOURNAL_SOCKET_DEFAULT "): MESSAGE, VMKD_VM=NAME,\n"
+		"                        VMKD_CPU, SYSLOG_IDENTIFIER=vmkd; never waits (lines it\n"
+		"                        cannot take are dropped and counted); with --no-dbglog\n"
+		"                        the journal alone. journalctl -t vmkd VMKD_VM=NAME\n"
 		"      --record FILE     record each VM's session (KD packets both sides, link\n"
 		"                        events) to FILE, %%n the VM's name; see 'vmkd trace',\n"
 		"                        'vmkd replay'\n"
@@ -118,11 +125,11 @@ static void usage(FILE *f)
 		"reloads --config FILE: VMs whose line did not change are not disturbed.\n");
 }
 
-enum { OPT_TAKEOVER = 256, OPT_LOG_DIR, OPT_NO_DBGLOG, OPT_RECORD }; /* long-only options */
+enum { OPT_TAKEOVER = 256, OPT_LOG_DIR, OPT_NO_DBGLOG, OPT_RECORD, OPT_JOURNAL }; /* long-only */
 
 struct relay_args {
 	const char *guest, *listen, *name, *config;
-	const char *host_ram, *qmp, *ram_id, *log_dir, *record;
+	const char *host_ram, *qmp, *ram_id, *log_dir, *record, *journal;
 	int trace, quiet, takeover, no_host_ram, no_dbglog;
 	double stats_seconds;
 };
@@ -145,6 +152,7 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 		{ "no-dbglog", no_argument, NULL, OPT_NO_DBGLOG },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "journal", optional_argument, NULL, OPT_JOURNAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -204,6 +212,9 @@ static int parse_args(int argc, char **argv, struct relay_args *a)
 			break;
 		case OPT_RECORD:
 			a->record = optarg;
+			break;
+		case OPT_JOURNAL:
+			a->journal = optarg && *optarg ? optarg : JOURNAL_SOCKET_DEFAULT;
 			break;
 		case 'h':
 			usage(stdout);
@@ -318,6 +329,7 @@ static int tap_options(const struct relay_args *a, const struct relay_config *cf
 		return -1;
 	}
 	t->record = a->record;
+	t->journal = a->journal;
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &wall);
 	t->wall_offset_us = ((int64_t)wall.tv_sec - (int64_t)mono.tv_sec) * 1000000 +

@@ -14,10 +14,22 @@
 static void log_dbglog_error(struct relay_tap *t, uint64_t now)
 {
 	const char *e;
+	char buf[256];
 
 	if (t->dbglog && *(e = dbglog_take_error(t->dbglog)))
 		relay_logf(t->log, now, t->name, "DbgPrint log: %s (lines are counted as lost "
 			   "until it works again)", e);
+	if (t->journal && *(e = journal_take_error(t->journal, buf, sizeof(buf))))
+		relay_logf(t->log, now, t->name, "DbgPrint journal: %s (lines are dropped and "
+			   "counted until it takes them again)", e);
+}
+
+/* dbglog's line hook: each finished line to journald as well. */
+static void journal_line(void *ctx, unsigned cpu, const char *line, size_t len)
+{
+	struct relay_tap *t = ctx;
+
+	journal_send_line(t->journal, cpu, line, len);
 }
 
 struct relay_tap *relay_tap_new(const char *name, const struct relay_tap_options *opt,
@@ -28,7 +40,7 @@ struct relay_tap *relay_tap_new(const char *name, const struct relay_tap_options
 	char path[4096];
 
 	*err = '\0';
-	if (!opt || (!opt->log_dir && !opt->record))
+	if (!opt || (!opt->log_dir && !opt->record && !opt->journal))
 		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -38,24 +50,34 @@ struct relay_tap *relay_tap_new(const char *name, const struct relay_tap_options
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->log = log;
 	kd_parser_init(&t->dbg_parser);
-	if (opt->log_dir) {
+	if (opt->journal) {
+		t->journal = journal_open(opt->journal, name, err, errlen);
+		if (!t->journal)
+			goto fail;
+		relay_logf(log, now, name, "DbgPrint journal: %s (VMKD_VM=%s)", t->journal->path,
+			   name);
+	}
+	if (opt->log_dir || opt->journal) {
 		struct dbglog_options lo = {
 			.max_bytes = opt->log_max_bytes,
 			.keep = opt->log_keep,
 			.wall_offset_us = opt->wall_offset_us,
+			.on_line = t->journal ? journal_line : NULL,
+			.on_line_ctx = t,
 		};
 
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s.log", opt->log_dir, name) >=
-		    sizeof(path)) {
+		if (opt->log_dir && (size_t)snprintf(path, sizeof(path), "%s/%s.log",
+						     opt->log_dir, name) >= sizeof(path)) {
 			snprintf(err, errlen, "DbgPrint log path too long");
 			goto fail;
 		}
-		t->dbglog = dbglog_open(path, &lo);
+		t->dbglog = dbglog_open(opt->log_dir ? path : NULL, &lo);
 		if (!t->dbglog) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		relay_logf(log, now, name, "DbgPrint log: %s", path);
+		if (opt->log_dir)
+			relay_logf(log, now, name, "DbgPrint log: %s", path);
 		log_dbglog_error(t, now);
 	}
 	if (opt->record) {
@@ -78,6 +100,7 @@ struct relay_tap *relay_tap_new(const char *name, const struct relay_tap_options
 fail:
 	if (t->dbglog)
 		dbglog_close(t->dbglog, now);
+	journal_close(t->journal);
 	free(t);
 	return NULL;
 }
@@ -104,6 +127,12 @@ void relay_tap_free(struct relay_tap *t, uint64_t now)
 			   (unsigned long long)t->dbglog->st.rotations,
 			   (unsigned long long)t->dbglog->st.errors);
 		dbglog_close(t->dbglog, now);
+	}
+	if (t->journal) {
+		relay_logf(t->log, now, t->name, "DbgPrint journal: %llu lines sent, %llu dropped",
+			   (unsigned long long)t->journal->st.sent,
+			   (unsigned long long)t->journal->st.dropped);
+		journal_close(t->journal);
 	}
 	if (t->recording) {
 		debugger_pending_out(t, now, t->dbg_pending_len, RECORD_FLAG_FRAGMENT);

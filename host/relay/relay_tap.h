@@ -22,10 +22,12 @@
 
 #include "../record/record.h"
 #include "relay_dbglog.h"
+#include "relay_journal.h"
 #include "relay_log.h"
 
 struct relay_tap_options {
-	const char *log_dir;      /* the DbgPrint log's directory; NULL: no DbgPrint log */
+	const char *log_dir;      /* the DbgPrint log's directory; NULL: no DbgPrint log file */
+	const char *journal;      /* journald's socket for the DbgPrint lines; NULL: none */
 	const char *record;       /* --record pattern (%n: the VM's name); NULL: no recording */
 	uint64_t log_max_bytes;   /* 0: DBGLOG_MAX_BYTES */
 	unsigned log_keep;        /* 0: DBGLOG_KEEP */
@@ -35,7 +37,8 @@ struct relay_tap_options {
 struct relay_tap {
 	char name[32];
 	const struct relay_log *log;
-	struct dbglog *dbglog;
+	struct dbglog *dbglog;    /* the file and/or the journal: lines assembled here */
+	struct journal *journal;
 	struct record_writer rec;
 	int recording;
 	/* the debugger's bytes, cut into packets for the recording */
@@ -45,7 +48,7 @@ struct relay_tap {
 	uint64_t last_flush;
 };
 
-/* A tap for VM name, or NULL with err when neither is asked for (*err "") or on an error
+/* A tap for VM name, or NULL with err when nothing is asked for (*err "") or on an error
  * (opening the recording; a DbgPrint log that cannot be opened is retried, not an error). */
 struct relay_tap *relay_tap_new(const char *name, const struct relay_tap_options *opt,
 				const struct relay_log *log, uint64_t now, char *err,

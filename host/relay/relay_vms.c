@@ -106,8 +106,10 @@ static int add_tap(struct relay *r, struct relay_slot *s, uint64_t now, char *er
 	if (!r->opt.tap)
 		return 0;
 	o = *r->opt.tap;
-	if (s->cfg.no_dbglog)
+	if (s->cfg.no_dbglog) {
 		o.log_dir = NULL;
+		o.journal = NULL;
+	}
 	s->vm->tap = relay_tap_new(s->cfg.name, &o, &r->log, now, err, errlen);
 	return !s->vm->tap && *err ? -1 : 0;
 }

@@ -844,7 +844,11 @@ static size_t clamp_text(const char *text, size_t len)
 void kd_api_build_print(struct kd_api_msg *msg, uint16_t cpu, const char *text, size_t len)
 {
 	len = clamp_text(text, len);
-	msg_init(msg, KD_PACKET_TYPE_DEBUG_IO, DEBUG_IO_SIZE);
+	/* Every DbgPrint comes here: only the header the packet carries is cleared, not the
+	 * whole union (a guest pays each store of it). */
+	kd_memset(&msg->u.io, 0, DEBUG_IO_SIZE);
+	msg->type = KD_PACKET_TYPE_DEBUG_IO;
+	msg->hdr_len = DEBUG_IO_SIZE;
 	msg->u.io.api_number = KD_API_PRINT_STRING;
 	msg->u.io.processor = cpu;
 	msg->u.io.length_of_string = (uint32_t)len;
