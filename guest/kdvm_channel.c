@@ -10,9 +10,6 @@
  * chardev), so a sender waits that long for room before it drops a packet. kdcom waits
  * seconds for an ACK too; a dead host costs one such wait per stall (tx_stalled). */
 #define DEFAULT_TX_MS       2000u
-/* Before a reset or power transition of our own: what was sent last leaves the VM if the
- * host is reading at all; a stalled host must not delay the transition by seconds. */
-#define DRAIN_MS            100u
 #define DEFAULT_HELLO_MS    200u
 
 /* A KD_PACKET frame's bytes beyond the KD payload. */
@@ -105,7 +102,9 @@ static uint8_t *tx_reserve(struct kdvm_channel *ch, uint32_t len)
 }
 
 /* Waits (bounded, memory-only) until the device has returned every frame: before a reset
- * of our own, so what was sent last still leaves the VM. */
+ * of our own or a power-down, so what was sent last still leaves the VM. A host that reads
+ * slowly (a relay back-pressuring a slow debugger) is waited for as long as a send would
+ * wait; one already found stalled is not waited for again. */
 static void tx_drain(struct kdvm_channel *ch)
 {
 	struct guest_deadline d;
@@ -113,16 +112,20 @@ static void tx_drain(struct kdvm_channel *ch)
 
 	pay_kick(ch);
 	BE0(ch, tx_reclaim);
-	if (!BE0(ch, tx_in_flight))
+	if (!BE0(ch, tx_in_flight) || ch->tx_stalled)
 		return;
 	saved = guest_io_poll_begin(ch->io);
-	guest_deadline_start(&d, ch->plat, DRAIN_MS);
+	guest_deadline_start(&d, ch->plat, ch->tx_timeout_ms);
 	do {
 		ch->stats.polls++;
 		BE0(ch, tx_reclaim);
 	} while (BE0(ch, tx_in_flight) && !BE0(ch, broken) &&
 		 !guest_deadline_expired(&d));
 	guest_io_poll_end(ch->io, saved);
+	if (BE0(ch, tx_in_flight) && !BE0(ch, broken)) {
+		ch->stats.tx_timeouts++;
+		ch->tx_stalled = 1;
+	}
 }
 
 static int send_frame(struct kdvm_channel *ch, uint8_t type, const void *payload, size_t len)

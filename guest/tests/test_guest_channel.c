@@ -577,6 +577,29 @@ static void power_down_lets_frames_in_flight_leave(void **state)
 	assert_int_equal(ch->vser.stats.tx_lost, 0);
 }
 
+/* A power-down while the relay back-pressures a slow debugger: the frames in flight are
+ * waited for (up to a send's 2 s, here ~1 s of clock), not dropped after a short drain:
+ * the test kernel's last lines before it exits went that way. */
+static void power_down_waits_for_a_slow_host(void **state)
+{
+	uint32_t line[2] = { 11, 0 };
+	uint64_t clock0;
+
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	clock0 = f->clock;
+	f->tx_release_after = (uint32_t)(1000000 / (f->clock_step ? f->clock_step : 1));
+	kdvm_channel_power_down(ch);
+	assert_true(f->clock - clock0 >= 900000);
+	fake_relay_poll(r);
+	assert_int_equal(r->kd_packets, 1);
+	assert_int_equal(r->kd_log[0], 11);
+	assert_int_equal(ch->vser.stats.tx_lost, 0);
+	assert_int_equal(ch->stats.tx_timeouts, 0);
+}
+
 /* A DbgPrint flood while the debugger sends requests: every line arrives in order and
  * once, every request is answered, and the device returns its buffers in batches. */
 static void dbgprint_flood_with_requests(void **state)
@@ -1124,6 +1147,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(full_ring_makes_the_sender_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(reset_with_frames_in_flight_asks_for_a_resend, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(power_down_waits_for_a_slow_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(power_down_lets_frames_in_flight_leave, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(dbgprint_flood_with_requests, setup, teardown),

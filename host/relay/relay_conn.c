@@ -96,8 +96,13 @@ static void ivs_accept(struct relay *r, struct relay_slot *s, uint64_t now)
 	relay_vm_guest_connected(s->vm, now);
 }
 
+static void ivs_read(struct relay_slot *s, uint64_t now);
+
 static void ivs_client_event(struct relay *r, struct relay_slot *s, uint64_t now)
 {
+	/* What the guest put in the ring before QEMU went is still there (its last doorbell
+	 * may come in the same round as the hang-up): taken first. */
+	ivs_read(s, now);
 	relay_watch(r, &s->w[RW_IVS_CLIENT], -1, 0); /* the check may close it */
 	if (relay_ivshmem_client_alive(s->ivs))
 		return;
