@@ -148,6 +148,17 @@ static void trace_feed(struct session *s, struct kd_parser *p, enum session_dir 
 	}
 }
 
+/* n bytes just read into rdbuf: counted, traced, fed to the link. What the link answers
+ * (ACKs) is held and leaves with the next flush, in one write. */
+static void take_input(struct session *s, size_t n)
+{
+	s->st.bytes_rx += (uint64_t)n;
+	trace_feed(s, &s->trace_rx, SESSION_RX, s->rdbuf, n);
+	s->holding = 1;
+	kd_link_input(&s->link, s->rdbuf, n, clock_us());
+	s->holding = 0;
+}
+
 /* The peer closed while we wrote: what it sent before (a relay's "already has a debugger"
  * notice, a last stop) is still in our receive buffer and is taken before the session
  * ends, without waiting and without writing. */
@@ -162,10 +173,8 @@ static void drain_input(struct session *s)
 		n = read(s->fd, s->rdbuf, sizeof(s->rdbuf));
 		if (n <= 0)
 			return;
-		s->st.bytes_rx += (uint64_t)n;
-		trace_feed(s, &s->trace_rx, SESSION_RX, s->rdbuf, (size_t)n);
+		take_input(s, (size_t)n);
 		s->holding = 1; /* nothing is written back: the peer is gone */
-		kd_link_input(&s->link, s->rdbuf, (size_t)n, clock_us());
 		serve_queue(s);
 		s->holding = 0;
 	}
@@ -567,11 +576,7 @@ static void pump(struct session *s, uint64_t deadline)
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				mark_dead(s, "read", errno);
 		} else {
-			s->st.bytes_rx += (uint64_t)n;
-			trace_feed(s, &s->trace_rx, SESSION_RX, s->rdbuf, (size_t)n);
-			s->holding = 1;
-			kd_link_input(&s->link, s->rdbuf, (size_t)n, clock_us());
-			s->holding = 0;
+			take_input(s, (size_t)n);
 		}
 	}
 	now = clock_us();
