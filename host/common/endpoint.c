@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,23 +17,10 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "../common/errbuf.h"
 
 #define RETRY_INTERVAL_MS 50
 #define DEFAULT_TCP_HOST "127.0.0.1"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int all_digits(const char *s)
 {
@@ -65,7 +51,7 @@ static int parse_host_port(const char *s, struct endpoint *ep, char *err, size_t
 		const char *close = strchr(s, ']');
 
 		if (!close || close[1] != ':') {
-			set_err(err, errlen, "bad address '%s': expected [ADDR]:PORT", s);
+			errbuf_set(err, errlen, "bad address '%s': expected [ADDR]:PORT", s);
 			return -1;
 		}
 		host = s + 1;
@@ -82,7 +68,7 @@ static int parse_host_port(const char *s, struct endpoint *ep, char *err, size_t
 		}
 	}
 	if (!all_digits(colon + 1) || atol(colon + 1) > 65535) {
-		set_err(err, errlen, "bad port in '%s'", s);
+		errbuf_set(err, errlen, "bad port in '%s'", s);
 		return -1;
 	}
 	if (host_len == 0) {
@@ -91,7 +77,7 @@ static int parse_host_port(const char *s, struct endpoint *ep, char *err, size_t
 	}
 	if (copy_str(ep->host, sizeof(ep->host), host, host_len) ||
 	    copy_str(ep->port, sizeof(ep->port), colon + 1, strlen(colon + 1))) {
-		set_err(err, errlen, "address too long: '%s'", s);
+		errbuf_set(err, errlen, "address too long: '%s'", s);
 		return -1;
 	}
 	ep->kind = ENDPOINT_TCP;
@@ -104,7 +90,7 @@ int endpoint_parse(const char *spec, struct endpoint *ep, char *err, size_t errl
 
 	memset(ep, 0, sizeof(*ep));
 	if (!spec || !*spec) {
-		set_err(err, errlen, "empty endpoint");
+		errbuf_set(err, errlen, "empty endpoint");
 		return -1;
 	}
 	if (!strncmp(spec, "tcp:", 4))
@@ -115,11 +101,11 @@ int endpoint_parse(const char *spec, struct endpoint *ep, char *err, size_t errl
 		return parse_host_port(spec, ep, err, errlen);
 
 	if (!*spec) {
-		set_err(err, errlen, "empty unix socket path");
+		errbuf_set(err, errlen, "empty unix socket path");
 		return -1;
 	}
 	if (copy_str(ep->path, sizeof(ep->path), spec, strlen(spec))) {
-		set_err(err, errlen, "unix socket path too long (max %zu bytes): %s",
+		errbuf_set(err, errlen, "unix socket path too long (max %zu bytes): %s",
 			sizeof(ep->path) - 1, spec);
 		return -1;
 	}
@@ -271,11 +257,11 @@ int endpoint_connect(const char *spec, int timeout_ms, char *err, size_t errlen)
 		if (fd >= 0)
 			return fd;
 		if (gai_error) {
-			set_err(err, errlen, "cannot connect to %s: %s", name, gai_strerror(gai_error));
+			errbuf_set(err, errlen, "cannot connect to %s: %s", name, gai_strerror(gai_error));
 			if (gai_error != EAI_AGAIN)
 				return -1;
 		} else {
-			set_err(err, errlen, "cannot connect to %s: %s", name, strerror(errno));
+			errbuf_set(err, errlen, "cannot connect to %s: %s", name, strerror(errno));
 			if (!retryable(errno))
 				return -1;
 		}
@@ -310,7 +296,7 @@ int endpoint_resolve(const char *spec, struct endpoint_addrs *out, char *err, si
 	hints.ai_socktype = SOCK_STREAM;
 	rc = getaddrinfo(ep.host, ep.port, &hints, &res);
 	if (rc) {
-		set_err(err, errlen, "cannot resolve %s: %s", out->name, gai_strerror(rc));
+		errbuf_set(err, errlen, "cannot resolve %s: %s", out->name, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai && out->count < ENDPOINT_MAX_ADDRS; ai = ai->ai_next) {
@@ -321,7 +307,7 @@ int endpoint_resolve(const char *spec, struct endpoint_addrs *out, char *err, si
 	}
 	freeaddrinfo(res);
 	if (!out->count) {
-		set_err(err, errlen, "cannot resolve %s: no usable address", out->name);
+		errbuf_set(err, errlen, "cannot resolve %s: no usable address", out->name);
 		return -1;
 	}
 	return 0;
@@ -409,7 +395,7 @@ static int listen_unix(const struct endpoint *ep, const char *name, char *err, s
 	int fd, rc;
 
 	if (unlink_stale_socket(ep->path)) {
-		set_err(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
+		errbuf_set(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -427,7 +413,7 @@ static int listen_unix(const struct endpoint *ep, const char *name, char *err, s
 		goto fail;
 	return fd;
 fail:
-	set_err(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
+	errbuf_set(err, errlen, "cannot listen on %s: %s", name, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return -1;
@@ -444,7 +430,7 @@ static int listen_tcp(const struct endpoint *ep, const char *name, char *err, si
 	hints.ai_flags = AI_PASSIVE;
 	rc = getaddrinfo(ep->host, ep->port, &hints, &res);
 	if (rc) {
-		set_err(err, errlen, "cannot listen on %s: %s", name, gai_strerror(rc));
+		errbuf_set(err, errlen, "cannot listen on %s: %s", name, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -462,7 +448,7 @@ static int listen_tcp(const struct endpoint *ep, const char *name, char *err, si
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		set_err(err, errlen, "cannot listen on %s: %s", name, strerror(e));
+		errbuf_set(err, errlen, "cannot listen on %s: %s", name, strerror(e));
 	return fd;
 }
 
@@ -530,22 +516,22 @@ static int private_dir(const char *dir, int create, char *err, size_t errlen)
 			goto fail;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		set_err(err, errlen, "%s is not a directory", dir);
+		errbuf_set(err, errlen, "%s is not a directory", dir);
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		set_err(err, errlen, "%s is owned by uid %u, not by you (uid %u): refusing to "
+		errbuf_set(err, errlen, "%s is owned by uid %u, not by you (uid %u): refusing to "
 			"put a debugger socket there", dir, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -1;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		set_err(err, errlen, "%s is writable by group or others (mode %03o): refusing to "
+		errbuf_set(err, errlen, "%s is writable by group or others (mode %03o): refusing to "
 			"put a debugger socket there", dir, (unsigned)(st.st_mode & 0777));
 		return -1;
 	}
 	return 0;
 fail:
-	set_err(err, errlen, "cannot use %s: %s", dir, strerror(errno));
+	errbuf_set(err, errlen, "cannot use %s: %s", dir, strerror(errno));
 	return -1;
 }
 
@@ -557,7 +543,7 @@ int endpoint_default_debugger(const char *name, int create, char *spec, size_t c
 	int n;
 
 	if (!name || !*name || strchr(name, '/')) {
-		set_err(err, errlen, "bad VM name for a socket path: '%s'", name ? name : "");
+		errbuf_set(err, errlen, "bad VM name for a socket path: '%s'", name ? name : "");
 		return -1;
 	}
 	if (runtime && *runtime == '/') {
@@ -565,19 +551,19 @@ int endpoint_default_debugger(const char *name, int create, char *spec, size_t c
 	} else if (geteuid() == 0) {
 		n = snprintf(dir, sizeof(dir), "/run/vmkd");
 	} else {
-		set_err(err, errlen, "no $XDG_RUNTIME_DIR to put the debugger socket in: give "
+		errbuf_set(err, errlen, "no $XDG_RUNTIME_DIR to put the debugger socket in: give "
 			"--listen unix:PATH (in a directory of your own) or tcp:127.0.0.1:PORT");
 		return -1;
 	}
 	if (n < 0 || (size_t)n >= sizeof(dir) ||
 	    strlen(dir) + 1 + strlen(name) + sizeof(".sock") > sizeof(dir)) {
-		set_err(err, errlen, "debugger socket path too long: %s/%s.sock", dir, name);
+		errbuf_set(err, errlen, "debugger socket path too long: %s/%s.sock", dir, name);
 		return -1;
 	}
 	if (private_dir(dir, create, err, errlen))
 		return -1;
 	if ((size_t)snprintf(spec, cap, "unix:%s/%s.sock", dir, name) >= cap) {
-		set_err(err, errlen, "debugger socket path too long");
+		errbuf_set(err, errlen, "debugger socket path too long");
 		return -1;
 	}
 	return 0;

@@ -12,7 +12,43 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Formats the reason into err (if any) and returns -1, for `return errbuf_fail(...)`. */
+/* Formats the reason into err, if the caller gave one. */
+static inline void errbuf_vset(char *err, size_t errlen, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static inline void errbuf_vset(char *err, size_t errlen, const char *fmt, va_list ap)
+{
+	if (err && errlen)
+		vsnprintf(err, errlen, fmt, ap);
+}
+
+static inline void errbuf_set(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static inline void errbuf_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errbuf_vset(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* The same, returning rc: `return errbuf_fail_rc(err, errlen, -EPROTO, ...)`. */
+static inline int errbuf_fail_rc(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static inline int errbuf_fail_rc(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errbuf_vset(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The same, returning -1, for `return errbuf_fail(...)`. */
 static inline int errbuf_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -20,11 +56,9 @@ static inline int errbuf_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	errbuf_vset(err, errlen, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,20 +12,9 @@
 
 #include "endpoint.h"
 #include "vmkd/kd_bytes.h"
+#include "errbuf.h"
 
 #define QMP_CHUNK 65536u
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static int send_all(int fd, const char *s, size_t len)
 {
@@ -128,7 +116,7 @@ int qmp_open_ms(struct qmp *q, const char *spec, int connect_ms, char *err, size
 	if (!rc && strstr(line, "\"error\""))
 		rc = -EPROTO;
 	if (rc) {
-		fail(err, errlen, rc, "QMP handshake on %s failed: %s", spec, strerror(-rc));
+		errbuf_fail_rc(err, errlen, rc, "QMP handshake on %s failed: %s", spec, strerror(-rc));
 		qmp_close(q);
 		return -1;
 	}
@@ -156,16 +144,16 @@ int qmp_execute(struct qmp *q, const char *json, char *reply, size_t cap, char *
 		cap = sizeof(small);
 	}
 	if (q->fd < 0)
-		return fail(err, errlen, -EBADF, "QMP not connected");
+		return errbuf_fail_rc(err, errlen, -EBADF, "QMP not connected");
 	rc = send_all(q->fd, json, n);
 	if (!rc)
 		rc = send_all(q->fd, "\n", 1);
 	if (!rc)
 		rc = read_reply(q, reply, cap);
 	if (rc)
-		return fail(err, errlen, rc, "QMP: %s", strerror(-rc));
+		return errbuf_fail_rc(err, errlen, rc, "QMP: %s", strerror(-rc));
 	if (strncmp(reply, "{\"error\"", 8) == 0)
-		return fail(err, errlen, -EPROTO, "QMP error: %.200s", reply);
+		return errbuf_fail_rc(err, errlen, -EPROTO, "QMP error: %.200s", reply);
 	return 0;
 }
 
@@ -261,7 +249,7 @@ long qmp_hmp(struct qmp *q, const char *cmdline, char *out, size_t cap, char *er
 		 esc);
 	reply = malloc(QMP_LINE_MAX);
 	if (!reply)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errbuf_fail_rc(err, errlen, -ENOMEM, "out of memory");
 	rc = qmp_execute(q, cmd, reply, QMP_LINE_MAX, err, errlen);
 	if (rc) {
 		free(reply);
@@ -270,6 +258,6 @@ long qmp_hmp(struct qmp *q, const char *cmdline, char *out, size_t cap, char *er
 	n = qmp_json_string(reply, "return", out, cap);
 	free(reply);
 	if (n < 0)
-		return fail(err, errlen, -EPROTO, "QMP %s: the reply holds no string", cmdline);
+		return errbuf_fail_rc(err, errlen, -EPROTO, "QMP %s: the reply holds no string", cmdline);
 	return n;
 }

@@ -4,23 +4,13 @@
 
 #include <elf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../common/errbuf.h"
 
 #define DEFAULT_CHUNK (8u << 20)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off, char *err,
 		      size_t errlen)
@@ -33,7 +23,7 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off, char *e
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return fail(err, errlen, "write at %#llx: %s", (unsigned long long)off,
+			return errbuf_fail(err, errlen, "write at %#llx: %s", (unsigned long long)off,
 				    n < 0 ? strerror(errno) : "no progress");
 		p += n;
 		len -= (size_t)n;
@@ -59,7 +49,7 @@ static int write_elf_headers(int fd, const struct guest_ram_layout *l, char *err
 	int rc;
 
 	if (!h)
-		return fail(err, errlen, "out of memory");
+		return errbuf_fail(err, errlen, "out of memory");
 	memset(&eh, 0, sizeof(eh));
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -159,7 +149,7 @@ static int copy_range(int fd, const struct dump_source *src, const struct guest_
 
 		if (!p) {
 			if (!src->read)
-				return fail(err, errlen, "no bytes for %#llx",
+				return errbuf_fail(err, errlen, "no bytes for %#llx",
 					    (unsigned long long)(r->gpa + pos));
 			if (src->read(src->ctx, r->gpa + pos, buf, n, err, errlen))
 				return -1;
@@ -184,17 +174,17 @@ int dump_write(int fd, enum dump_format fmt, const struct dump_source *src, char
 	int rc = -1;
 
 	if (!l->count)
-		return fail(err, errlen, "nothing to dump: no RAM ranges");
+		return errbuf_fail(err, errlen, "nothing to dump: no RAM ranges");
 	if (src->read) {
 		buf = malloc(src->chunk ? src->chunk : DEFAULT_CHUNK);
 		if (!buf)
-			return fail(err, errlen, "out of memory");
+			return errbuf_fail(err, errlen, "out of memory");
 	}
 	if (fmt == DUMP_ELF && write_elf_headers(fd, l, err, errlen))
 		goto out;
 	if (fmt == DUMP_DMP) {
 		if (!src->prefix || !src->prefix_len) {
-			fail(err, errlen, "a Windows dump needs its header");
+			errbuf_fail(err, errlen, "a Windows dump needs its header");
 			goto out;
 		}
 		if (pwrite_all(fd, src->prefix, src->prefix_len, 0, err, errlen))
@@ -214,7 +204,7 @@ int dump_write(int fd, enum dump_format fmt, const struct dump_source *src, char
 	if (fmt == DUMP_RAW)
 		off = l->r[l->count - 1].gpa + l->r[l->count - 1].size;
 	if ((fmt == DUMP_RAW || src->sparse) && ftruncate(fd, (off_t)off) < 0) {
-		fail(err, errlen, "truncate: %s", strerror(errno));
+		errbuf_fail(err, errlen, "truncate: %s", strerror(errno));
 		goto out;
 	}
 	if (src->zero_bytes)

@@ -2,24 +2,14 @@
 /* DUMP_HEADER64: built from KD facts, read back by the tests and `vmkd dump --inspect`. */
 #include "dump_windows.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vmkd/kd_bytes.h"
+#include "../common/errbuf.h"
 
 #define PAGE 0x1000u
 #define RUN0 (DMP_OFF_RUNS + 0x10u)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int dump_win_build(uint8_t *hdr, const struct dump_win_info *info,
 		   const struct guest_ram_layout *l, char *err, size_t errlen)
@@ -29,7 +19,7 @@ int dump_win_build(uint8_t *hdr, const struct dump_win_info *info,
 	uint8_t *ex = hdr + DMP_OFF_EXCEPTION;
 
 	if (l->count == 0 || l->count > DMP_MAX_RUNS)
-		return fail(err, errlen, "%zu RAM ranges: a dump header holds 1-%u runs", l->count,
+		return errbuf_fail(err, errlen, "%zu RAM ranges: a dump header holds 1-%u runs", l->count,
 			    DMP_MAX_RUNS);
 	/* Windows starts from a header full of "PAGE" and fills in what it knows. */
 	for (size_t i = 0; i < DMP_HEADER_SIZE; i += 4)
@@ -52,7 +42,7 @@ int dump_win_build(uint8_t *hdr, const struct dump_win_info *info,
 		const struct guest_ram_range *r = &l->r[i];
 
 		if ((r->gpa | r->size) & (PAGE - 1))
-			return fail(err, errlen, "RAM range %#llx+%#llx is not page aligned",
+			return errbuf_fail(err, errlen, "RAM range %#llx+%#llx is not page aligned",
 				    (unsigned long long)r->gpa, (unsigned long long)r->size);
 		kd_put_le64(hdr + RUN0 + i * 16, r->gpa / PAGE);
 		kd_put_le64(hdr + RUN0 + i * 16 + 8, r->size / PAGE);
@@ -82,9 +72,9 @@ int dump_win_parse(const uint8_t *hdr, size_t len, uint64_t file_size,
 
 	memset(out, 0, sizeof(*out));
 	if (len < DMP_HEADER_SIZE)
-		return fail(err, errlen, "shorter than a dump header (%zu bytes)", len);
+		return errbuf_fail(err, errlen, "shorter than a dump header (%zu bytes)", len);
 	if (kd_get_le32(hdr) != DMP_SIGNATURE || kd_get_le32(hdr + 4) != DMP_VALID_DUMP64)
-		return fail(err, errlen, "not a 64-bit Windows dump (no PAGEDU64)");
+		return errbuf_fail(err, errlen, "not a 64-bit Windows dump (no PAGEDU64)");
 	in->major = kd_get_le32(hdr + 0x08);
 	in->minor = kd_get_le32(hdr + 0x0C);
 	in->dtb = kd_get_le64(hdr + DMP_OFF_DTB);
@@ -104,29 +94,29 @@ int dump_win_parse(const uint8_t *hdr, size_t len, uint64_t file_size,
 	out->number_of_runs = kd_get_le32(hdr + DMP_OFF_RUNS);
 	out->number_of_pages = kd_get_le64(hdr + DMP_OFF_RUNS + 8);
 	if (out->dump_type != DMP_TYPE_FULL)
-		return fail(err, errlen, "dump type %u, not a full dump (1)", out->dump_type);
+		return errbuf_fail(err, errlen, "dump type %u, not a full dump (1)", out->dump_type);
 	if (out->number_of_runs == 0 || out->number_of_runs > DMP_MAX_RUNS)
-		return fail(err, errlen, "%u runs", out->number_of_runs);
+		return errbuf_fail(err, errlen, "%u runs", out->number_of_runs);
 	for (uint32_t i = 0; i < out->number_of_runs; i++) {
 		uint64_t base = kd_get_le64(hdr + RUN0 + i * 16);
 		uint64_t count = kd_get_le64(hdr + RUN0 + i * 16 + 8);
 
 		if (!count || count > (1ull << 40) || base > (1ull << 40) ||
 		    (i && base < out->runs[i - 1].base_page + out->runs[i - 1].page_count))
-			return fail(err, errlen, "run %u (%#llx + %#llx pages) is bad or out of order",
+			return errbuf_fail(err, errlen, "run %u (%#llx + %#llx pages) is bad or out of order",
 				    i, (unsigned long long)base, (unsigned long long)count);
 		out->runs[i].base_page = base;
 		out->runs[i].page_count = count;
 		pages += count;
 	}
 	if (pages != out->number_of_pages)
-		return fail(err, errlen, "runs hold %llu pages, NumberOfPages says %llu",
+		return errbuf_fail(err, errlen, "runs hold %llu pages, NumberOfPages says %llu",
 			    (unsigned long long)pages, (unsigned long long)out->number_of_pages);
 	if (out->required_dump_space != DMP_HEADER_SIZE + pages * PAGE)
-		return fail(err, errlen, "RequiredDumpSpace %#llx for %llu pages",
+		return errbuf_fail(err, errlen, "RequiredDumpSpace %#llx for %llu pages",
 			    (unsigned long long)out->required_dump_space, (unsigned long long)pages);
 	if (file_size && file_size < out->required_dump_space)
-		return fail(err, errlen, "the file has %llu bytes, the runs need %llu",
+		return errbuf_fail(err, errlen, "the file has %llu bytes, the runs need %llu",
 			    (unsigned long long)file_size,
 			    (unsigned long long)out->required_dump_space);
 	return 0;

@@ -2,9 +2,10 @@
 /* codeview.c - PE headers -> debug directory -> RSDS record, through a bounded reader. */
 #include "codeview.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "../common/errbuf.h"
+#include "vmkd/kd_bytes.h"
 
 enum {
 	DOS_LFANEW = 0x3c,
@@ -20,30 +21,6 @@ enum {
 	SECTIONS_MAX = 96,        /* the PE loader's limit */
 	RSDS_FIXED = 24,          /* "RSDS", GUID, age */
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 int pdb_buffer_read(void *opaque, uint64_t va, void *buf, size_t len, size_t *got)
 {
@@ -92,10 +69,10 @@ static int rva_to_off(const struct image *im, uint32_t rva, uint32_t len, uint64
 
 		if (rd_at(im, im->sections_at + (uint64_t)i * SECTION_HDR_SIZE, sh, sizeof(sh)))
 			return -1;
-		vsize = rd32(sh + 8);
-		va = rd32(sh + 12);
-		rawsize = rd32(sh + 16);
-		raw = rd32(sh + 20);
+		vsize = kd_get_le32(sh + 8);
+		va = kd_get_le32(sh + 12);
+		rawsize = kd_get_le32(sh + 16);
+		raw = kd_get_le32(sh + 20);
 		if (vsize < rawsize)
 			vsize = rawsize;
 		if (rva >= va && rva - va < vsize && len <= rawsize && rva - va <= rawsize - len) {
@@ -118,56 +95,56 @@ int pdb_codeview_from_image(const struct pdb_mem_reader *rd, uint64_t image_base
 	int saw_nb10 = 0;
 
 	memset(info, 0, sizeof(*info));
-	if (rd_at(&im, 0, dos, sizeof(dos)) || rd16(dos) != 0x5a4d) {
-		seterr(err, errlen, "no MZ header at 0x%llx", (unsigned long long)image_base);
+	if (rd_at(&im, 0, dos, sizeof(dos)) || kd_get_le16(dos) != 0x5a4d) {
+		errbuf_set(err, errlen, "no MZ header at 0x%llx", (unsigned long long)image_base);
 		return -1;
 	}
-	lfanew = rd32(dos + DOS_LFANEW);
-	if (lfanew > LFANEW_MAX || rd_at(&im, lfanew, fh, sizeof(fh)) || rd32(fh) != 0x4550) {
-		seterr(err, errlen, "no PE signature at e_lfanew 0x%x", lfanew);
+	lfanew = kd_get_le32(dos + DOS_LFANEW);
+	if (lfanew > LFANEW_MAX || rd_at(&im, lfanew, fh, sizeof(fh)) || kd_get_le32(fh) != 0x4550) {
+		errbuf_set(err, errlen, "no PE signature at e_lfanew 0x%x", lfanew);
 		return -1;
 	}
-	info->timestamp = rd32(fh + 8);
-	im.nsections = rd16(fh + 6);
-	opt_size = rd16(fh + 20);
+	info->timestamp = kd_get_le32(fh + 8);
+	im.nsections = kd_get_le16(fh + 6);
+	opt_size = kd_get_le16(fh + 20);
 	if (im.nsections > SECTIONS_MAX) {
-		seterr(err, errlen, "%u sections (the PE limit is %u)", im.nsections, SECTIONS_MAX);
+		errbuf_set(err, errlen, "%u sections (the PE limit is %u)", im.nsections, SECTIONS_MAX);
 		return -1;
 	}
 	im.sections_at = (uint64_t)lfanew + FILE_HDR_SIZE + opt_size;
 	memset(opt, 0, sizeof(opt));
 	if (opt_size < 2 || rd_at(&im, (uint64_t)lfanew + FILE_HDR_SIZE, opt,
 				  opt_size < sizeof(opt) ? opt_size : sizeof(opt))) {
-		seterr(err, errlen, "optional header (%u bytes) unreadable", opt_size);
+		errbuf_set(err, errlen, "optional header (%u bytes) unreadable", opt_size);
 		return -1;
 	}
-	magic = rd16(opt);
+	magic = kd_get_le16(opt);
 	if (magic == OPT_MAGIC_PE32) {
-		ndirs = rd32(opt + 92);
+		ndirs = kd_get_le32(opt + 92);
 		dirs_at = 96;
 	} else if (magic == OPT_MAGIC_PE32P) {
-		ndirs = rd32(opt + 108);
+		ndirs = kd_get_le32(opt + 108);
 		dirs_at = 112;
 	} else {
-		seterr(err, errlen, "optional header magic 0x%x is neither PE32 nor PE32+", magic);
+		errbuf_set(err, errlen, "optional header magic 0x%x is neither PE32 nor PE32+", magic);
 		return -1;
 	}
-	info->image_size = rd32(opt + 56);
+	info->image_size = kd_get_le32(opt + 56);
 	if (ndirs <= DIR_DEBUG || dirs_at + 8u * (DIR_DEBUG + 1) > opt_size) {
-		seterr(err, errlen, "no debug directory (%u data directories)", ndirs);
+		errbuf_set(err, errlen, "no debug directory (%u data directories)", ndirs);
 		return -1;
 	}
-	dir_rva = rd32(opt + dirs_at + 8 * DIR_DEBUG);
-	dir_size = rd32(opt + dirs_at + 8 * DIR_DEBUG + 4);
+	dir_rva = kd_get_le32(opt + dirs_at + 8 * DIR_DEBUG);
+	dir_size = kd_get_le32(opt + dirs_at + 8 * DIR_DEBUG + 4);
 	n = dir_size / DEBUG_ENTRY_SIZE;
 	if (!dir_rva || !n) {
-		seterr(err, errlen, "the image has no debug directory");
+		errbuf_set(err, errlen, "the image has no debug directory");
 		return -1;
 	}
 	if (n > DEBUG_ENTRIES_MAX)
 		n = DEBUG_ENTRIES_MAX;
 	if (rva_to_off(&im, dir_rva, n * DEBUG_ENTRY_SIZE, &off)) {
-		seterr(err, errlen, "debug directory RVA 0x%x is in no section", dir_rva);
+		errbuf_set(err, errlen, "debug directory RVA 0x%x is in no section", dir_rva);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -176,14 +153,14 @@ int pdb_codeview_from_image(const struct pdb_mem_reader *rd, uint64_t image_base
 		size_t k;
 
 		if (rd_at(&im, off + (uint64_t)i * DEBUG_ENTRY_SIZE, ent, sizeof(ent))) {
-			seterr(err, errlen, "debug directory entry %u unreadable", i);
+			errbuf_set(err, errlen, "debug directory entry %u unreadable", i);
 			return -1;
 		}
-		if (rd32(ent + 12) != DEBUG_TYPE_CODEVIEW)
+		if (kd_get_le32(ent + 12) != DEBUG_TYPE_CODEVIEW)
 			continue;
-		size = rd32(ent + 16);
-		data_rva = rd32(ent + 20);
-		data_raw = rd32(ent + 24);
+		size = kd_get_le32(ent + 16);
+		data_rva = kd_get_le32(ent + 20);
+		data_raw = kd_get_le32(ent + 24);
 		if (layout == PDB_IMAGE_MAPPED) {
 			if (!data_rva)
 				continue; /* not loaded into memory */
@@ -193,17 +170,17 @@ int pdb_codeview_from_image(const struct pdb_mem_reader *rd, uint64_t image_base
 		}
 		if (size < RSDS_FIXED + 1 || rd_at(&im, at, cv, sizeof(cv)))
 			continue;
-		if (rd32(cv) != 0x53445352) { /* "RSDS" */
-			saw_nb10 |= rd32(cv) == 0x3031424e; /* "NB10" */
+		if (kd_get_le32(cv) != 0x53445352) { /* "RSDS" */
+			saw_nb10 |= kd_get_le32(cv) == 0x3031424e; /* "NB10" */
 			continue;
 		}
 		memcpy(info->guid, cv + 4, 16);
-		info->age = rd32(cv + 20);
+		info->age = kd_get_le32(cv + 20);
 		plen = size - RSDS_FIXED;
 		if (plen > PDB_CV_PATH_MAX - 1)
 			plen = PDB_CV_PATH_MAX - 1;
 		if (rd_at(&im, at + RSDS_FIXED, info->path, plen)) {
-			seterr(err, errlen, "RSDS path unreadable");
+			errbuf_set(err, errlen, "RSDS path unreadable");
 			return -1;
 		}
 		info->path[plen] = 0;
@@ -212,12 +189,12 @@ int pdb_codeview_from_image(const struct pdb_mem_reader *rd, uint64_t image_base
 			if (info->path[k] == '\\' || info->path[k] == '/' || info->path[k] == ':')
 				info->name = info->path + k + 1;
 		if (!info->name[0]) {
-			seterr(err, errlen, "RSDS record names no PDB file");
+			errbuf_set(err, errlen, "RSDS record names no PDB file");
 			return -1;
 		}
 		return 0;
 	}
-	seterr(err, errlen, saw_nb10 ? "CodeView NB10 (PDB 2.0) records are not supported"
+	errbuf_set(err, errlen, saw_nb10 ? "CodeView NB10 (PDB 2.0) records are not supported"
 				     : "no RSDS CodeView record in the debug directory");
 	return -1;
 }

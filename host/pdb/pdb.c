@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "msf.h"
+#include "vmkd/kd_bytes.h"
 
 /* Fixed stream numbers. */
 enum { STREAM_PDB_INFO = 1, STREAM_DBI = 3 };
@@ -73,16 +74,6 @@ static void seterr(struct pdb *pdb, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int read_info(struct pdb *pdb)
 {
 	uint8_t *s;
@@ -95,9 +86,9 @@ static int read_info(struct pdb *pdb)
 		free(s);
 		return -1;
 	}
-	pdb->info.version = rd32(s);
-	pdb->info.signature = rd32(s + 4);
-	pdb->info.age = rd32(s + 8);
+	pdb->info.version = kd_get_le32(s);
+	pdb->info.signature = kd_get_le32(s + 4);
+	pdb->info.age = kd_get_le32(s + 8);
 	memcpy(pdb->info.guid, s + 12, 16);
 	free(s);
 	return 0;
@@ -123,8 +114,8 @@ static int read_modules(struct pdb *pdb, uint32_t off, uint32_t len)
 			seterr(pdb, "DBI module %u is truncated", pdb->nmods);
 			return -1;
 		}
-		m->stream = rd16(p + at + 34);
-		m->sym_bytes = rd32(p + at + 36);
+		m->stream = kd_get_le16(p + at + 34);
+		m->sym_bytes = kd_get_le32(p + at + 36);
 		name = p + at + DBI_MODINFO_FIXED;
 		rest = len - at - DBI_MODINFO_FIXED;
 		obj = memchr(name, 0, rest);
@@ -160,18 +151,18 @@ static int read_dbi(struct pdb *pdb)
 			    sizeof(pdb->err)))
 		return -1;
 	h = pdb->dbi;
-	if (pdb->dbi_len < DBI_HEADER_SIZE || rd32(h) != 0xffffffffu) {
+	if (pdb->dbi_len < DBI_HEADER_SIZE || kd_get_le32(h) != 0xffffffffu) {
 		seterr(pdb, "DBI stream: not a new-format header (%u bytes)", pdb->dbi_len);
 		return -1;
 	}
-	pdb->info.age = rd32(h + 8);
-	pdb->sym_record_stream = rd16(h + 20);
-	pdb->info.machine = rd16(h + 62);
+	pdb->info.age = kd_get_le32(h + 8);
+	pdb->sym_record_stream = kd_get_le16(h + 20);
+	pdb->info.machine = kd_get_le16(h + 62);
 	/* Substreams in file order: modules, section contributions, section map, file info,
 	 * type server map, EC names, optional debug header. */
 	static const uint8_t size_at[7] = { 24, 28, 32, 36, 40, 52, 48 };
 	for (i = 0; i < 7; i++) {
-		int32_t v = (int32_t)rd32(h + size_at[i]);
+		int32_t v = (int32_t)kd_get_le32(h + size_at[i]);
 
 		if (v < 0) {
 			seterr(pdb, "DBI substream %zu has a negative size", i);
@@ -193,7 +184,7 @@ static int read_dbi(struct pdb *pdb)
 	dbg_off = (uint32_t)(off + sub[1] + sub[2] + sub[3] + sub[4] + sub[5]);
 	if (sub[6] < 2 * (DBG_HEADER_SECTION_HDR + 1))
 		return 0;
-	sh_stream = rd16(pdb->dbi + dbg_off + 2 * DBG_HEADER_SECTION_HDR);
+	sh_stream = kd_get_le16(pdb->dbi + dbg_off + 2 * DBG_HEADER_SECTION_HDR);
 	if (sh_stream == 0xffff)
 		return 0;
 	if (msf_stream_read(&pdb->msf, sh_stream, &pdb->sections, &pdb->sections_len, pdb->err,
@@ -300,7 +291,7 @@ bool pdb_section_rva(const struct pdb *pdb, uint16_t section, uint32_t offset, u
 
 	if (section == 0 || section > pdb->info.num_sections)
 		return false;
-	va = rd32(pdb->sections + (uint32_t)(section - 1) * SECTION_HEADER_SIZE + 12);
+	va = kd_get_le32(pdb->sections + (uint32_t)(section - 1) * SECTION_HEADER_SIZE + 12);
 	if (offset > UINT32_MAX - va)
 		return false;
 	*rva = va + offset;
@@ -336,7 +327,7 @@ static bool decode_record(struct pdb *pdb, uint16_t kind, const uint8_t *d, uint
 		if (!(want & PDB_WANT_PUBLICS) || len < 10)
 			return false;
 		sym->kind = PDB_SYM_PUBLIC;
-		sym->flags = rd32(d);
+		sym->flags = kd_get_le32(d);
 		break;
 	case S_GDATA32:
 	case S_LDATA32:
@@ -352,17 +343,17 @@ static bool decode_record(struct pdb *pdb, uint16_t kind, const uint8_t *d, uint
 			return false;
 		sym->kind = kind == S_GPROC32 || kind == S_GPROC32_ID ? PDB_SYM_PROC
 								      : PDB_SYM_LOCAL_PROC;
-		sym->size = rd32(d + 12);
-		sym->offset = rd32(d + 28);
-		sym->section = rd16(d + 32);
+		sym->size = kd_get_le32(d + 12);
+		sym->offset = kd_get_le32(d + 28);
+		sym->section = kd_get_le16(d + 32);
 		sym->name = rec_name(pdb, d, len, 35);
 		goto rva;
 	default:
 		return false;
 	}
 	/* PUB32 and DATA32 share the layout: flags or type, offset, section, name. */
-	sym->offset = rd32(d + 4);
-	sym->section = rd16(d + 8);
+	sym->offset = kd_get_le32(d + 4);
+	sym->section = kd_get_le16(d + 8);
 	sym->name = rec_name(pdb, d, len, 10);
 rva:
 	sym->has_rva = pdb_section_rva(pdb, sym->section, sym->offset, &sym->rva);
@@ -377,7 +368,7 @@ static int walk_records(struct pdb *pdb, const uint8_t *s, uint32_t len, uint32_
 	struct pdb_symbol sym;
 
 	while (len - off >= 4) {
-		uint16_t reclen = rd16(s + off), kind = rd16(s + off + 2);
+		uint16_t reclen = kd_get_le16(s + off), kind = kd_get_le16(s + off + 2);
 		int rc;
 
 		if (reclen < 2 || reclen > len - off - 2) {
@@ -466,7 +457,7 @@ int pdb_section_contribs(struct pdb *pdb, pdb_contrib_fn fn, void *ctx)
 	if (!pdb->dbi || pdb->sc_len < 4)
 		return 0; /* no DBI stream: nothing contributed */
 	p = pdb->dbi + pdb->sc_off;
-	ver = rd32(p);
+	ver = kd_get_le32(p);
 	if (ver == (uint32_t)SC_VER60) {
 		esize = 28;
 	} else if (ver == (uint32_t)SC_V2) {
@@ -477,11 +468,11 @@ int pdb_section_contribs(struct pdb *pdb, pdb_contrib_fn fn, void *ctx)
 	}
 	for (at = 4; pdb->sc_len - at >= esize; at += esize) {
 		memset(&c, 0, sizeof(c));
-		c.section = rd16(p + at);
-		c.offset = rd32(p + at + 4);
-		c.size = rd32(p + at + 8);
-		c.characteristics = rd32(p + at + 12);
-		c.module = rd16(p + at + 16);
+		c.section = kd_get_le16(p + at);
+		c.offset = kd_get_le32(p + at + 4);
+		c.size = kd_get_le32(p + at + 8);
+		c.characteristics = kd_get_le32(p + at + 12);
+		c.module = kd_get_le16(p + at + 16);
 		c.module_name = c.module < pdb->nmods ? pdb->mods[c.module].name : NULL;
 		c.has_rva = pdb_section_rva(pdb, c.section, c.offset, &c.rva);
 		rc = fn(ctx, &c);
@@ -493,12 +484,12 @@ int pdb_section_contribs(struct pdb *pdb, pdb_contrib_fn fn, void *ctx)
 
 void pdb_guid_age_key(const uint8_t g[16], uint32_t age, char out[41])
 {
-	snprintf(out, 41, "%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%X", rd32(g), rd16(g + 4),
-		 rd16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15], age);
+	snprintf(out, 41, "%08X%04X%04X%02X%02X%02X%02X%02X%02X%02X%02X%X", kd_get_le32(g), kd_get_le16(g + 4),
+		 kd_get_le16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15], age);
 }
 
 void pdb_guid_format(const uint8_t g[16], char out[39])
 {
-	snprintf(out, 39, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}", rd32(g),
-		 rd16(g + 4), rd16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+	snprintf(out, 39, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}", kd_get_le32(g),
+		 kd_get_le16(g + 4), kd_get_le16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }

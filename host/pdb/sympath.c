@@ -12,20 +12,7 @@
 
 #include "pdb.h"
 #include "symsrv.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "../common/errbuf.h"
 
 /* A PDB name from a CodeView record: a plain file name, nothing a path could abuse. */
 static bool name_ok(const char *name)
@@ -111,11 +98,11 @@ static enum sympath_result download(const struct sympath_elem *e, const char *di
 
 	if (sympath_store_path(out, outlen, dir, name, guid, age) ||
 	    snprintf(tmp, sizeof(tmp), "%s.part%ld", out, (long)getpid()) >= (int)sizeof(tmp)) {
-		seterr(err, errlen, "cache path too long under %s", dir);
+		errbuf_set(err, errlen, "cache path too long under %s", dir);
 		return SYMPATH_ERROR;
 	}
 	if (mkdirs_for(out)) {
-		seterr(err, errlen, "cannot create the cache folder for %s: %s", out,
+		errbuf_set(err, errlen, "cannot create the cache folder for %s: %s", out,
 		       strerror(errno));
 		return SYMPATH_ERROR;
 	}
@@ -128,11 +115,11 @@ static enum sympath_result download(const struct sympath_elem *e, const char *di
 		return SYMPATH_ERROR;
 	if (!candidate(o, tmp, guid, age)) {
 		unlink(tmp);
-		seterr(err, errlen, "%s from %s is not the PDB asked for", name, e->url);
+		errbuf_set(err, errlen, "%s from %s is not the PDB asked for", name, e->url);
 		return SYMPATH_ERROR;
 	}
 	if (rename(tmp, out)) {
-		seterr(err, errlen, "%s: %s", out, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", out, strerror(errno));
 		unlink(tmp);
 		return SYMPATH_ERROR;
 	}
@@ -149,7 +136,7 @@ enum sympath_result sympath_find(const struct sympath *sp, const char *name,
 	size_t i, j;
 
 	if (!name_ok(name)) {
-		seterr(err, errlen, "the PDB name is not a plain file name (empty, a folder, "
+		errbuf_set(err, errlen, "the PDB name is not a plain file name (empty, a folder, "
 				    "a dot name or control characters)");
 		return SYMPATH_ERROR;
 	}
@@ -182,14 +169,14 @@ enum sympath_result sympath_find(const struct sympath *sp, const char *name,
 			snprintf(first_err, sizeof(first_err), "%s", err);
 	}
 	if (first_err[0]) {
-		seterr(err, errlen, "%s", first_err);
+		errbuf_set(err, errlen, "%s", first_err);
 		return SYMPATH_ERROR;
 	}
-	seterr(err, errlen, "%s not found in the symbol path", name);
+	errbuf_set(err, errlen, "%s not found in the symbol path", name);
 	return SYMPATH_NOT_FOUND;
 found:
 	if ((size_t)snprintf(out, outlen, "%s", path) >= outlen) {
-		seterr(err, errlen, "path too long");
+		errbuf_set(err, errlen, "path too long");
 		return SYMPATH_ERROR;
 	}
 	return SYMPATH_FOUND;

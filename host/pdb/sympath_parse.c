@@ -3,26 +3,12 @@
 #include "sympath.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "pdb.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "../common/errbuf.h"
 
 const char *sympath_default_cache(char *buf, size_t len)
 {
@@ -79,12 +65,12 @@ static int add_store(struct sympath_elem *e, const char *f, size_t n, const char
 		     char *err, size_t errlen)
 {
 	if (e->ndirs == SYMPATH_MAX_STORES) {
-		seterr(err, errlen, "more than %d stores in one element", SYMPATH_MAX_STORES);
+		errbuf_set(err, errlen, "more than %d stores in one element", SYMPATH_MAX_STORES);
 		return -1;
 	}
 	e->dirs[e->ndirs] = n ? dup_field(f, n) : (cache ? strdup(cache) : NULL);
 	if (!e->dirs[e->ndirs]) {
-		seterr(err, errlen, n ? "out of memory" : "no default symbol cache (HOME is unset)");
+		errbuf_set(err, errlen, n ? "out of memory" : "no default symbol cache (HOME is unset)");
 		return -1;
 	}
 	e->ndirs++;
@@ -102,13 +88,13 @@ static int parse_srv(struct sympath_elem *e, const char *s, size_t n, const char
 
 		if (is_url(s, f)) {
 			if (star) {
-				seterr(err, errlen, "a server must be the last field of srv*: '%.*s'",
+				errbuf_set(err, errlen, "a server must be the last field of srv*: '%.*s'",
 				       (int)n, s);
 				return -1;
 			}
 			e->url = dup_field(s, f);
 			if (!e->url) {
-				seterr(err, errlen, "out of memory");
+				errbuf_set(err, errlen, "out of memory");
 				return -1;
 			}
 			/* srv*URL: the cache is the store. */
@@ -151,7 +137,7 @@ int sympath_parse(struct sympath *sp, const char *text, const char *default_cach
 		if (n == 0)
 			goto next;
 		if (sp->n == SYMPATH_MAX_ELEMS) {
-			seterr(err, errlen, "more than %d symbol path elements", SYMPATH_MAX_ELEMS);
+			errbuf_set(err, errlen, "more than %d symbol path elements", SYMPATH_MAX_ELEMS);
 			return -1;
 		}
 		e = &sp->elems[sp->n++];
@@ -162,7 +148,7 @@ int sympath_parse(struct sympath *sp, const char *text, const char *default_cach
 			const char *dll_end = memchr(s + 7, '*', n - 7);
 
 			if (!dll_end) {
-				seterr(err, errlen, "symsrv*DLL*... needs a store or server");
+				errbuf_set(err, errlen, "symsrv*DLL*... needs a store or server");
 				return -1;
 			}
 			rc = parse_srv(e, dll_end + 1, n - (size_t)(dll_end + 1 - s),
@@ -174,7 +160,7 @@ int sympath_parse(struct sympath *sp, const char *text, const char *default_cach
 			if (!rc)
 				active_cache = e->dirs[0];
 		} else if (is_url(s, n)) {
-			seterr(err, errlen, "a server needs srv*: write srv*%.*s", (int)n, s);
+			errbuf_set(err, errlen, "a server needs srv*: write srv*%.*s", (int)n, s);
 			return -1;
 		} else {
 			e->kind = SYMPATH_DIR;

@@ -4,11 +4,11 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "../common/errbuf.h"
 
 struct dl {
 	FILE *out;
@@ -19,20 +19,6 @@ struct dl {
 	struct timespec last;
 	int drew; /* a progress line is on screen */
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *opaque)
 {
@@ -103,18 +89,18 @@ enum symsrv_result symsrv_download(const char *url_base, const char *name, const
 	url = malloc(ulen);
 	if (!url || snprintf(url, ulen, "%.*s/%s/%s/%s", (int)blen, url_base, name, key, name) < 0) {
 		free(url);
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return SYMSRV_ERROR;
 	}
 	d.out = fopen(dest, "wbx");
 	if (!d.out) {
-		seterr(err, errlen, "%s: %s", dest, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", dest, strerror(errno));
 		free(url);
 		return SYMSRV_ERROR;
 	}
 	/* Paired with the cleanup below; libcurl counts the calls. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		seterr(err, errlen, "libcurl initialisation failed");
+		errbuf_set(err, errlen, "libcurl initialisation failed");
 		fclose(d.out);
 		unlink(dest);
 		free(url);
@@ -122,7 +108,7 @@ enum symsrv_result symsrv_download(const char *url_base, const char *name, const
 	}
 	c = curl_easy_init();
 	if (!c) {
-		seterr(err, errlen, "libcurl initialisation failed");
+		errbuf_set(err, errlen, "libcurl initialisation failed");
 		goto out;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -152,7 +138,7 @@ enum symsrv_result symsrv_download(const char *url_base, const char *name, const
 		fputc('\n', d.progress);
 	if (cc == CURLE_OK) {
 		if (fflush(d.out) || ferror(d.out)) {
-			seterr(err, errlen, "%s: write failed", dest);
+			errbuf_set(err, errlen, "%s: write failed", dest);
 			goto out;
 		}
 		rc = SYMSRV_OK;
@@ -161,23 +147,23 @@ enum symsrv_result symsrv_download(const char *url_base, const char *name, const
 				(unsigned long long)d.written);
 	} else if (cc == CURLE_HTTP_RETURNED_ERROR && (status == 404 || status == 410)) {
 		rc = SYMSRV_NOT_FOUND;
-		seterr(err, errlen, "%s: not found on the server (HTTP %ld)", name, status);
+		errbuf_set(err, errlen, "%s: not found on the server (HTTP %ld)", name, status);
 	} else if (cc == CURLE_HTTP_RETURNED_ERROR) {
-		seterr(err, errlen, "%s: HTTP %ld", url, status);
+		errbuf_set(err, errlen, "%s: HTTP %ld", url, status);
 	} else if (d.too_big) {
-		seterr(err, errlen, "%s: larger than %llu bytes, abandoned", url,
+		errbuf_set(err, errlen, "%s: larger than %llu bytes, abandoned", url,
 		       (unsigned long long)d.max_bytes);
 	} else if (d.write_failed) {
-		seterr(err, errlen, "%s: write failed: %s", dest, strerror(errno));
+		errbuf_set(err, errlen, "%s: write failed: %s", dest, strerror(errno));
 	} else {
-		seterr(err, errlen, "%s: %s", url, curl_easy_strerror(cc));
+		errbuf_set(err, errlen, "%s: %s", url, curl_easy_strerror(cc));
 	}
 out:
 	if (c)
 		curl_easy_cleanup(c);
 	curl_global_cleanup();
 	if (fclose(d.out) && rc == SYMSRV_OK) {
-		seterr(err, errlen, "%s: %s", dest, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", dest, strerror(errno));
 		rc = SYMSRV_ERROR;
 	}
 	if (rc != SYMSRV_OK)
