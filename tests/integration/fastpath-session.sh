@@ -29,7 +29,7 @@ booted_vm() {
 
 # The session, through the relay.
 fast_session() {
-	local accel=$1 limit=$2 name="$1-fast" line sent notes polling
+	local accel=$1 limit=$2 name="$1-fast"
 	echo "== $name (accel $accel)"
 	vm_relay "$name"
 	# The debugger first, then the guest: its boot reports and initial breakpoint then
@@ -51,16 +51,7 @@ fast_session() {
 		grep -q "KD on vm (kdvm.dll as kdcom.dll)" "$tmp/$name.console"
 	check "$name: the kernel loaded kdvm.dll with its PE loader" \
 		grep -q "kdvm.dll loaded at" "$tmp/$name.console"
-	line=$(grep -o "guest stats: .*" "$relay_log" | tail -n 1)
-	echo "    $line"
-	sent=$(sed -nE 's/.*packets sent ([0-9]+).*/\1/p' <<<"$line")
-	notes=$(sed -nE 's/.*notifications ([0-9]+).*/\1/p' <<<"$line")
-	polling=$(sed -nE 's/.*\(([0-9]+) while polling\).*/\1/p' <<<"$line")
-	check "$name: the DLL reported its counters (packets sent $sent)" test -n "$sent" -a "${sent:-0}" -gt 0
-	# Each frame the DLL sends is one notification; set-up adds a few control messages.
-	check "$name: at most one notification per packet sent ($notes for $sent, set-up included)" \
-		test -n "$notes" -a "${notes:-999999}" -le $((${sent:-0} + 8))
-	check "$name: no port I/O while polling (got $polling)" test "${polling:-1}" -eq 0
+	check_guest_counters "$name" notification
 	relay_stop
 }
 

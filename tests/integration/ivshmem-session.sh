@@ -39,7 +39,7 @@ ivs_relay() {
 }
 
 ivs_session() {
-	local accel=$1 limit=$2 name="$1-ivs" line sent notes polling
+	local accel=$1 limit=$2 name="$1-ivs"
 	echo "== $name (accel $accel)"
 	if ! ivs_relay "$name"; then
 		fail "$name: the relay's sockets did not appear"
@@ -70,16 +70,7 @@ ivs_session() {
 		grep -q "KD on vm (kdvm.dll as kdcom.dll)" "$tmp/$name.console"
 	check "$name: the guest's HELLO came through the ring" \
 		grep -q 'guest HELLO from "kdvm.dll' "$relay_log"
-	line=$(grep -o "guest stats: .*" "$relay_log" | tail -n 1)
-	echo "    $line"
-	sent=$(sed -nE 's/.*packets sent ([0-9]+).*/\1/p' <<<"$line")
-	notes=$(sed -nE 's/.*notifications ([0-9]+).*/\1/p' <<<"$line")
-	polling=$(sed -nE 's/.*\(([0-9]+) while polling\).*/\1/p' <<<"$line")
-	check "$name: the DLL reported its counters (packets sent $sent)" \
-		test -n "$sent" -a "${sent:-0}" -gt 0
-	check "$name: one doorbell per frame sent ($notes for $sent packets, HELLO and STATS included)" \
-		test -n "$notes" -a "${notes:-999999}" -le $((${sent:-0} + 8))
-	check "$name: no port I/O while polling (got $polling)" test "${polling:-1}" -eq 0
+	check_guest_counters "$name" doorbell
 	relay_stop
 }
 

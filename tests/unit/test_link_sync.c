@@ -111,6 +111,18 @@ static struct wire drain(struct fx *fx)
 	return w;
 }
 
+/* Drains what the debugger side wrote and checks how many RESETs and ACKs it held and how
+ * many packets were delivered so far. */
+static struct wire expect_drain(struct fx *fx, size_t resets, size_t acks, size_t delivered)
+{
+	struct wire w = drain(fx);
+
+	assert_int_equal(w.resets, resets);
+	assert_int_equal(w.acks, acks);
+	assert_int_equal(fx->delivered, delivered);
+	return w;
+}
+
 static void setup_fx(struct fx *fx)
 {
 	struct kd_link_config cfg;
@@ -201,16 +213,12 @@ static void taken_sync_packet_acked_without_flag(void **state)
 static void repeat_of_taken_sync_packet_is_a_duplicate(void **state)
 {
 	struct fx fx;
-	struct wire w;
 
 	(void)state;
 	setup_fx(&fx);
 	assert_int_equal(run_hostile(&fx, 0), 1);
 	target_says(&fx, 0, SYNC_ID, 0, T0 + 2000);
-	w = drain(&fx);
-	assert_int_equal(w.resets, 0);
-	assert_int_equal(w.acks, 1);
-	assert_int_equal(fx.delivered, 1);
+	expect_drain(&fx, 0, 1, 1);
 	assert_int_equal(fx.dbg.stats.duplicates, 1);
 }
 
@@ -219,7 +227,6 @@ static void repeat_of_taken_sync_packet_is_a_duplicate(void **state)
 static void sync_after_data_still_resets(void **state)
 {
 	struct fx fx;
-	struct wire w;
 
 	(void)state;
 	setup_fx(&fx);
@@ -230,10 +237,7 @@ static void sync_after_data_still_resets(void **state)
 	drain(&fx);
 
 	target_says(&fx, 0, SYNC_ID, 0, T0 + 3000000);
-	w = drain(&fx);
-	assert_int_equal(w.resets, 1);
-	assert_int_equal(w.acks, 0);
-	assert_int_equal(fx.delivered, 1);
+	expect_drain(&fx, 1, 0, 1);
 	assert_true(fx.dbg.reset_pending);
 
 	target_says(&fx, 1, ID0, 0, T0 + 3000100);
@@ -272,16 +276,13 @@ static void sync_on_every_packet_costs_one_reset_each(void **state)
 static void sync_crossing_our_reset_is_dropped(void **state)
 {
 	struct fx fx;
-	struct wire w;
 
 	(void)state;
 	setup_fx(&fx);
 	kd_link_start_reset(&fx.dbg, T0);
 	drain(&fx);
 	target_says(&fx, 0, SYNC_ID, 0, T0 + 1000);
-	w = drain(&fx);
-	assert_int_equal(w.resets + w.acks, 0);
-	assert_int_equal(fx.delivered, 0);
+	expect_drain(&fx, 0, 0, 0);
 	target_says(&fx, 1, ID0, 0, T0 + 2000);
 	assert_int_equal(fx.delivered, 1);
 	assert_int_equal(fx.rx_id, ID0);
@@ -293,16 +294,13 @@ static void sync_crossing_our_reset_is_dropped(void **state)
 static void sync_after_lost_reset_gets_a_new_one(void **state)
 {
 	struct fx fx;
-	struct wire w;
 
 	(void)state;
 	setup_fx(&fx);
 	kd_link_start_reset(&fx.dbg, T0);
 	drain(&fx);
 	target_says(&fx, 0, SYNC_ID, 0, T0 + INTERVAL / 2 + 1);
-	w = drain(&fx);
-	assert_int_equal(w.resets, 1);
-	assert_int_equal(fx.delivered, 0);
+	expect_drain(&fx, 1, 0, 0);
 	target_says(&fx, 1, ID0, 0, T0 + INTERVAL);
 	assert_int_equal(fx.delivered, 1);
 	assert_int_equal(fx.dbg.stats.sync_taken, 0);
@@ -313,7 +311,6 @@ static void sync_after_lost_reset_gets_a_new_one(void **state)
 static void refused_sync_packet_taken_on_its_next_copy(void **state)
 {
 	struct fx fx;
-	struct wire w;
 
 	(void)state;
 	setup_fx(&fx);
@@ -321,14 +318,9 @@ static void refused_sync_packet_taken_on_its_next_copy(void **state)
 	kd_link_start_reset(&fx.dbg, T0);
 	drain(&fx);
 	target_says(&fx, 1, SYNC_ID, 0, T0 + 100);
-	w = drain(&fx);
-	assert_int_equal(w.resets + w.acks, 0);
-	assert_int_equal(fx.delivered, 0);
+	expect_drain(&fx, 0, 0, 0);
 	target_says(&fx, 0, SYNC_ID, 0, T0 + 1000100);
-	w = drain(&fx);
-	assert_int_equal(w.resets, 0);
-	assert_int_equal(w.acks, 1);
-	assert_int_equal(fx.delivered, 1);
+	expect_drain(&fx, 0, 1, 1);
 }
 
 int main(void)

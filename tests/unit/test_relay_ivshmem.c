@@ -346,6 +346,15 @@ static void pump(struct fx *fx, int rounds)
 		assert_int_equal(relay_run_once(fx->r, 20), 0);
 }
 
+/* QEMU connects to the relay's ivshmem server and takes its peer id, memory and doorbells,
+ * as `-chardev socket,path=...` does when the VM starts. */
+static void qemu_attach(struct fx *fx)
+{
+	qemu_connect(&fx->q, fx->ivs_path);
+	pump(fx, 2);
+	qemu_setup(&fx->q);
+}
+
 /* Waits (bounded) for the next host frame. */
 static void expect_frame(struct fx *fx, uint8_t type, struct vmkd_frame *f)
 {
@@ -369,9 +378,7 @@ static void test_loop_hello(void **state)
 
 	relay_start(fx);
 	vm = relay_get_vm(fx->r, 0);
-	qemu_connect(&fx->q, fx->ivs_path);
-	pump(fx, 2);
-	qemu_setup(&fx->q);
+	qemu_attach(fx);
 	assert_int_equal(vm->guest_connected, 1);
 	assert_non_null(strstr(logtext(fx), "ivshmem: QEMU connected"));
 	/* on connect the relay tells the guest: no debugger */
@@ -398,9 +405,7 @@ static void test_loop_hello(void **state)
 	assert_int_equal(vm->guest_connected, 0);
 	assert_non_null(strstr(logtext(fx), "ivshmem: QEMU closed its connection"));
 	/* and comes back: a fresh memory generation, the session starts over */
-	qemu_connect(&fx->q, fx->ivs_path);
-	pump(fx, 2);
-	qemu_setup(&fx->q);
+	qemu_attach(fx);
 	assert_int_equal(fx->q.l.generation, 2);
 	assert_int_equal(vm->guest_connected, 1);
 	guest_hello(&fx->q);
@@ -419,9 +424,7 @@ static void test_loop_many_frames(void **state)
 
 	relay_start(fx);
 	vm = relay_get_vm(fx->r, 0);
-	qemu_connect(&fx->q, fx->ivs_path);
-	pump(fx, 2);
-	qemu_setup(&fx->q);
+	qemu_attach(fx);
 	guest_hello(&fx->q);
 	memset(text, 'x', sizeof(text));
 	/* STATS frames: the core logs each, no debugger needed */
@@ -457,9 +460,7 @@ static void test_loop_corrupt_index(void **state)
 
 	relay_start(fx);
 	vm = relay_get_vm(fx->r, 0);
-	qemu_connect(&fx->q, fx->ivs_path);
-	pump(fx, 2);
-	qemu_setup(&fx->q);
+	qemu_attach(fx);
 	g2h = (volatile struct vmkd_shm_ring_ctl *)(fx->q.mem + fx->q.l.g2h_ctl);
 	g2h->head = 0x40000000u;
 	qemu_doorbell(&fx->q);
@@ -482,9 +483,7 @@ static void test_loop_remove_with_doorbell_held(void **state)
 	struct vmkd_frame f;
 
 	relay_start(fx);
-	qemu_connect(&fx->q, fx->ivs_path);
-	pump(fx, 2);
-	qemu_setup(&fx->q);
+	qemu_attach(fx);
 	expect_frame(fx, VMKD_FRAME_DEBUGGER, &f); /* on connect: no debugger */
 	guest_hello(&fx->q);
 	expect_frame(fx, VMKD_FRAME_HELLO_ACK, &f);
@@ -503,9 +502,7 @@ static void test_loop_remove_with_doorbell_held(void **state)
 						     sizeof(err)), 0);
 		assert_int_equal(relay_add_vm(fx->r, &cfg, err, sizeof(err)), 0);
 	}
-	qemu_connect(&fx->q, fx->ivs_path);
-	pump(fx, 2);
-	qemu_setup(&fx->q);
+	qemu_attach(fx);
 	expect_frame(fx, VMKD_FRAME_DEBUGGER, &f); /* on connect: no debugger */
 	guest_hello(&fx->q);
 	expect_frame(fx, VMKD_FRAME_HELLO_ACK, &f);

@@ -147,6 +147,23 @@ field() {
 	grep -oE "$1 0x[0-9a-f]+" "$client_out" | head -n 1 | awk '{print $2}'
 }
 
+# check_guest_counters NAME NOUN: the last "guest stats:" line kdvm.dll sent (in
+# $relay_log) shows packets sent, at most one NOUN (notification, doorbell) per packet
+# plus a few for set-up, and no port I/O while polling.
+check_guest_counters() {
+	local name=$1 noun=$2 line sent notes polling
+	line=$(grep -o "guest stats: .*" "$relay_log" | tail -n 1)
+	echo "    $line"
+	sent=$(sed -nE 's/.*packets sent ([0-9]+).*/\1/p' <<<"$line")
+	notes=$(sed -nE 's/.*notifications ([0-9]+).*/\1/p' <<<"$line")
+	polling=$(sed -nE 's/.*\(([0-9]+) while polling\).*/\1/p' <<<"$line")
+	check "$name: the DLL reported its counters (packets sent $sent)" \
+		test -n "$sent" -a "${sent:-0}" -gt 0
+	check "$name: at most one $noun per packet sent ($notes for $sent, set-up included)" \
+		test -n "$notes" -a "${notes:-999999}" -le $((${sent:-0} + 8))
+	check "$name: no port I/O while polling (got $polling)" test "${polling:-1}" -eq 0
+}
+
 # show FILE...: the tail of files, indented, for a failure's context.
 show() {
 	local f
