@@ -16,6 +16,8 @@
 #               script stops with a nonzero status; the relay takes a debugger while the VM
 #               is away, and a new QEMU on the same relay: that debugger gets the new
 #               boot's stop
+#   power-cycle-tty  the same with `vmkd attach` on a terminal (tmux): the one debugger
+#               stays, is told the VM left and is back, takes the new boot's stop
 #   flood       a debugger that floods break-ins and garbage, then one that stops reading
 #               while the guest prints: the relay survives with its RSS bounded, and a new
 #               debugger afterwards breaks in and gets answers
@@ -51,7 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CASES=${FAULT_CASES:-prints dbg-kill relay-kill power-off flood sync-reset vser-reset vser-reset-prints}
+CASES=${FAULT_CASES:-prints dbg-kill relay-kill power-off power-cycle-tty flood sync-reset vser-reset
+	vser-reset-prints}
 LINES=${FAULT_LINES:-100000}
 
 require_build
@@ -347,6 +350,53 @@ case_power_off() {
 	check "$name: ... and that debugger gets its initial breakpoint" \
 		wait_for "$client_out" '\(first chance\)' 120
 	guest_released "$name"
+}
+
+# power-cycle-tty: the same, with `vmkd attach` on a terminal (a tmux pane), as a user sits
+# at it: the debugger stays through the power-off, is told the VM left and that it is back,
+# and takes the new boot's initial breakpoint without being restarted.
+case_power_cycle_tty() {
+	local name=power-cycle-tty sock=$tmp/power-cycle-tty.tmux tmux_pid
+	echo "== $name"
+	if ! command -v tmux >/dev/null; then
+		fail "$name: tmux is not installed (scripts/install-deps.sh installs it)"
+		return
+	fi
+	relay_up "$name"
+	client_out=$tmp/$name.client
+	: >"$client_out"
+	tmux -S "$sock" -f /dev/null new-session -d -s attach -x 160 -y 50 \
+		"$BUILD/vmkd attach --wait 300 --timeout 30 unix:$tmp/$name.dbg.sock; echo \"attach exit \$?\"; sleep 60"
+	tmux_pid=$(tmux -S "$sock" display-message -p '#{pid}')
+	extra_pids+=("$tmux_pid")
+	tmux -S "$sock" pipe-pane -t attach "cat >>$client_out"
+	tty_keys() { tmux -S "$sock" send-keys -t attach "$1" Enter; }
+	stopped_vm "$name" 300 "workload=loop" -qmp "unix:$tmp/$name.qmp,server=on,wait=off" ||
+		{ kill "$tmux_pid"; return; }
+	tty_keys g
+	sleep 2
+	qmp "$tmp/$name.qmp" quit
+	target_wait
+	target_pid=
+	check "$name: the debugger on the terminal is told the VM left" \
+		wait_for "$client_out" "VM '$name' left the relay" 30
+	rm -f "$tmp/$name.console"
+	booted_vm "$name" 300 "workload=loop"
+	check "$name: ... stays, and is told the VM is back" \
+		wait_for "$client_out" "VM '$name' is back on the relay" 60
+	check "$name: ... and takes the new boot's initial breakpoint" \
+		wait_count "$client_out" '\(first chance\)' 2 120
+	check "$name: ... and the new boot was told a debugger is there" \
+		wait_count "$relay_log" "guest chardev connected; guest told DEBUGGER\(1\)" 2 30
+	tty_keys "ed $(grep -aoE "stop-flag 0x[0-9a-f]+" "$client_out" | tail -n 1 | awk '{print $2}') 1"
+	tty_keys qd
+	check "$name: the debugger leaves the guest running and exits 0" \
+		wait_for "$client_out" "attach exit 0" 30
+	target_wait
+	check "$name: the guest ran to completion (exit $target_rc)" test "$target_rc" -eq 0
+	target_pid=
+	pid_stop "$tmux_pid"
+	relay_stop
 }
 
 # ---- flood: hostile debuggers against a printing guest --------------------------------
