@@ -22,12 +22,15 @@
 
 #define BREAK_RETRY_US 2000000ull /* --break: repeat 'b' while no stop came (boot races) */
 #define MAX_SECONDS 1e6          /* --timeout, --connect-timeout, --wait: at most ~11 days */
+#define RECONNECT_SLICE_MS 500   /* how often Ctrl-C is looked at while reconnecting */
 
 struct attach {
 	struct session *s;
 	struct cmd_ctx cmd;
 	int interactive;        /* a terminal: REPL with line editing */
 	int at_line_start;      /* DbgPrint output ended with a newline */
+	double reconnect_s;     /* after a lost connection, dial again this long (0: never) */
+	const char *endpoint;
 	char history[512];
 };
 
@@ -172,6 +175,10 @@ static void usage(FILE *f)
 		"  -t, --timeout SEC        request timeout (default 5)\n"
 		"      --connect-timeout SEC  keep trying to connect this long (default 10)\n"
 		"      --wait SEC           give up if the target does not stop within SEC\n"
+		"      --reconnect SEC      when the connection is lost (the relay restarted), dial\n"
+		"                           again for up to SEC, then wait for the target's stop\n"
+		"                           (default: as long as it takes on a terminal, 0 = never\n"
+		"                           in scripts)\n"
 		"      --stop-on-load       stop on module loads instead of continuing\n"
 		"      --trace              print every packet to stderr\n"
 		"  -h, --help\n\n"
@@ -240,6 +247,35 @@ static int is_repeatable(const char *line)
 	return 0;
 }
 
+/* The connection was lost (a relay restarted, say): dial again for up to --reconnect
+ * seconds (Ctrl-C gives up), then wait for the target's stop as on attach: a stopped
+ * target reports it again after the new RESET; a running one is broken into by a script
+ * and by Ctrl-C at a terminal. 0 once the target is stopped on the new connection. */
+static int recover(struct attach *a)
+{
+	uint64_t t0 = session_now(a->s), limit_us = (uint64_t)(a->reconnect_s * 1e6);
+
+	if (a->reconnect_s <= 0)
+		return -1;
+	for (;;) {
+		fprintf(stderr, "vmkd attach: %s; reconnecting to %s%s...\n", session_error(a->s),
+			a->endpoint, a->interactive ? " (Ctrl-C gives up)" : "");
+		sigint_flag = 0;
+		while (session_reconnect(a->s, RECONNECT_SLICE_MS) != 0) {
+			if (sigint_flag || session_now(a->s) - t0 >= limit_us) {
+				fprintf(stderr, "vmkd attach: gave up reconnecting: %s\n",
+					session_error(a->s));
+				return -1;
+			}
+		}
+		fprintf(stderr, "vmkd attach: reconnected to %s\n", a->endpoint);
+		if (wait_first_stop(a, !a->interactive, a->interactive ? 0 : a->reconnect_s) == 0)
+			return 0;
+		if (session_connected(a->s))
+			return -1; /* not a lost connection: wait_first_stop said why */
+	}
+}
+
 /* Returns nonzero if the connection was lost. */
 static int repl(struct attach *a)
 {
@@ -279,7 +315,7 @@ static int repl(struct attach *a)
 		cmd_log_line(&a->cmd, prompt, line);
 		cmd_execute_list(&a->cmd, line, NULL);
 		free(line);
-		if (!session_connected(a->s))
+		if (!session_connected(a->s) && recover(a))
 			break; /* the message was printed by the failing command */
 	}
 	free(last);
@@ -314,6 +350,8 @@ static int scripted(struct attach *a)
 	while (!a->cmd.quit && getline(&line, &cap, stdin) >= 0) {
 		line[strcspn(line, "\r\n")] = '\0';
 		failed += cmd_execute_list(&a->cmd, line, prompt_for(a, prompt, sizeof(prompt)));
+		if (!session_connected(a->s) && recover(a) == 0)
+			continue;
 		if (target_lost(a)) {
 			failed++;
 			break;
@@ -332,6 +370,7 @@ int attach_main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "connect-timeout", required_argument, NULL, 'C' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "reconnect", required_argument, NULL, 'R' },
 		{ "stop-on-load", no_argument, NULL, 'L' },
 		{ "trace", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
@@ -341,7 +380,7 @@ int attach_main(int argc, char **argv)
 	struct attach a;
 	struct disasm *dis;
 	const char *commands = NULL, *home;
-	double timeout_s = 5, connect_s = 10, wait_s = 0;
+	double timeout_s = 5, connect_s = 10, wait_s = 0, reconnect_s = -1;
 	int stay = 0, failed = 0, o;
 	char err[512], prompt[32];
 
@@ -362,8 +401,10 @@ int attach_main(int argc, char **argv)
 		case 't':
 		case 'C':
 		case 'w':
+		case 'R':
 			if (cli_seconds(optarg, MAX_SECONDS,
-					o == 't' ? &timeout_s : o == 'C' ? &connect_s : &wait_s)) {
+					o == 't' ? &timeout_s : o == 'C' ? &connect_s :
+					o == 'w' ? &wait_s : &reconnect_s)) {
 				fprintf(stderr, "vmkd attach: bad number of seconds '%s'\n", optarg);
 				return 2;
 			}
@@ -392,6 +433,8 @@ int attach_main(int argc, char **argv)
 	}
 
 	a.interactive = isatty(STDIN_FILENO) && (!commands || stay);
+	a.reconnect_s = reconnect_s >= 0 ? reconnect_s : a.interactive ? MAX_SECONDS : 0;
+	a.endpoint = argv[optind];
 	a.at_line_start = 1;
 	opt.request_timeout_us = (uint64_t)(timeout_s * 1e6);
 	opt.connect_timeout_ms = (int)(connect_s * 1000);

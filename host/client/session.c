@@ -601,10 +601,37 @@ void session_default_options(struct session_options *opt)
 	opt->connect_timeout_ms = 10000;
 }
 
+/* A fresh link on s->fd: the KD handshake from its start. */
+static void start_link(struct session *s, int break_in)
+{
+	struct kd_link_config cfg;
+
+	if (s->opt.link_config)
+		cfg = *s->opt.link_config;
+	else
+		kd_link_default_config(&cfg);
+	s->ops = session_link_ops;
+	kd_link_init(&s->link, KD_ROLE_DEBUGGER, &cfg, &s->ops, s);
+	kd_parser_init(&s->trace_rx);
+	kd_parser_init(&s->trace_tx);
+	/* Break-in byte first, then RESET: what the captures show a working client do. */
+	if (break_in) {
+		kd_link_send_breakin(&s->link);
+		s->st.breakins_sent++;
+	}
+	kd_link_start_reset(&s->link, clock_us());
+}
+
+static int set_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
+}
+
 struct session *session_open_fd(int fd, const struct session_options *opt, char *err,
 				size_t errlen)
 {
-	struct kd_link_config cfg;
 	struct session *s;
 
 	s = calloc(1, sizeof(*s));
@@ -617,7 +644,7 @@ struct session *session_open_fd(int fd, const struct session_options *opt, char 
 
 	s->fd = fd;
 	/* The pump never blocks in read or write; poll() does the waiting. */
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+	if (set_nonblocking(fd) < 0) {
 		snprintf(err, errlen, "cannot make the connection non-blocking: %s", strerror(errno));
 		free(s->rxq);
 		free(s->txq);
@@ -634,22 +661,8 @@ struct session *session_open_fd(int fd, const struct session_options *opt, char 
 	s->t0 = clock_us();
 	s->trace_on = s->opt.trace;
 	s->next_bp_id = 0;
-	kd_parser_init(&s->trace_rx);
-	kd_parser_init(&s->trace_tx);
 
-	if (s->opt.link_config)
-		cfg = *s->opt.link_config;
-	else
-		kd_link_default_config(&cfg);
-	s->ops = session_link_ops;
-	kd_link_init(&s->link, KD_ROLE_DEBUGGER, &cfg, &s->ops, s);
-
-	/* Break-in byte first, then RESET: what the captures show a working client do. */
-	if (s->opt.break_in) {
-		kd_link_send_breakin(&s->link);
-		s->st.breakins_sent++;
-	}
-	kd_link_start_reset(&s->link, clock_us());
+	start_link(s, s->opt.break_in);
 	if (s->dead) {
 		snprintf(err, errlen, "%s", s->err);
 		session_close(s);
@@ -672,6 +685,7 @@ struct session *session_open(const char *spec, const struct session_options *opt
 			     size_t errlen)
 {
 	struct session_options def;
+	struct session *s;
 	int fd;
 
 	if (!opt) {
@@ -681,7 +695,51 @@ struct session *session_open(const char *spec, const struct session_options *opt
 	fd = endpoint_connect(spec, opt->connect_timeout_ms, err, errlen);
 	if (fd < 0)
 		return NULL;
-	return session_open_fd(fd, opt, err, errlen);
+	s = session_open_fd(fd, opt, err, errlen);
+	if (s && !(s->spec = strdup(spec))) {
+		session_close(s);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return s;
+}
+
+int session_reconnect(struct session *s, int timeout_ms)
+{
+	char err[256];
+	int fd;
+
+	if (!s->spec)
+		return session_fail(s, -ENOTSUP, "cannot reconnect a session opened on a descriptor");
+	fd = endpoint_connect(s->spec, timeout_ms, err, sizeof(err));
+	if (fd < 0)
+		return session_fail(s, -ECONNREFUSED, "%s", err);
+	if (set_nonblocking(fd) < 0) {
+		int e = errno;
+
+		close(fd);
+		return session_fail(s, -e, "cannot make the connection non-blocking: %s",
+				    strerror(e));
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = fd;
+	s->dead = 0;
+	s->out_len = 0;
+	s->holding = 0;
+	s->defer_ack = 0;
+	/* Nothing sent on the old connection can be answered on this one. Packets received
+	 * whole before it broke stay queued: a DbgPrint or a stop is still news. */
+	s->tx_count = 0;
+	s->inflight_tag = 0;
+	s->wait_tag = 0;
+	s->awaiting = 0;
+	s->have_reply = 0;
+	s->state = SESSION_TARGET_UNKNOWN;
+	s->target_gone = 0;
+	s->st.reconnects++;
+	start_link(s, 0);
+	return s->dead ? -ECONNRESET : 0;
 }
 
 void session_close(struct session *s)
@@ -692,6 +750,7 @@ void session_close(struct session *s)
 		flush_out(s);
 		close(s->fd);
 	}
+	free(s->spec);
 	free(s->out);
 	free(s->mods);
 	free(s->rxq);

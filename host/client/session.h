@@ -127,6 +127,7 @@ struct session_stats {
 	uint64_t requests, timeouts;
 	uint64_t state_changes, dbgprints, breakins_sent;
 	uint64_t dropped;                  /* packets dropped because the queue was full */
+	uint64_t reconnects;               /* session_reconnect calls that connected */
 	uint64_t request_us;               /* total time spent in requests */
 	struct kd_link_stats link;
 	struct kd_parser_stats parser;
@@ -155,6 +156,15 @@ struct session *session_open_fd(int fd, const struct session_options *opt,
 				char *err, size_t errlen);
 
 void session_close(struct session *s);
+
+/* After the connection was lost (a relay restarted, a network drop): dials the endpoint
+ * session_open was given again, for at most timeout_ms, and starts a fresh link (RESET, as
+ * on attach). Whatever was sent on the old connection is dropped unanswered; the target's
+ * state is unknown until it reports a stop (a stopped target reports its stop again, a
+ * running one needs a break-in). Breakpoints, modules and statistics are kept: they live
+ * in the target and in this session, not in the connection. 0, or -errno with the reason
+ * in session_error (-ENOTSUP for a session opened on a file descriptor). */
+int session_reconnect(struct session *s, int timeout_ms);
 
 const char *session_error(const struct session *s);
 void session_set_trace(struct session *s, int on);

@@ -34,6 +34,7 @@ enum wait_result {
 struct session {
 	int fd;
 	int dead;
+	char *spec;                       /* the endpoint dialled, for session_reconnect */
 	struct session_options opt;
 	uint64_t timeout_us;
 	uint64_t t0;

@@ -18,6 +18,9 @@
 #               boot's stop
 #   power-cycle-tty  the same with `vmkd attach` on a terminal (tmux): the one debugger
 #               stays, is told the VM left and is back, takes the new boot's stop
+#   relay-restart-tty  the relay killed and restarted under `vmkd attach` on a terminal,
+#               while the guest runs and while it is stopped: the debugger reconnects by
+#               itself, breaks in / gets the stop again, reads correct memory
 #   flood       a debugger that floods break-ins and garbage, then one that stops reading
 #               while the guest prints: the relay survives with its RSS bounded, and a new
 #               debugger afterwards breaks in and gets answers
@@ -53,8 +56,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CASES=${FAULT_CASES:-prints dbg-kill relay-kill power-off power-cycle-tty flood sync-reset vser-reset
-	vser-reset-prints}
+CASES=${FAULT_CASES:-prints dbg-kill relay-kill power-off power-cycle-tty relay-restart-tty flood sync-reset
+	vser-reset vser-reset-prints}
 LINES=${FAULT_LINES:-100000}
 
 require_build
@@ -342,28 +345,56 @@ case_power_off() {
 	guest_released "$name"
 }
 
-# power-cycle-tty: the same, with `vmkd attach` on a terminal (a tmux pane), as a user sits
-# at it: the debugger stays through the power-off, is told the VM left and that it is back,
-# and takes the new boot's initial breakpoint without being restarted.
-case_power_cycle_tty() {
-	local name=power-cycle-tty sock=$tmp/power-cycle-tty.tmux tmux_pid
-	echo "== $name"
-	if ! command -v tmux >/dev/null; then
-		fail "$name: tmux is not installed (scripts/install-deps.sh installs it)"
-		return
-	fi
-	relay_up "$name"
+# tty_attach NAME [attach options]: `vmkd attach` on a terminal (the only pane of a tmux
+# server of its own) for VM NAME, as a user sits at it; what the terminal shows goes to
+# $client_out. tty_keys types keys there (tmux send-keys: "g" Enter, C-c).
+tty_attach() {
+	local name=$1
+	shift
+	tty_sock=$tmp/$name.tmux
 	client_out=$tmp/$name.client
 	: >"$client_out"
-	tmux -S "$sock" -f /dev/null new-session -d -s attach -x 160 -y 50 \
-		"$BUILD/vmkd attach --wait 300 --timeout 30 unix:$tmp/$name.dbg.sock; echo \"attach exit \$?\"; sleep 60"
-	tmux_pid=$(tmux -S "$sock" display-message -p '#{pid}')
-	extra_pids+=("$tmux_pid")
-	tmux -S "$sock" pipe-pane -t attach "cat >>$client_out"
-	tty_keys() { tmux -S "$sock" send-keys -t attach "$1" Enter; }
+	tmux -S "$tty_sock" -f /dev/null new-session -d -s attach -x 160 -y 50 \
+		"$BUILD/vmkd attach $* unix:$tmp/$name.dbg.sock; echo \"attach exit \$?\"; sleep 60"
+	tty_pid=$(tmux -S "$tty_sock" display-message -p '#{pid}')
+	extra_pids+=("$tty_pid")
+	tmux -S "$tty_sock" pipe-pane -t attach "cat >>$client_out"
+}
+tty_keys() { tmux -S "$tty_sock" send-keys -t attach "$@"; }
+
+# tty_released NAME: the guest's stop flag set and `qd` typed: the debugger exits 0, the
+# guest runs to completion; then the terminal and the relay are stopped.
+tty_released() {
+	local name=$1
+	tty_keys "ed $(grep -aoE "stop-flag 0x[0-9a-f]+" "$client_out" | tail -n 1 | awk '{print $2}') 1" Enter
+	tty_keys qd Enter
+	check "$name: the debugger leaves the guest running and exits 0" \
+		wait_for "$client_out" "attach exit 0" 30
+	target_wait
+	check "$name: the guest ran to completion (exit $target_rc)" test "$target_rc" -eq 0
+	target_pid=
+	pid_stop "$tty_pid"
+	relay_stop
+}
+
+have_tmux() {
+	command -v tmux >/dev/null && return 0
+	fail "$1: tmux is not installed (scripts/install-deps.sh installs it)"
+	return 1
+}
+
+# power-cycle-tty: the same, with `vmkd attach` on a terminal, as a user sits at it: the
+# debugger stays through the power-off, is told the VM left and that it is back, and takes
+# the new boot's initial breakpoint without being restarted.
+case_power_cycle_tty() {
+	local name=power-cycle-tty
+	echo "== $name"
+	have_tmux "$name" || return
+	relay_up "$name"
+	tty_attach "$name" --wait 300 --timeout 30
 	stopped_vm "$name" 300 "workload=loop" -qmp "unix:$tmp/$name.qmp,server=on,wait=off" ||
-		{ kill "$tmux_pid"; return; }
-	tty_keys g
+		{ pid_stop "$tty_pid"; return; }
+	tty_keys g Enter
 	sleep 2
 	qmp "$tmp/$name.qmp" quit
 	target_wait
@@ -378,15 +409,65 @@ case_power_cycle_tty() {
 		wait_count "$client_out" '\(first chance\)' 2 120
 	check "$name: ... and the new boot was told a debugger is there" \
 		wait_count "$relay_log" "guest chardev connected; guest told DEBUGGER\(1\)" 2 30
-	tty_keys "ed $(grep -aoE "stop-flag 0x[0-9a-f]+" "$client_out" | tail -n 1 | awk '{print $2}') 1"
-	tty_keys qd
-	check "$name: the debugger leaves the guest running and exits 0" \
-		wait_for "$client_out" "attach exit 0" 30
-	target_wait
-	check "$name: the guest ran to completion (exit $target_rc)" test "$target_rc" -eq 0
-	target_pid=
-	pid_stop "$tmux_pid"
-	relay_stop
+	tty_released "$name"
+}
+
+# relay-restart-tty: the relay killed and restarted twice under `vmkd attach` on a
+# terminal, QEMU and the debugger running on: once while the guest runs (the debugger
+# reconnects, Ctrl-C breaks in) and once while it is stopped at the prompt (the next
+# command finds the connection gone, the debugger reconnects and the guest reports its
+# stop again). Memory reads right after each.
+case_relay_restart_tty() {
+	local name=relay-restart-tty pat
+	echo "== $name"
+	have_tmux "$name" || return
+	relay_up "$name"
+	tty_attach "$name" --wait 300 --timeout 30
+	stopped_vm "$name" 300 "workload=loop" || { pid_stop "$tty_pid"; return; }
+	pat=$(field pattern)
+	tty_keys g Enter
+	sleep 2
+	relay_kill_restart "$name"
+	check "$name: the debugger reconnects to the new relay by itself" \
+		wait_for "$client_out" "vmkd attach: reconnected to unix:" 30
+	check "$name: ... and QEMU's chardev too" wait_for "$relay_log" "guest chardev connected" 30
+	check "$name: ... and waits for the running guest to stop" \
+		wait_count "$client_out" "Waiting for the target to stop \(Ctrl-C breaks in\)" 2 10
+	sleep 1
+	tty_keys C-c
+	check "$name: Ctrl-C breaks into the guest on the new relay" \
+		wait_for "$client_out" "Break instruction exception" 60
+	tty_reads "$name" "$pat" 1
+	# Stopped at the prompt: the relay goes and comes back while nobody types.
+	relay_kill_restart "$name"
+	wait_for "$relay_log" "guest HELLO from" 30
+	tty_keys "r rip" Enter
+	check "$name: the next command finds the connection lost and reconnects" \
+		wait_count "$client_out" "vmkd attach: reconnected to unix:" 2 30
+	check "$name: ... and the stopped guest reports its stop again" \
+		wait_count "$client_out" "Break instruction exception" 2 60
+	tty_reads "$name" "$pat" 2
+	check "$name: the debugger process never restarted (one attach, still running)" \
+		test "$(count_of "attach exit" "$client_out")" -eq 0
+	tty_released "$name"
+}
+
+# relay_kill_restart NAME: SIGKILL to the relay, a new one on the same sockets.
+relay_kill_restart() {
+	kill -9 "$relay_pid"
+	wait "$relay_pid" 2>/dev/null
+	relay_pid=
+	sleep 1
+	relay_up "$1"
+}
+
+# tty_reads NAME PATTERN N: `db PATTERN L 8` typed at the terminal shows the test pattern
+# for the Nth time.
+tty_reads() {
+	sleep 1
+	tty_keys "db $2 L 8" Enter
+	check "$1: ... and reads correct memory" \
+		wait_count "$client_out" "03 0a 11 18 1f 26 2d 34" "$3" 30
 }
 
 # ---- flood: hostile debuggers against a printing guest --------------------------------

@@ -1702,6 +1702,118 @@ static void attach_script_stops_when_guest_gone(void **state)
 	free(t);
 }
 
+
+/* A relay restarted under the debugger: the target on a listening socket hangs up while
+ * stopped, then takes the next connection (a fresh link) and reports its stop again once
+ * the debugger's RESET is through, as kdvm.dll does after the relay's RESYNC. */
+static void *reaccept_main(void *arg)
+{
+	struct script_target *t = arg;
+	struct kd_link_config cfg;
+
+	kd_link_default_config(&cfg);
+	for (int conn = 0; !t->quit; conn++) {
+		struct pollfd pfd = { .fd = t->listen_fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		t->fd = accept(t->listen_fd, NULL, NULL);
+		if (t->fd < 0)
+			break;
+		kd_link_init(&t->link, KD_ROLE_TARGET, &cfg, &st_ops, t);
+		atomic_store(&t->hangup, 0);
+		if (conn == 0)
+			st_exception(t, 0x1000);
+		else
+			atomic_store(&t->rereport_on_reset, 1);
+		script_main(t);
+		close(t->fd);
+		t->fd = -1;
+	}
+	return NULL;
+}
+
+static void session_reconnects_after_the_relay_restarts(void **state)
+{
+	struct script_target *t = calloc(1, sizeof(*t));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/vmkd-test-reconnect.XXXXXX", spec[160], err[256];
+	struct session_options opt;
+	struct session_stats stats;
+	struct kd_get_version64 ver;
+	struct session_stop st;
+	struct session *s;
+	int sv[2];
+
+	(void)state;
+	assert_non_null(t);
+	t->fd = -1;
+	t->getversions = 1; /* only the first one is answered short on purpose */
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/kd.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", sa.sun_path);
+	t->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(t->listen_fd >= 0);
+	assert_int_equal(bind(t->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(t->listen_fd, 1), 0);
+	pthread_mutex_init(&t->lock, NULL);
+	assert_int_equal(pthread_create(&t->thread, NULL, reaccept_main, t), 0);
+
+	session_default_options(&opt);
+	opt.request_timeout_us = 3 * SECOND;
+	opt.cb.trace = trace_stderr;
+	opt.trace = getenv("VMKD_TEST_TRACE") != NULL;
+	s = session_open(spec, &opt, err, sizeof(err));
+	if (!s)
+		fail_msg("session_open: %s", err);
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), 0);
+	assert_int_equal(st.pc, 0x1000);
+	assert_int_equal(session_get_version(s, &ver), 0);
+	assert_int_equal(t->getversions, 2);
+
+	/* The relay goes away while the target is stopped. */
+	atomic_store(&t->hangup, 1);
+	assert_int_equal(session_poll(s, 10 * SECOND), -ECONNRESET);
+	assert_false(session_connected(s));
+	assert_int_equal(session_get_version(s, &ver), -ECONNRESET);
+
+	/* ... and is back: the stop is reported again, requests are answered. */
+	assert_int_equal(session_reconnect(s, 5000), 0);
+	assert_true(session_connected(s));
+	assert_int_equal(session_wait_stop(s, 10 * SECOND, &st), 0);
+	assert_int_equal(st.pc, 0x1000);
+	assert_int_equal(session_state(s), SESSION_TARGET_STOPPED);
+	assert_int_equal(session_get_version(s, &ver), 0);
+	assert_int_equal(t->getversions, 3);
+	session_get_stats(s, &stats);
+	assert_int_equal(stats.reconnects, 1);
+
+	/* Nobody listens any more: a clear error within the time given, no hang. */
+	t->quit = 1;
+	pthread_join(t->thread, NULL);
+	close(t->listen_fd);
+	unlink(sa.sun_path);
+	session_poll(s, SECOND / 10);
+	assert_false(session_connected(s));
+	assert_true(session_reconnect(s, 300) < 0);
+	assert_false(session_connected(s));
+	assert_int_equal(session_get_version(s, &ver), -ECONNRESET);
+	session_close(s);
+
+	/* A session on a bare descriptor has no endpoint to dial. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	s = session_open_fd(sv[0], &opt, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(session_reconnect(s, 100), -ENOTSUP);
+	assert_non_null(strstr(session_error(s), "cannot reconnect"));
+	session_close(s);
+	close(sv[1]);
+
+	rmdir(dir);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1715,6 +1827,7 @@ int main(void)
 		cmocka_unit_test(scripted_stale_replies_dropped),
 		cmocka_unit_test(scripted_waits_end_when_target_gone),
 		cmocka_unit_test(attach_script_stops_when_guest_gone),
+		cmocka_unit_test(session_reconnects_after_the_relay_restarts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
