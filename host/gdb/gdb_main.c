@@ -19,6 +19,7 @@
 #define PUMP_SLICE_US 20000ull  /* KD side while running, between looks at the debugger */
 #define IDLE_POLL_MS 200        /* nothing runs: how often to look at the KD side anyway */
 #define MAX_SECONDS 86400       /* --timeout, --connect-timeout: at most a day */
+#define RECONNECT_SLICE_MS 200  /* one dial attempt, between looks at the debugger */
 
 static volatile sig_atomic_t quit_flag; /* the only process-wide state: signal handlers */
 
@@ -42,6 +43,9 @@ static void usage(FILE *f)
 		"  --once                   exit when the first debugger disconnects\n"
 		"  -t, --timeout SEC        KD request timeout (default 5)\n"
 		"      --connect-timeout SEC  keep trying the KD endpoint this long (default 10)\n"
+		"      --reconnect SEC      when the KD connection is lost (the relay restarted),\n"
+		"                           dial it again for up to SEC while gdb stays connected\n"
+		"                           (default: until stopped; 0 = exit at once)\n"
 		"  -v, --verbose            log every RSP packet to stderr\n"
 		"  -h, --help\n\n"
 		"Then: gdb -ex 'set architecture i386:x86-64' -ex 'target remote PATH|HOST:PORT'\n");
@@ -66,13 +70,57 @@ static void on_module(void *opaque, uint64_t base, uint32_t size, const char *pa
 			unload ? "unloaded" : "loaded", path, (unsigned long long)base, size);
 }
 
-static int serve(struct gdb_server *g, int lfd, int once)
+/* The KD connection is gone for good: gdb is told its "process" exited. */
+static int kd_lost(struct gdb_server *g)
 {
-	int had_client = 0;
+	if (g->fd >= 0) {
+		gdb_send(g, "X09", 3);
+		gdb_server_drop(g, "KD connection lost");
+	}
+	return 1;
+}
+
+/* One dial while the KD side is down; gdb is served in between. A stopped target reports
+ * its stop again on the new link, a running one gets gdb's next interrupt. Nonzero when
+ * the time allowed is over. */
+static int redial(struct gdb_server *g, const char *kd, uint64_t lost_at, double reconnect_s)
+{
+	if (session_reconnect(g->s, RECONNECT_SLICE_MS) == 0) {
+		fprintf(stderr, "vmkd gdb: reconnected to %s\n", kd);
+		return 0;
+	}
+	if (session_now(g->s) - lost_at < (uint64_t)(reconnect_s * 1e6))
+		return 0;
+	fprintf(stderr, "vmkd gdb: gave up reconnecting: %s\n", session_error(g->s));
+	return 1;
+}
+
+static int serve(struct gdb_server *g, int lfd, int once, const char *kd, double reconnect_s)
+{
+	uint64_t lost_at = 0;
+	int had_client = 0, down = 0;
 
 	while (!quit_flag) {
 		struct pollfd p[2];
-		int n = 0, waiting = gdb_server_waiting(g), rc;
+		int n = 0, waiting, rc;
+
+		/* Lost while waiting for a stop, or by a request gdb sent: said once, then
+		 * dialled again until it is back or the time allowed is over. */
+		if (!session_connected(g->s)) {
+			if (!down) {
+				fprintf(stderr, "vmkd gdb: KD connection lost: %s%s\n",
+					session_error(g->s),
+					reconnect_s > 0 ? "; reconnecting (gdb stays connected)" : "");
+				if (reconnect_s <= 0)
+					return kd_lost(g);
+				down = 1;
+				lost_at = session_now(g->s);
+			}
+			if (redial(g, kd, lost_at, reconnect_s))
+				return kd_lost(g);
+			down = !session_connected(g->s);
+		}
+		waiting = session_connected(g->s) && gdb_server_waiting(g);
 
 		p[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		if (g->fd >= 0)
@@ -94,19 +142,15 @@ static int serve(struct gdb_server *g, int lfd, int once)
 			gdb_server_read(g);
 		if (once && had_client && g->fd < 0)
 			return 0;
+		if (!session_connected(g->s))
+			continue; /* a request gdb sent found it gone: redial above */
 		if (gdb_server_waiting(g) || session_state(g->s) == SESSION_TARGET_STOPPED) {
 			/* Running: wait for a stop in slices. Stopped: keep the link served. */
-			rc = gdb_server_waiting(g) ? gdb_server_pump(g, PUMP_SLICE_US)
-						   : session_poll(g->s, 0);
-			if (rc && !session_connected(g->s)) {
-				fprintf(stderr, "vmkd gdb: KD connection lost: %s\n",
-					session_error(g->s));
-				if (g->fd >= 0) {
-					gdb_send(g, "X09", 3); /* the "process" is gone */
-					gdb_server_drop(g, "KD connection lost");
-				}
-				return 1;
-			}
+			/* A lost connection is seen at the top of the loop. */
+			if (gdb_server_waiting(g))
+				gdb_server_pump(g, PUMP_SLICE_US);
+			else
+				session_poll(g->s, 0);
 		}
 	}
 	return 0;
@@ -121,6 +165,7 @@ int gdb_main(int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "connect-timeout", required_argument, NULL, 'C' },
+		{ "reconnect", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -131,7 +176,7 @@ int gdb_main(int argc, char **argv)
 	const char *kd = NULL, *listen_spec = "unix:vmkd-gdb.sock";
 	char err[256], name[400];
 	int c, lfd, once = 0, verbose = 0, rc = 1;
-	double sec;
+	double sec, reconnect_s = MAX_SECONDS;
 	struct sigaction sa;
 
 	session_default_options(&opt);
@@ -156,6 +201,12 @@ int gdb_main(int argc, char **argv)
 				return 2;
 			}
 			opt.connect_timeout_ms = (int)(sec * 1000);
+			break;
+		case 'R':
+			if (cli_seconds(optarg, MAX_SECONDS, &reconnect_s)) {
+				fprintf(stderr, "vmkd gdb: bad --reconnect '%s'\n", optarg);
+				return 2;
+			}
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -203,7 +254,7 @@ int gdb_main(int argc, char **argv)
 	endpoint_format(&ep, name, sizeof(name));
 	fprintf(stderr, "vmkd gdb: KD on %s; listening on %s (gdb: target remote %s)\n", kd,
 		name, ep.kind == ENDPOINT_UNIX ? ep.path : name + 4);
-	rc = serve(g, lfd, once);
+	rc = serve(g, lfd, once, kd, reconnect_s);
 	close(lfd);
 	if (ep.kind == ENDPOINT_UNIX)
 		unlink(ep.path);

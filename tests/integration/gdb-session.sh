@@ -155,6 +155,8 @@ gdb_session() {
 	# passed the continue on (the target runs and prints its loop lines again).
 	wait_for "$tmp/$name-2.gdbout" '^\$1 = ' 120
 	sleep "$([[ $accel == tcg ]] && echo 3 || echo 8)"
+	# fast() under TCG: the relay is killed and restarted while gdb waits in `continue`.
+	[[ -n ${mid_continue:-} ]] && "$mid_continue" "$name"
 	kill -INT "$gdb_pid"
 	wait_for "$tmp/$name-2.gdbout" 'detached' 120
 	pid_stop "$gdb_pid"
@@ -239,10 +241,28 @@ lldb_session() {
 
 # ---- the transports -------------------------------------------------------------------
 
+# relay_restart NAME: SIGKILL to the relay under a `continue`, a new one on the same
+# sockets; `vmkd gdb` dials it again with gdb still connected, QEMU's chardev reconnects.
+relay_restart() {
+	local name=$1
+	kill -9 "$relay_pid"
+	wait "$relay_pid" 2>/dev/null
+	mv "$relay_log" "$relay_log.1"
+	vm_relay "$name"
+	check "$name: vmkd gdb reconnects to a restarted relay, gdb still in continue" \
+		wait_for "$server_log" "vmkd gdb: reconnected to unix:" 30
+	check "$name: ... and QEMU's chardev too" wait_for "$relay_log" "guest HELLO from" 30
+	sleep 1
+}
+
 fast() {
-	local accel=$1 limit=$2 name="$1-fast"
+	local accel=$1 limit=$2 name="$1-fast" mid_continue=
 	echo "== $name: gdb -> vmkd gdb -> relay -> virtio-serial -> kdvm.dll"
 	vm_relay "$name"
+	if [[ $accel == tcg ]]; then
+		vm_virtio_args "$tmp/$name.vm.sock" server=off,reconnect=1
+		mid_continue=relay_restart
+	fi
 	server_start "$name" "unix:$tmp/$name.dbg.sock"
 	wait_for "$relay_log" "debugger connected" 30
 	target_start "$name" "$accel" "$limit" "debugport=vm workload=loop build=19041" -- \
