@@ -1606,6 +1606,21 @@ static void scripted_waits_end_when_target_gone(void **state)
 	script_stop(t, s);
 }
 
+/* The scripted target listens on DIR/kd.sock (dir: a mkdtemp template), as a relay
+ * does; spec names it for session_open. */
+static void script_listen(struct script_target *t, char *dir, struct sockaddr_un *sa,
+			  char *spec, size_t spec_len)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/kd.sock", dir);
+	snprintf(spec, spec_len, "unix:%s", sa->sun_path);
+	t->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(t->listen_fd >= 0);
+	assert_int_equal(bind(t->listen_fd, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	assert_int_equal(listen(t->listen_fd, 1), 0);
+	pthread_mutex_init(&t->lock, NULL);
+}
+
 /* `vmkd attach` in scripted mode (stdin a pipe) against a relay that reports its guest
  * gone during `g`: the message is printed, the script stops (the command after `g` is not
  * run), the exit status is nonzero. */
@@ -1634,14 +1649,7 @@ static void attach_script_stops_when_guest_gone(void **state)
 
 	(void)state;
 	assert_non_null(t);
-	assert_non_null(mkdtemp(dir));
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/kd.sock", dir);
-	snprintf(spec, sizeof(spec), "unix:%s", sa.sun_path);
-	t->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(t->listen_fd >= 0);
-	assert_int_equal(bind(t->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(t->listen_fd, 1), 0);
-	pthread_mutex_init(&t->lock, NULL);
+	script_listen(t, dir, &sa, spec, sizeof(spec));
 	kd_link_default_config(&cfg);
 	kd_link_init(&t->link, KD_ROLE_TARGET, &cfg, &st_ops, t);
 	atomic_store(&t->on_continue, CONT_GONE);
@@ -1749,14 +1757,7 @@ static void session_reconnects_after_the_relay_restarts(void **state)
 	assert_non_null(t);
 	t->fd = -1;
 	t->getversions = 1; /* only the first one is answered short on purpose */
-	assert_non_null(mkdtemp(dir));
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/kd.sock", dir);
-	snprintf(spec, sizeof(spec), "unix:%s", sa.sun_path);
-	t->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(t->listen_fd >= 0);
-	assert_int_equal(bind(t->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(t->listen_fd, 1), 0);
-	pthread_mutex_init(&t->lock, NULL);
+	script_listen(t, dir, &sa, spec, sizeof(spec));
 	assert_int_equal(pthread_create(&t->thread, NULL, reaccept_main, t), 0);
 
 	session_default_options(&opt);
