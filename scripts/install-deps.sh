@@ -18,7 +18,7 @@ packages=(
 	libxml2-utils libvirt-clients       # vmkd libvirt checks: xmllint, virt-xml-validate + schemas
 	man-db groff-base                   # man page checks (man -l, groff -man -ww)
 	dpkg-dev file                       # make deb (dpkg-shlibdeps) and its test
-	tmux                                # the demo's terminal test (demo-terminal.sh)
+	tmux                                # terminal tests (demo-terminal.sh, faults.sh *-tty)
 )
 
 missing=()
