@@ -169,8 +169,11 @@ not_grep() {
 
 lines_ok() {
 	grep -oE "dbgprint line [0-9]+ of $2\$" "$1" | awk -v n="$2" '
-		{ split($0, w, " "); if (w[3] != ++i) { bad = 1; exit } }
-		END { exit !(bad == 0 && i == n) }'
+		{ split($0, w, " "); i++
+		  if (w[3] != i && !bad) { bad = 1; at = i; got = w[3] } }
+		END { if (bad) printf "    line %d of the output is line %s (%d lines in all)\n", at, got, i > "/dev/stderr"
+		      else if (i != n) printf "    %d lines of %d\n", i, n > "/dev/stderr"
+		      exit !(bad == 0 && i == n) }'
 }
 
 # slow_client NAME CLIENT [attach options]: a debugger for VM NAME whose output (in

@@ -60,12 +60,16 @@ rc=$?
 relay_pid=
 check "SIGTERM ends it with status 0 (got $rc)" test "$rc" -eq 0
 
-# One VM from flags: SIGHUP is not caught.
-"$BUILD/vmkd" relay --guest "listen:unix:$tmp/one.vm" --listen "unix:$tmp/one.kd" -q 2>"$tmp/log1" &
+# One VM from flags: SIGHUP is not caught. The relay starts with SIGHUP at its default
+# action: one ignored by whoever started this script (nohup) would be inherited.
+env --default-signal=HUP "$BUILD/vmkd" relay --guest "listen:unix:$tmp/one.vm" \
+	--listen "unix:$tmp/one.kd" -q 2>"$tmp/log1" &
 relay_pid=$!
 wait_for "$tmp/log1" 'serving 1 VM'
 check "without --config the relay does not offer SIGHUP" eval '! grep -q SIGHUP "$tmp/log1"'
 kill -HUP "$relay_pid"
+for _ in $(seq 50); do kill -0 "$relay_pid" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$relay_pid" 2>/dev/null # still there after 5 s: the check below fails
 wait "$relay_pid" 2>/dev/null
 rc=$?
 relay_pid=
