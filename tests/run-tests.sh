@@ -32,13 +32,14 @@ budget_end=$((SECONDS + ${CHECK_BUDGET:-4500}))
 # LOG. Past LIMIT seconds: the session's processes and their wait channels go into the log,
 # then the session is stopped (TERM, KILL 10 s later). Returns CMD's status, 124 on timeout.
 run_bounded() {
-	local log=$1 limit=$2 pid tail_pid rc i
+	local log=$1 limit=$2 pid rc i
 	shift 2
-	setsid "$@" >"$log" 2>&1 </dev/null &
+	: >"$log"
+	shown=0
+	setsid "$@" >>"$log" 2>&1 </dev/null &
 	pid=$!
-	tail -n +1 -s 0.1 -f --pid="$pid" "$log" &
-	tail_pid=$!
 	for ((i = 0; i < limit * 10; i++)); do
+		show_new "$log"
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -59,8 +60,19 @@ run_bounded() {
 		rc=0
 		wait "$pid" || rc=$?
 	fi
-	wait "$tail_pid" 2>/dev/null # tail prints the rest once the suite has ended
+	show_new "$log" # what the suite wrote last
 	return "$rc"
+}
+
+# show_new LOG: prints what LOG gained since the last look ($shown bytes were printed). A
+# reader of our own rather than `tail -f`: a suite's last lines are never left unprinted,
+# and a pipe that a leaked background process holds open cannot keep the run waiting.
+show_new() {
+	local size
+	size=$(stat -c %s "$1" 2>/dev/null) || return 0
+	((size > shown)) || return 0
+	tail -c +$((shown + 1)) "$1" | head -c $((size - shown))
+	shown=$size
 }
 
 # suite_signal SID SIG: SIG to every process of session SID (by pid, from ps).
