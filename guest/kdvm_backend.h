@@ -38,6 +38,9 @@ struct kdvm_backend {
 	void (*tx_reclaim)(void *be);
 	uint32_t (*tx_in_flight)(void *be);
 	uint64_t (*tx_lost)(void *be);         /* frames a reset took before they left */
+	/* Those frames' bytes, whole and in order, when the backend kept them (0 if none);
+	 * take: forget them. */
+	uint32_t (*tx_lost_frames)(void *be, const uint8_t **bytes, int take);
 	int (*broken)(void *be);
 	int (*rx_next)(void *be, const uint8_t **data, uint32_t *len, uint16_t *id);
 	void (*rx_release)(void *be, uint16_t id);

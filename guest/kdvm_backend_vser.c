@@ -37,6 +37,11 @@ static uint64_t tx_lost(void *be)
 	return ((struct vser *)be)->stats.tx_lost;
 }
 
+static uint32_t tx_lost_frames(void *be, const uint8_t **bytes, int take)
+{
+	return take ? vser_tx_take_lost(be, bytes) : vser_tx_peek_lost(be, bytes);
+}
+
 static int broken(void *be)
 {
 	return ((struct vser *)be)->broken;
@@ -101,6 +106,7 @@ const struct kdvm_backend kdvm_backend_vser = {
 	.tx_reclaim = tx_reclaim,
 	.tx_in_flight = tx_in_flight,
 	.tx_lost = tx_lost,
+	.tx_lost_frames = tx_lost_frames,
 	.broken = broken,
 	.rx_next = rx_next,
 	.rx_release = rx_release,

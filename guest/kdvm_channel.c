@@ -49,6 +49,47 @@ int kdvm_channel_debugger_present(const struct kdvm_channel *ch)
 
 /* ---- sending ------------------------------------------------------------------------- */
 
+#define FRAME_HDR ((uint32_t)sizeof(struct vmkd_frame_header))
+
+/* The KD packet in a frame we built ourselves (the backend's copy of frames a reset took):
+ * 0 and its type and bytes, or -1. *frame_len: the frame's whole length, 0 if cut. */
+static int lost_frame_kd(const uint8_t *p, uint32_t len, uint32_t *frame_len, uint16_t *type,
+			 const uint8_t **kd, size_t *kd_len)
+{
+	uint32_t payload;
+
+	*frame_len = 0;
+	if (len < FRAME_HDR)
+		return -1;
+	payload = kd_get_le32(p + offsetof(struct vmkd_frame_header, length));
+	if (payload > len - FRAME_HDR)
+		return -1;
+	*frame_len = FRAME_HDR + payload;
+	if (p[offsetof(struct vmkd_frame_header, type)] != VMKD_FRAME_KD_PACKET)
+		return -1;
+	return vmkd_frame_parse_kd(p + FRAME_HDR, payload, type, kd, kd_len);
+}
+
+/* 1 if a frame the last reset took carries anything but a DbgPrint (a state change, a
+ * reply): the kernel waits for an answer to it, and is asked to send it again. */
+static int lost_beyond_prints(struct kdvm_channel *ch)
+{
+	const uint8_t *p, *kd;
+	uint32_t len = BE(ch, tx_lost_frames, &p, 0), fl;
+	uint16_t type;
+	size_t kd_len;
+
+	for (; len; p += fl, len -= fl) {
+		if (lost_frame_kd(p, len, &fl, &type, &kd, &kd_len) == 0 &&
+		    is_print(type, kd, kd_len))
+			continue;
+		if (!fl)
+			break;
+		return 1;
+	}
+	return 0;
+}
+
 /* The notify a batched DbgPrint left out, if the device still has not taken it. */
 static void pay_kick(struct kdvm_channel *ch)
 {
@@ -205,6 +246,8 @@ static void sync_link(struct kdvm_channel *ch)
 	}
 }
 
+static void resend_lost_prints(struct kdvm_channel *ch);
+
 static void handle_frame(struct kdvm_channel *ch, const struct vmkd_frame *fr)
 {
 	const uint8_t *kd;
@@ -224,6 +267,8 @@ static void handle_frame(struct kdvm_channel *ch, const struct vmkd_frame *fr)
 		ch->host_log = (kd_get_le32(fr->payload + offsetof(struct vmkd_hello, capabilities)) &
 				VMKD_CAP_HOST_LOG) != 0;
 		set_present(ch, host_listens(ch));
+		if (ch->link == KDVM_LINK_UP)
+			resend_lost_prints(ch);
 		break;
 	case VMKD_FRAME_KD_PACKET:
 		if (vmkd_frame_parse_kd(fr->payload, fr->payload_len, &kd_type, &kd, &kd_len)) {
@@ -486,14 +531,69 @@ int kdvm_channel_init(struct kdvm_channel *ch, const struct guest_platform *plat
 	return 0;
 }
 
+/* Frames one KD packet into the TX arena and posts it. Posted, not waited for: the frame
+ * is in the device's FIFO behind every earlier one, and its buffer is reclaimed by a later
+ * send. A DbgPrint in a burst shares the notify of the batch the device is taking; every
+ * other packet (a debugger waits for it, or for what follows it) is notified, which covers
+ * any DbgPrint before it. */
+static enum kdvm_send_result post_kd(struct kdvm_channel *ch, uint16_t type, const void *hdr,
+				     size_t hdr_len, const void *data, size_t data_len, int print)
+{
+	size_t len = VMKD_FRAME_KD_OVERHEAD + hdr_len + data_len, n;
+	uint8_t *buf = tx_reserve(ch, (uint32_t)len);
+
+	if (!buf)
+		return KDVM_SEND_BUSY;
+	n = vmkd_frame_build_kd(buf, len, ch->tx_seq, type, hdr, hdr_len, data, data_len);
+	if (!n)
+		return KDVM_SEND_TOO_BIG;
+	ch->tx_seq++;
+	if (print && BE(ch, tx_submit_batched, (uint32_t)n)) {
+		ch->kick_owed = 1;
+		ch->kick_polls = 0;
+	} else {
+		if (!print)
+			BE(ch, tx_submit, (uint32_t)n);
+		ch->kick_owed = 0;
+	}
+	ch->stats.packets_sent++;
+	if (!ch->debugger)
+		ch->stats.prints_to_host_log++;
+	return KDVM_SENT;
+}
+
+/* Once the relay has answered the HELLO that follows a reset by someone else: the
+ * DbgPrints the reset took go out again, oldest first and before anything newer (the
+ * send that found the reset waits for this HELLO). The device never finished them, so the
+ * host has none of them whole. Other packets are not sent again: the kernel is asked to
+ * send its state (lost_beyond_prints). */
+static void resend_lost_prints(struct kdvm_channel *ch)
+{
+	const uint8_t *p, *kd;
+	uint32_t len = BE(ch, tx_lost_frames, &p, 1), fl;
+	uint16_t type;
+	size_t kd_len;
+
+	for (; len; p += fl, len -= fl) {
+		if (lost_frame_kd(p, len, &fl, &type, &kd, &kd_len) || !is_print(type, kd, kd_len)) {
+			if (!fl)
+				break;
+			continue;
+		}
+		if ((ch->debugger || ch->host_log) &&
+		    post_kd(ch, type, kd, kd_len, NULL, 0, 1) == KDVM_SENT)
+			ch->stats.prints_resent++;
+		else
+			ch->stats.prints_resend_dropped++;
+	}
+}
+
 enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t type,
 					   const void *hdr, size_t hdr_len, const void *data,
 					   size_t data_len)
 {
 	enum kdvm_send_result r = KDVM_SENT;
 	int print = is_print(type, hdr, hdr_len);
-	uint8_t *buf = NULL;
-	size_t n = 0;
 
 	/* A send is where a device taken over while the kernel ran is found first (not
 	 * polling: 5 port accesses, 1 for most DbgPrints). */
@@ -509,11 +609,8 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 		r = KDVM_SEND_NO_RELAY;
 	else if (!ch->debugger && !(ch->host_log && print))
 		r = KDVM_SEND_NO_DEBUGGER;
-	else if (!(buf = tx_reserve(ch, (uint32_t)(VMKD_FRAME_KD_OVERHEAD + hdr_len + data_len))))
-		r = KDVM_SEND_BUSY;
-	else if (!(n = vmkd_frame_build_kd(buf, VMKD_FRAME_KD_OVERHEAD + hdr_len + data_len,
-					   ch->tx_seq, type, hdr, hdr_len, data, data_len)))
-		r = KDVM_SEND_TOO_BIG;
+	else
+		r = post_kd(ch, type, hdr, hdr_len, data, data_len, print);
 	if (r != KDVM_SENT) {
 		ch->stats.send_dropped++;
 		/* Known absence is mirrored into KdDebuggerNotPresent (kdcom's rule: what
@@ -524,22 +621,6 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 			set_present(ch, 0);
 		return r;
 	}
-	/* Posted, not waited for: the frame is in the device's FIFO behind every earlier
-	 * one, and its buffer is reclaimed by a later send. A DbgPrint in a burst shares the
-	 * notify of the batch the device is taking; every other packet (a debugger waits for
-	 * it, or for what follows it) is notified, which covers any DbgPrint before it. */
-	ch->tx_seq++;
-	if (print && BE(ch, tx_submit_batched, (uint32_t)n)) {
-		ch->kick_owed = 1;
-		ch->kick_polls = 0;
-	} else {
-		if (!print)
-			BE(ch, tx_submit, (uint32_t)n);
-		ch->kick_owed = 0;
-	}
-	ch->stats.packets_sent++;
-	if (!ch->debugger)
-		ch->stats.prints_to_host_log++;
 	set_present(ch, 1);
 	return KDVM_SENT;
 }
@@ -588,11 +669,12 @@ enum kdvm_recv_result kdvm_channel_receive_kd(struct kdvm_channel *ch, uint16_t 
 	if (!ch->checked) {
 		uint64_t lost = BE0(ch, tx_lost);
 
-		/* Frames in flight when the device was reset may never have left the VM, and
-		 * the kernel now waits for an answer to one of them: it is asked to send its
-		 * state again (NeedsResend), as after a debugger's RESYNC. */
+		/* Frames in flight when the device was reset never left the VM whole. The
+		 * DbgPrints among them go out again after the HELLO; if anything else was
+		 * there, the kernel waits for an answer to it: it is asked to send its state
+		 * again (NeedsResend), as after a debugger's RESYNC. */
 		if (kdvm_channel_check_device(ch, 0) == VSER_CHECK_RESET &&
-		    BE0(ch, tx_lost) != lost)
+		    BE0(ch, tx_lost) != lost && lost_beyond_prints(ch))
 			ch->resend_due = 1;
 	}
 	ch->checked = 0;
@@ -707,4 +789,6 @@ void kdvm_channel_guest_stats(const struct kdvm_channel *ch, struct vmkd_guest_s
 	out->polls = ch->stats.polls;
 	out->tx_timeouts = ch->stats.tx_timeouts;
 	out->send_dropped = ch->stats.send_dropped;
+	out->tx_lost_in_resets = BE0(ch, tx_lost);
+	out->prints_resent = ch->stats.prints_resent;
 }

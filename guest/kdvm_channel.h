@@ -86,6 +86,8 @@ struct kdvm_channel_stats {
 	uint64_t tx_timeouts;           /* ... and gave up after tx_timeout_ms */
 	uint64_t tx_stalled_drops;      /* dropped at once: the last wait timed out, no progress */
 	uint64_t resends_asked;         /* NeedsResend after frames were lost in a device reset */
+	uint64_t prints_resent;         /* DbgPrints a device reset took, sent again after HELLO */
+	uint64_t prints_resend_dropped; /* ... that found no relay, debugger or log to take them */
 	uint64_t polls;                 /* used-ring checks in wait loops */
 	uint64_t hellos;
 	uint64_t breakins;

@@ -2,6 +2,8 @@
 /* Legacy virtio-serial (MULTIPORT) over PCI: discovery, setup, control handshake, port I/O. */
 #include "virtio_serial.h"
 
+#include "vmkd/kd_bytes.h"
+
 #include "guest_clock.h"
 
 #define DEFAULT_PORT_NAME        "org.vmkd.0"
@@ -461,6 +463,39 @@ void vser_tx_reclaim(struct vser *v)
 	}
 }
 
+/* Copies the frames in flight (oldest first) out of the arena, which set-up reuses. A frame
+ * never crosses a page, and all of them fit the copy, which is the arena's size. */
+static void keep_lost(struct vser *v)
+{
+	v->tx_lost_len = 0;
+	for (uint16_t n = v->tx_oldest; n != v->tx_next; n++) {
+		uint16_t d = (uint16_t)(n % v->tx_ndesc);
+		uint32_t len = v->tx_len[d], off = v->tx_end[d] - len;
+
+		if (v->tx_state[d] != VSER_TX_POSTED ||
+		    len > sizeof(v->tx_lost_bytes) - v->tx_lost_len)
+			continue;
+		kd_memcpy(v->tx_lost_bytes + v->tx_lost_len,
+			  v->tx_page[(off / GUEST_PAGE_SIZE) % VSER_TX_PAGES] + off % GUEST_PAGE_SIZE,
+			  len);
+		v->tx_lost_len += len;
+	}
+}
+
+uint32_t vser_tx_peek_lost(const struct vser *v, const uint8_t **bytes)
+{
+	*bytes = v->tx_lost_bytes;
+	return v->tx_lost_len;
+}
+
+uint32_t vser_tx_take_lost(struct vser *v, const uint8_t **bytes)
+{
+	uint32_t n = vser_tx_peek_lost(v, bytes);
+
+	v->tx_lost_len = 0;
+	return n;
+}
+
 int vser_tx_reserve(struct vser *v, uint32_t len, uint8_t **buf)
 {
 	uint32_t off, in_page;
@@ -494,6 +529,7 @@ static int tx_post(struct vser *v, uint32_t len)
 		return 0;
 	v->tx_res_len = 0;
 	v->tx_end[d] = off + len;
+	v->tx_len[d] = (uint16_t)len;
 	v->tx_state[d] = VSER_TX_POSTED;
 	v->tx_head = off + len;
 	v->tx_next++;
@@ -711,9 +747,10 @@ enum vser_check vser_check(struct vser *v, int force_setup)
 	 * asked for: set the device up again from scratch. */
 	v->stats.resetups++;
 	/* What the device returned before it was reset is still in the old used ring; the
-	 * rest was in flight and may never have reached the host. */
+	 * rest was in flight and never reached the host whole: kept to be sent again. */
 	vser_tx_reclaim(v);
 	v->stats.tx_lost += vser_tx_in_flight(v);
+	keep_lost(v);
 	err = device_setup(v);
 	guest_io_poll_end(&v->io, saved);
 	if (err) {

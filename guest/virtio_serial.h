@@ -123,7 +123,8 @@ struct vser_stats {
 	uint64_t bad_used;          /* used entries with a bad id or length (ignored) */
 	uint64_t tx_bad_id;         /* TX used entries naming no frame in flight (refused) */
 	uint64_t tx_bad_len;        /* TX used entries claiming bytes written (counted) */
-	uint64_t tx_lost;           /* frames in flight when the device was found reset */
+	uint64_t tx_lost;           /* frames in flight when the device was found reset (kept
+				     * for vser_tx_take_lost) */
 	uint64_t tx_max_in_flight;
 	uint64_t tx_kicks_deferred; /* frames posted without a notify (the device was busy) */
 	uint64_t tx_kicks_late;     /* notifies vser_tx_kick sent for deferred frames */
@@ -194,8 +195,14 @@ struct vser {
 	uint16_t tx_next, tx_oldest;       /* frame numbers: next to post, oldest in flight */
 	uint16_t tx_ndesc;                 /* min(VSER_TX_DESCS, TX queue size) */
 	uint32_t tx_end[VSER_TX_DESCS];    /* arena offset after each frame */
+	uint16_t tx_len[VSER_TX_DESCS];    /* its length */
 	uint8_t tx_state[VSER_TX_DESCS];   /* enum vser_tx_state */
 	uint8_t tx_deferred;               /* frames posted since the last TX notify */
+	/* The frames a reset found in flight, copied out of the arena in posting order
+	 * before the rings were rebuilt: the device never finished them (QEMU returns a
+	 * frame once all of it is written), so none reached the host whole. */
+	uint8_t tx_lost_bytes[VSER_TX_PAGES * VSER_TX_FRAME_MAX];
+	uint32_t tx_lost_len;
 
 	struct vser_stats stats;
 };
@@ -251,6 +258,11 @@ void vser_tx_kick(struct vser *v);
 /* Takes the device's TX used entries: a frame named there is returned; bytes are freed
  * oldest first. Ids of frames not in flight are refused and counted. Memory-only. */
 void vser_tx_reclaim(struct vser *v);
+/* The frames the last reset found in flight, whole and in posting order (0 bytes if none),
+ * for the caller to send again on the new rings; taking them forgets them. */
+uint32_t vser_tx_take_lost(struct vser *v, const uint8_t **bytes);
+/* The same without forgetting them. */
+uint32_t vser_tx_peek_lost(const struct vser *v, const uint8_t **bytes);
 /* Frames posted and not yet returned by the device. */
 static inline uint32_t vser_tx_in_flight(const struct vser *v)
 {

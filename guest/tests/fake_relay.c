@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmkd/kd_bytes.h"
+
 size_t fake_relay_build(struct fake_relay *r, uint8_t *out, size_t cap, uint8_t type,
 			const void *payload, size_t len)
 {
@@ -74,6 +76,16 @@ static void on_frame(struct fake_relay *r, const struct vmkd_frame *fr)
 
 			memcpy(&w, kd, kd_len < 4 ? kd_len : 4);
 			r->kd_log[r->kd_logged++] = w;
+		}
+		if (kd_type == KD_PACKET_TYPE_DEBUG_IO && kd_len >= sizeof(struct kd_debug_io) &&
+		    kd_get_le32(kd) == KD_API_PRINT_STRING) {
+			size_t n = kd_len - sizeof(struct kd_debug_io);
+
+			if (n > sizeof(r->printed) - 1 - r->printed_len)
+				n = sizeof(r->printed) - 1 - r->printed_len;
+			memcpy(r->printed + r->printed_len, kd + sizeof(struct kd_debug_io), n);
+			r->printed_len += n;
+			r->printed[r->printed_len] = '\0';
 		}
 		if (r->reply_len) {
 			size_t n = r->reply_len;

@@ -32,6 +32,8 @@ struct fake_relay {
 	/* The first 4 payload bytes of every KD packet, in arrival order (order checks). */
 	uint32_t kd_log[4096];
 	int kd_logged;
+	char printed[8192];            /* the text of every PrintString, in arrival order */
+	size_t printed_len;
 	struct vmkd_guest_stats last_stats;
 
 	/* Written once the guest's next KD packet arrives (an answer to it). */

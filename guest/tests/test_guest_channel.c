@@ -523,18 +523,18 @@ static void full_ring_makes_the_sender_wait(void **state)
 }
 
 /* The device is reset (another owner) while frames are in flight and the kernel waits for
- * an answer: the frames are counted lost and the receive asks the kernel to send its state
- * again (NeedsResend), which then goes out on the new rings after a HELLO. */
+ * an answer: the frames are counted lost, the DbgPrint among them goes out again after the
+ * HELLO, and the receive asks the kernel to send its state again (NeedsResend), which then
+ * goes out on the new rings. */
 static void reset_with_frames_in_flight_asks_for_a_resend(void **state)
 {
 	uint8_t sc[0xF0] = { 0x11 }, hdr[0x38], data[16];
-	uint32_t line[2] = { 7, 0 };
 	size_t hl, dl;
 
 	(void)state;
 	up();
 	f->tx_hold = 1;
-	assert_int_equal(kdvm_channel_send_kd(ch, 3, line, sizeof(line), NULL, 0), KDVM_SENT);
+	assert_int_equal(send_print(7), KDVM_SENT);
 	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
 	/* A receive that follows a send does not check; the next one does. */
 	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
@@ -546,16 +546,52 @@ static void reset_with_frames_in_flight_asks_for_a_resend(void **state)
 	assert_int_equal(ch->vser.stats.tx_lost, 2);
 	assert_int_equal(ch->stats.resends_asked, 1);
 	assert_int_equal(r->hellos, 2);
-	assert_int_equal(r->kd_packets, 0);
+	/* The print went out again with the HELLO, before the kernel resends its state. */
+	assert_int_equal(ch->stats.prints_resent, 1);
+	assert_int_equal(r->kd_packets, 1);
+	assert_string_equal(r->printed, "line 7\n");
 	sc[0] = 0x22;
 	assert_int_equal(kdvm_channel_send_kd(ch, 7, sc, sizeof(sc), NULL, 0), KDVM_SENT);
 	fake_relay_poll(r);
-	assert_int_equal(r->kd_packets, 1);
+	assert_int_equal(r->kd_packets, 2);
 	assert_int_equal(r->last_kd[0], 0x22);
 	/* Asked once: the next receive just waits. */
 	assert_int_equal(kdvm_channel_receive_kd(ch, 2, hdr, sizeof(hdr), &hl, data, sizeof(data),
 						 &dl), KDVM_RECV_TIMEOUT);
 	assert_int_equal(ch->vser.io.while_polling, 0);
+}
+
+/* The device is reset by someone else while DbgPrints are in flight (the host was slow to
+ * take them): the next print finds the reset, says HELLO again, and the lines the reset
+ * took go out again first: every line arrives, in order, once, and the kernel is not asked
+ * to resend anything (it waits for no answer to a print). */
+static void reset_resends_prints_in_flight(void **state)
+{
+	(void)state;
+	up();
+	f->tx_hold = 1;
+	for (unsigned i = 1; i <= 5; i++)
+		assert_int_equal(send_print(i), KDVM_SENT);
+	assert_int_equal(vser_tx_in_flight(&ch->vser), 5);
+	f->plat.outb(f, STATUS_PORT, 0);
+	f->tx_hold = 0;
+	assert_int_equal(send_print(6), KDVM_SENT);
+	fake_relay_poll(r);
+	assert_int_equal(ch->vser.stats.tx_lost, 5);
+	assert_int_equal(r->hellos, 2);
+	assert_int_equal(ch->stats.prints_resent, 5);
+	assert_int_equal(ch->stats.prints_resend_dropped, 0);
+	assert_string_equal(r->printed, "line 1\nline 2\nline 3\nline 4\nline 5\nline 6\n");
+	assert_int_equal(ch->stats.resends_asked, 0);
+	assert_int_equal(ch->vser.io.while_polling, 0);
+	/* Sent once: a later reset has nothing left to send again. */
+	f->plat.outb(f, STATUS_PORT, 0);
+	assert_int_equal(send_print(7), KDVM_SENT);
+	fake_relay_poll(r);
+	assert_int_equal(r->hellos, 3);
+	assert_int_equal(ch->stats.prints_resent, 5);
+	assert_string_equal(r->printed + strlen(r->printed) - 7, "line 7\n");
+	assert_int_equal(r->kd_packets, 7);
 }
 
 /* Before sleep or hibernation the frames in flight leave the VM, then the device is
@@ -1148,6 +1184,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reset_with_frames_in_flight_asks_for_a_resend, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(power_down_waits_for_a_slow_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(reset_resends_prints_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(power_down_lets_frames_in_flight_leave, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(dbgprint_flood_with_requests, setup, teardown),

@@ -65,6 +65,16 @@ static int is_prompt(const uint8_t *kd, size_t len)
 	return api == KD_API_GET_STRING;
 }
 
+static int is_print(uint16_t type, const uint8_t *kd, size_t len)
+{
+	uint32_t api;
+
+	if (type != KD_PACKET_TYPE_DEBUG_IO || len < sizeof(api))
+		return 0;
+	memcpy(&api, kd, sizeof(api));
+	return api == KD_API_PRINT_STRING;
+}
+
 /* ---- state ------------------------------------------------------------------------- */
 
 /* Packets and break-ins the link has parsed from the debugger: proof it is alive. */
@@ -377,13 +387,33 @@ void relay_debugger_init(struct relay_vm *vm)
 	kd_parser_init(&vm->trace_rx);
 }
 
+/* The guest said HELLO again (a reboot, or its device reset under it): the old stop and
+ * replies waiting for the debugger can no longer be answered and go, but what the kernel
+ * printed is still news (often its last lines before it went down): the DbgPrints not yet
+ * sent stay, in order. The packet on the wire goes with the link (it may have arrived). */
 void relay_debugger_guest_restarted(struct relay_vm *vm)
 {
+	struct relay_queue held = vm->queue;
+	struct relay_packet p;
 	size_t in_flight = kd_link_busy(&vm->link);
 
-	drop_queue(vm);
-	vm->st.dropped_flushed += in_flight;
+	/* Restarting the link cancels the packet on the wire, and cancelling pumps: the queue
+	 * is set aside meanwhile, or its front would go out on the old link and vanish. */
+	vm->queue.count = 0;
 	link_restart(vm, 1);
+	vm->queue = held;
+	vm->st.dropped_flushed += in_flight;
+	for (size_t i = 0, n = vm->queue.count; i < n; i++) {
+		p = *relay_queue_front(&vm->queue);
+		relay_queue_pop(&vm->queue);
+		if (is_print(p.type, p.data, p.len)) {
+			relay_queue_push(&vm->queue, p.type, p.data, p.len);
+			vm->st.prints_kept_across_hello++;
+		} else {
+			vm->st.dropped_flushed++;
+		}
+	}
+	pump(vm);
 }
 
 /* ---- guest packets ----------------------------------------------------------------- */

@@ -27,7 +27,8 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 "resends %llu in %llu out, resets %llu in %llu out, retransmits %llu, "
 		 "timeouts %llu, gave up %llu | frames rejected %llu (skipped %llu B, "
 		 "bad version %llu, bad length %llu, bad type %llu, bad kd %llu), seq gaps %llu | "
-		 "queue %zu (max %llu, stalls %llu, prints joined %llu) | dropped: prints %llu, no debugger %llu, "
+		 "queue %zu (max %llu, stalls %llu, prints joined %llu, kept across HELLO %llu) | "
+		 "dropped: prints %llu, no debugger %llu, "
 		 "flushed %llu, no guest %llu; answered DEBUGGER(0) %llu | "
 		 "breakins %llu (%llu held for a HELLO), resyncs %llu (%llu unsent: no HELLO yet) | "
 		 "not ACKed: no guest %llu, too big %llu, "
@@ -41,7 +42,8 @@ void relay_vm_format_stats(const struct relay_vm *vm, char *buf, size_t cap)
 		 U(s->frames_rejected + p->bad_version + p->bad_length + p->bad_type),
 		 U(p->skipped_bytes), U(p->bad_version), U(p->bad_length), U(p->bad_type),
 		 U(s->bad_kd_length + s->bad_kd_type), U(s->seq_gaps), vm->queue.count, U(s->queue_max),
-		 U(s->guest_stalls), U(s->prints_joined), U(s->dropped_prints), U(s->dropped_no_debugger),
+		 U(s->guest_stalls), U(s->prints_joined), U(s->prints_kept_across_hello),
+		 U(s->dropped_prints), U(s->dropped_no_debugger),
 		 U(s->dropped_flushed), U(s->dropped_no_guest), U(s->answered_no_debugger),
 		 U(s->breakins), U(s->breakins_deferred), U(s->resyncs),
 		 U(s->resyncs_before_hello), U(s->unacked_no_guest), U(s->unacked_too_big),
@@ -61,8 +63,9 @@ void relay_vm_format_guest_stats(const struct relay_vm *vm, char *buf, size_t ca
 	snprintf(buf, cap,
 		 "guest stats: packets sent %llu received %llu, notifications %llu, port I/O %llu "
 		 "(%llu while polling), frames rejected %llu, polls %llu, TX waits timed out %llu, "
-		 "packets dropped %llu",
+		 "packets dropped %llu, frames lost in device resets %llu (DbgPrints sent again %llu)",
 		 U(g->packets_sent), U(g->packets_received), U(g->notifications),
 		 U(g->port_io_total), U(g->port_io_while_polling), U(g->frames_rejected),
-		 U(g->polls), U(g->tx_timeouts), U(g->send_dropped));
+		 U(g->polls), U(g->tx_timeouts), U(g->send_dropped), U(g->tx_lost_in_resets),
+		 U(g->prints_resent));
 }

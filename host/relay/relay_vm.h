@@ -142,6 +142,7 @@ struct relay_vm_stats {
 	uint64_t answered_no_debugger; /* packets answered with DEBUGGER(0) */
 	uint64_t dropped_flushed;      /* queued or in flight when the debugger left / gave up /
 					  the guest said HELLO */
+	uint64_t prints_kept_across_hello; /* queued DbgPrints a guest HELLO did not flush */
 	uint64_t gave_up;              /* packets the link gave up on */
 	uint64_t dropped_no_guest;     /* frames for a guest that is not connected */
 	uint64_t dropped_too_big;      /* larger than the guest's max_payload */

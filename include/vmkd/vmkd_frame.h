@@ -113,7 +113,9 @@ struct vmkd_guest_stats {
 	uint64_t polls;                /* used-ring checks */
 	uint64_t tx_timeouts;          /* sends that waited for TX room in vain (host stalled) */
 	uint64_t send_dropped;         /* KD packets not sent: no relay/debugger, too big, busy */
-	uint64_t reserved[7];
+	uint64_t tx_lost_in_resets;    /* frames a device reset by someone else took in flight */
+	uint64_t prints_resent;        /* ... the DbgPrints among them, sent again after HELLO */
+	uint64_t reserved[5];
 };
 KD_ASSERT_SIZE(struct vmkd_guest_stats, 128);
 

@@ -261,19 +261,22 @@ static void relay_hello_renumbers(void **state)
 	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64,
 			   KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
 
-	/* HELLO with a packet in flight and one queued: both belong to the old boot. */
+	/* HELLO with a packet in flight and one queued: the stop in flight belongs to the old
+	 * boot and goes with the link (its bytes are left unanswered here); the line the old
+	 * kernel printed is still news and goes out first on the fresh link, SYNC id, then
+	 * the new boot's stop. */
 	rfx_guest_state_change(fx, PC);
 	rfx_guest_print(fx, "old\n");
 	assert_int_equal(fx->vm->queue.count, 1);
-	rfx_guest_hello(fx);
-	assert_int_equal(fx->vm->queue.count, 0);
-	assert_false(kd_link_busy(&fx->vm->link));
-	assert_int_equal(fx->vm->st.dropped_flushed, 2);
 	relay_buf_clear(&fx->vm->to_debugger);
 	kd_parser_init(&fx->raw);
+	rfx_guest_hello(fx);
+	assert_int_equal(fx->vm->queue.count, 0);
+	assert_int_equal(fx->vm->st.dropped_flushed, 1);
+	assert_int_equal(fx->vm->st.prints_kept_across_hello, 1);
+	raw_expect_and_ack(fx, KD_PACKET_TYPE_DEBUG_IO, KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
 	rfx_guest_state_change(fx, PC);
-	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64,
-			   KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID);
+	raw_expect_and_ack(fx, KD_PACKET_TYPE_STATE_CHANGE64, KD_INITIAL_PACKET_ID | 1);
 	assert_int_equal(fx->vm->st.hellos, 3);
 }
 
