@@ -301,9 +301,11 @@ static void handle_frame(struct kdvm_channel *ch, const struct vmkd_frame *fr)
 		/* Only a live relay sends it, so it also completes a HELLO exchange whose
 		 * ACK is late; a HELLO still to be sent is sent all the same (the relay
 		 * may announce the debugger before it heard from us). */
-		if (ch->link == KDVM_LINK_HELLO_SENT)
-			ch->link = KDVM_LINK_UP;
 		ch->debugger = kd_get_le32(fr->payload) != 0;
+		if (ch->link == KDVM_LINK_HELLO_SENT) {
+			ch->link = KDVM_LINK_UP;
+			resend_lost_prints(ch);
+		}
 		set_present(ch, host_listens(ch));
 		break;
 	case VMKD_FRAME_STATS_REQUEST:
