@@ -70,23 +70,37 @@ static int lost_frame_kd(const uint8_t *p, uint32_t len, uint32_t *frame_len, ui
 	return vmkd_frame_parse_kd(p + FRAME_HDR, payload, type, kd, kd_len);
 }
 
+/* Walks the frames a reset took (*p, *len advance): 1 and its KD packet if the next one is
+ * a DbgPrint, 0 if it is anything else, -1 at the end. */
+static int next_lost(const uint8_t **p, uint32_t *len, uint16_t *type, const uint8_t **kd,
+		     size_t *kd_len)
+{
+	uint32_t fl;
+	int bad;
+
+	if (!*len)
+		return -1;
+	bad = lost_frame_kd(*p, *len, &fl, type, kd, kd_len);
+	if (!fl)
+		return -1; /* cut short: cannot happen for frames we built */
+	*p += fl;
+	*len -= fl;
+	return !bad && is_print(*type, *kd, *kd_len);
+}
+
 /* 1 if a frame the last reset took carries anything but a DbgPrint (a state change, a
  * reply): the kernel waits for an answer to it, and is asked to send it again. */
 static int lost_beyond_prints(struct kdvm_channel *ch)
 {
 	const uint8_t *p, *kd;
-	uint32_t len = BE(ch, tx_lost_frames, &p, 0), fl;
+	uint32_t len = BE(ch, tx_lost_frames, &p, 0);
 	uint16_t type;
 	size_t kd_len;
+	int r;
 
-	for (; len; p += fl, len -= fl) {
-		if (lost_frame_kd(p, len, &fl, &type, &kd, &kd_len) == 0 &&
-		    is_print(type, kd, kd_len))
-			continue;
-		if (!fl)
-			break;
-		return 1;
-	}
+	while ((r = next_lost(&p, &len, &type, &kd, &kd_len)) >= 0)
+		if (!r)
+			return 1;
 	return 0;
 }
 
@@ -572,16 +586,14 @@ static enum kdvm_send_result post_kd(struct kdvm_channel *ch, uint16_t type, con
 static void resend_lost_prints(struct kdvm_channel *ch)
 {
 	const uint8_t *p, *kd;
-	uint32_t len = BE(ch, tx_lost_frames, &p, 1), fl;
+	uint32_t len = BE(ch, tx_lost_frames, &p, 1);
 	uint16_t type;
 	size_t kd_len;
+	int r;
 
-	for (; len; p += fl, len -= fl) {
-		if (lost_frame_kd(p, len, &fl, &type, &kd, &kd_len) || !is_print(type, kd, kd_len)) {
-			if (!fl)
-				break;
+	while ((r = next_lost(&p, &len, &type, &kd, &kd_len)) >= 0) {
+		if (!r)
 			continue;
-		}
 		if ((ch->debugger || ch->host_log) &&
 		    post_kd(ch, type, kd, kd_len, NULL, 0, 1) == KDVM_SENT)
 			ch->stats.prints_resent++;
