@@ -3,6 +3,7 @@
 #include "kdvm_channel.h"
 
 #include "guest_clock.h"
+#include "vmkd/kd_api.h"
 #include "vmkd/kd_bytes.h"
 
 #define DEFAULT_RECEIVE_MS  100u
@@ -32,14 +33,6 @@ static void set_present(struct kdvm_channel *ch, int present)
 static int host_listens(const struct kdvm_channel *ch)
 {
 	return ch->debugger || ch->host_log;
-}
-
-/* A DbgPrint (PrintString, not a prompt): the only packet a relay without a debugger takes
- * for the log. */
-static int is_print(uint16_t type, const void *hdr, size_t hdr_len)
-{
-	return type == KD_PACKET_TYPE_DEBUG_IO && hdr_len >= sizeof(uint32_t) &&
-	       kd_get_le32(hdr) == KD_API_PRINT_STRING;
 }
 
 int kdvm_channel_debugger_present(const struct kdvm_channel *ch)
@@ -85,7 +78,7 @@ static int next_lost(const uint8_t **p, uint32_t *len, uint16_t *type, const uin
 		return -1; /* cut short: cannot happen for frames we built */
 	*p += fl;
 	*len -= fl;
-	return !bad && is_print(*type, *kd, *kd_len);
+	return !bad && kd_api_is_print(*type, *kd, *kd_len);
 }
 
 /* 1 if a frame the last reset took carries anything but a DbgPrint (a state change, a
@@ -594,8 +587,7 @@ static void resend_lost_prints(struct kdvm_channel *ch)
 	while ((r = next_lost(&p, &len, &type, &kd, &kd_len)) >= 0) {
 		if (!r)
 			continue;
-		if ((ch->debugger || ch->host_log) &&
-		    post_kd(ch, type, kd, kd_len, NULL, 0, 1) == KDVM_SENT)
+		if (host_listens(ch) && post_kd(ch, type, kd, kd_len, NULL, 0, 1) == KDVM_SENT)
 			ch->stats.prints_resent++;
 		else
 			ch->stats.prints_resend_dropped++;
@@ -607,7 +599,7 @@ enum kdvm_send_result kdvm_channel_send_kd(struct kdvm_channel *ch, uint16_t typ
 					   size_t data_len)
 {
 	enum kdvm_send_result r = KDVM_SENT;
-	int print = is_print(type, hdr, hdr_len);
+	int print = kd_api_is_print(type, hdr, hdr_len);
 
 	/* A send is where a device taken over while the kernel ran is found first (not
 	 * polling: 5 port accesses, 1 for most DbgPrints). */

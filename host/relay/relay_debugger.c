@@ -65,16 +65,6 @@ static int is_prompt(const uint8_t *kd, size_t len)
 	return api == KD_API_GET_STRING;
 }
 
-static int is_print(uint16_t type, const uint8_t *kd, size_t len)
-{
-	uint32_t api;
-
-	if (type != KD_PACKET_TYPE_DEBUG_IO || len < sizeof(api))
-		return 0;
-	memcpy(&api, kd, sizeof(api));
-	return api == KD_API_PRINT_STRING;
-}
-
 /* ---- state ------------------------------------------------------------------------- */
 
 /* Packets and break-ins the link has parsed from the debugger: proof it is alive. */
@@ -363,16 +353,21 @@ static const struct kd_link_ops link_ops = {
 };
 
 /* Starts the link afresh (next packet SYNC-flagged), keeping its counters and, for the
- * same debugger connection, its parser. The queue must be empty: cancelling pumps. */
+ * same debugger connection, its parser. What is queued stays queued for the new link. */
 static void link_restart(struct relay_vm *vm, int keep_parser)
 {
 	struct kd_link_stats ls = vm->link.stats;
 	struct kd_parser_stats ps = vm->link.parser.stats;
 	struct kd_parser parser;
+	size_t queued = vm->queue.count;
 
 	if (keep_parser)
 		parser = vm->link.parser;
+	/* Cancelling pumps: the queue is held back meanwhile, or its front would go out on
+	 * the old link and vanish with it. */
+	vm->queue.count = 0;
 	kd_link_cancel(&vm->link);
+	vm->queue.count = queued;
 	kd_link_init(&vm->link, KD_ROLE_TARGET, &vm->link_cfg, &link_ops, vm);
 	vm->link.stats = ls;
 	if (keep_parser)
@@ -391,28 +386,19 @@ void relay_debugger_init(struct relay_vm *vm)
  * replies waiting for the debugger can no longer be answered and go, but what the kernel
  * printed is still news (often its last lines before it went down): the DbgPrints not yet
  * sent stay, in order. The packet on the wire goes with the link (it may have arrived). */
+static int queued_print(const struct relay_packet *p)
+{
+	return kd_api_is_print(p->type, p->data, p->len);
+}
+
 void relay_debugger_guest_restarted(struct relay_vm *vm)
 {
-	struct relay_queue held = vm->queue;
-	struct relay_packet p;
-	size_t in_flight = kd_link_busy(&vm->link);
+	size_t in_flight = kd_link_busy(&vm->link), dropped;
 
-	/* Restarting the link cancels the packet on the wire, and cancelling pumps: the queue
-	 * is set aside meanwhile, or its front would go out on the old link and vanish. */
-	vm->queue.count = 0;
 	link_restart(vm, 1);
-	vm->queue = held;
-	vm->st.dropped_flushed += in_flight;
-	for (size_t i = 0, n = vm->queue.count; i < n; i++) {
-		p = *relay_queue_front(&vm->queue);
-		relay_queue_pop(&vm->queue);
-		if (is_print(p.type, p.data, p.len)) {
-			relay_queue_push(&vm->queue, p.type, p.data, p.len);
-			vm->st.prints_kept_across_hello++;
-		} else {
-			vm->st.dropped_flushed++;
-		}
-	}
+	dropped = relay_queue_keep(&vm->queue, queued_print);
+	vm->st.dropped_flushed += in_flight + dropped;
+	vm->st.prints_kept_across_hello += vm->queue.count;
 	pump(vm);
 }
 

@@ -55,6 +55,27 @@ void relay_queue_pop(struct relay_queue *q)
 	q->count--;
 }
 
+size_t relay_queue_keep(struct relay_queue *q, int (*keep)(const struct relay_packet *p))
+{
+	size_t kept = 0, n = q->count;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct relay_packet *p = &q->slots[(q->head + i) % q->cap];
+		struct relay_packet *to = &q->slots[(q->head + kept) % q->cap];
+
+		if (!keep(p))
+			continue;
+		if (to != p) {
+			to->type = p->type;
+			to->len = p->len;
+			memcpy(to->data, p->data, p->len);
+		}
+		kept++;
+	}
+	q->count = kept;
+	return n - kept;
+}
+
 size_t relay_queue_clear(struct relay_queue *q)
 {
 	size_t n = q->count;

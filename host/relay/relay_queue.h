@@ -45,6 +45,10 @@ void relay_queue_pop(struct relay_queue *q);
  * It may be changed in place. */
 struct relay_packet *relay_queue_back(struct relay_queue *q);
 
+/* Keeps, in order, only the packets keep() accepts (no copies beyond moving the kept ones
+ * up); returns how many were dropped. */
+size_t relay_queue_keep(struct relay_queue *q, int (*keep)(const struct relay_packet *p));
+
 /* Drops every packet; returns how many. */
 size_t relay_queue_clear(struct relay_queue *q);
 

@@ -22,7 +22,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmkd/kd_bytes.h"
 #include "vmkd/kd_wire.h"
+
+/* 1 if a KD payload of this packet type is a DbgPrint (DEBUG_IO PrintString). Inline, so
+ * kdvm.dll can ask without linking the API parsers. */
+static inline int kd_api_is_print(uint16_t type, const void *payload, size_t len)
+{
+	return type == KD_PACKET_TYPE_DEBUG_IO && len >= sizeof(uint32_t) &&
+	       kd_get_le32(payload) == KD_API_PRINT_STRING;
+}
 
 enum kd_api_error {
 	KD_API_OK = 0,

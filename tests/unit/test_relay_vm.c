@@ -23,6 +23,7 @@
 #include "vmkd/vmkd_frame_parser.h"
 
 #include "../../host/common/relay_notice.h"
+#include "../../host/relay/relay_queue.h"
 #include "../../host/relay/relay_tap.h"
 #include "../../host/relay/relay_vm.h"
 #include "relay_fixture.h"
@@ -1089,6 +1090,46 @@ static void relay_trace_lines(void **state)
 	assert_true(strstr(t, "[    0.000000] vm0: ") != NULL);
 }
 
+/* relay_queue_keep (what a guest HELLO leaves queued): the kept packets keep their order
+ * and bytes, also when the ring has wrapped, and the count dropped is returned. */
+static int odd_first_byte(const struct relay_packet *p)
+{
+	return p->len && (p->data[0] & 1);
+}
+
+static void relay_queue_keep_in_order_across_the_wrap(void **state)
+{
+	struct relay_queue q;
+	uint8_t b[3];
+
+	(void)state;
+	assert_int_equal(relay_queue_init(&q, 4), 0);
+	for (uint8_t i = 0; i < 3; i++) { /* move head to 3: the next pushes wrap */
+		assert_int_equal(relay_queue_push(&q, 2, &i, 1), 0);
+		relay_queue_pop(&q);
+	}
+	for (uint8_t i = 1; i <= 4; i++) {
+		b[0] = i, b[1] = (uint8_t)(i * 10), b[2] = 0xee;
+		assert_int_equal(relay_queue_push(&q, 3, b, i % 2 ? 3 : 1), 0);
+	}
+	assert_int_equal(relay_queue_keep(&q, odd_first_byte), 2);
+	assert_int_equal(q.count, 2);
+	for (uint8_t i = 1; i <= 3; i += 2) {
+		const struct relay_packet *p = relay_queue_front(&q);
+
+		assert_non_null(p);
+		assert_int_equal(p->type, 3);
+		assert_int_equal(p->len, 3);
+		assert_int_equal(p->data[0], i);
+		assert_int_equal(p->data[1], i * 10);
+		assert_int_equal(p->data[2], 0xee);
+		relay_queue_pop(&q);
+	}
+	assert_null(relay_queue_front(&q));
+	assert_int_equal(relay_queue_keep(&q, odd_first_byte), 0);
+	relay_queue_free(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1096,6 +1137,7 @@ int main(void)
 		RFX_TEST(relay_reset_becomes_resync),
 		RFX_TEST(relay_breakin_becomes_frame),
 		RFX_TEST(relay_hello_renumbers),
+		cmocka_unit_test(relay_queue_keep_in_order_across_the_wrap),
 		RFX_TEST(relay_no_debugger_rules),
 		RFX_TEST(relay_no_log_no_host_log_cap),
 		RFX_TEST(relay_logs_prints_without_debugger),
