@@ -284,9 +284,7 @@ case_relay_kill() {
 	flag=$(field stop-flag) pat=$(field pattern)
 	cmd g
 	sleep 2
-	kill -9 "$relay_pid"
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
+	relay_crash
 	client_finish 10
 	sleep 2
 	check "$name: QEMU and the guest keep running without the relay" \
@@ -458,9 +456,7 @@ case_relay_restart_tty() {
 
 # relay_kill_restart NAME: SIGKILL to the relay, a new one on the same sockets.
 relay_kill_restart() {
-	kill -9 "$relay_pid"
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
+	relay_crash
 	sleep 1
 	relay_up "$1"
 }

@@ -245,8 +245,7 @@ lldb_session() {
 # sockets; `vmkd gdb` dials it again with gdb still connected, QEMU's chardev reconnects.
 relay_restart() {
 	local name=$1
-	kill -9 "$relay_pid"
-	wait "$relay_pid" 2>/dev/null
+	relay_crash
 	mv "$relay_log" "$relay_log.1"
 	vm_relay "$name"
 	check "$name: vmkd gdb reconnects to a restarted relay, gdb still in continue" \

@@ -155,3 +155,13 @@ relay_stop() {
 	relay_pid=""
 	return 0
 }
+
+# relay_crash: the relay killed with SIGKILL, as a crash would end it (no clean-up of its
+# own), and reaped.
+relay_crash() {
+	[[ -n $relay_pid ]] || return 0
+	kill -9 "$relay_pid" 2>/dev/null
+	wait "$relay_pid" 2>/dev/null
+	relay_pid=""
+	return 0
+}
