@@ -123,5 +123,7 @@ int cmdh_stats(struct cmd_ctx *c, const struct cmd *cmd, int argc, char **argv)
 		"  stale replies %llu  dropped %llu\n", (unsigned long long)st.state_changes,
 		(unsigned long long)st.dbgprints, (unsigned long long)st.breakins_sent,
 		(unsigned long long)st.stale_replies, (unsigned long long)st.dropped);
+	fprintf(c->out, "connection   reconnects %llu  (new connections reset at once %llu)\n",
+		(unsigned long long)st.reconnects, (unsigned long long)st.reconnects_reset);
 	return 0;
 }

@@ -704,23 +704,15 @@ struct session *session_open(const char *spec, const struct session_options *opt
 	return s;
 }
 
-int session_reconnect(struct session *s, int timeout_ms)
+/* A connection counts once it has lived this long. A relay killed a moment ago can close
+ * our old connection before its listening socket: a dial in between is accepted by the
+ * kernel, then reset (seen under load as "reconnected" followed at once by "connection
+ * reset by peer"). Such a connection is dialled again instead of reported. */
+#define RECONNECT_SETTLE_US 200000
+
+/* Replaces the connection with fd and starts a fresh link on it. */
+static void adopt_connection(struct session *s, int fd)
 {
-	char err[256];
-	int fd;
-
-	if (!s->spec)
-		return session_fail(s, -ENOTSUP, "cannot reconnect a session opened on a descriptor");
-	fd = endpoint_connect(s->spec, timeout_ms, err, sizeof(err));
-	if (fd < 0)
-		return session_fail(s, -ECONNREFUSED, "%s", err);
-	if (set_nonblocking(fd) < 0) {
-		int e = errno;
-
-		close(fd);
-		return session_fail(s, -e, "cannot make the connection non-blocking: %s",
-				    strerror(e));
-	}
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = fd;
@@ -737,9 +729,42 @@ int session_reconnect(struct session *s, int timeout_ms)
 	s->have_reply = 0;
 	s->state = SESSION_TARGET_UNKNOWN;
 	s->target_gone = 0;
-	s->st.reconnects++;
 	start_link(s, 0);
-	return s->dead ? -ECONNRESET : 0;
+}
+
+int session_reconnect(struct session *s, int timeout_ms)
+{
+	uint64_t deadline = deadline_after((uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
+	char err[256];
+	int fd;
+
+	if (!s->spec)
+		return session_fail(s, -ENOTSUP, "cannot reconnect a session opened on a descriptor");
+	for (;;) {
+		uint64_t now = clock_us();
+		int left_ms = now < deadline ? (int)((deadline - now + 999) / 1000) : 1;
+
+		fd = endpoint_connect(s->spec, left_ms, err, sizeof(err));
+		if (fd < 0)
+			return session_fail(s, -ECONNREFUSED, "%s", err);
+		if (set_nonblocking(fd) < 0) {
+			int e = errno;
+
+			close(fd);
+			return session_fail(s, -e, "cannot make the connection non-blocking: %s",
+					    strerror(e));
+		}
+		adopt_connection(s, fd);
+		if (!s->dead)
+			session_poll(s, RECONNECT_SETTLE_US);
+		if (!s->dead)
+			break;
+		s->st.reconnects_reset++;
+		if (clock_us() >= deadline)
+			return -ECONNRESET; /* session_error: why the connection died */
+	}
+	s->st.reconnects++;
+	return 0;
 }
 
 void session_close(struct session *s)

@@ -128,6 +128,7 @@ struct session_stats {
 	uint64_t state_changes, dbgprints, breakins_sent;
 	uint64_t dropped;                  /* packets dropped because the queue was full */
 	uint64_t reconnects;               /* session_reconnect calls that connected */
+	uint64_t reconnects_reset;         /* new connections reset at once, dialled again */
 	uint64_t request_us;               /* total time spent in requests */
 	struct kd_link_stats link;
 	struct kd_parser_stats parser;
@@ -162,8 +163,10 @@ void session_close(struct session *s);
  * on attach). Whatever was sent on the old connection is dropped unanswered; the target's
  * state is unknown until it reports a stop (a stopped target reports its stop again, a
  * running one needs a break-in). Breakpoints, modules and statistics are kept: they live
- * in the target and in this session, not in the connection. 0, or -errno with the reason
- * in session_error (-ENOTSUP for a session opened on a file descriptor). */
+ * in the target and in this session, not in the connection. A connection counts once it
+ * has lived a fifth of a second (one reset at once, by a relay still dying, is dialled
+ * again). 0, or -errno with the reason in session_error (-ENOTSUP for a session opened on
+ * a file descriptor). */
 int session_reconnect(struct session *s, int timeout_ms);
 
 const char *session_error(const struct session *s);

@@ -17,6 +17,8 @@
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/integration/lib/tmux.sh
+. tests/integration/lib/tmux.sh
 export BUILD=${BUILD:-build}
 root=$PWD
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmkd-demo-term.XXXXXX")
@@ -121,13 +123,10 @@ demo_start() {
 	local name=$1
 	kill_server
 	rm -f "$sock"
-	tmux -S "$sock" -f /dev/null new-session -d -s demo -x 200 -y 50 \
-		"while [ ! -e $tmp/$name.go ]; do sleep 0.1; done; cd $root &&
-		 VMKD_DEMO_PIDS=$tmp/$name.pids make --no-print-directory demo;
+	tmux_run "$sock" demo 200 "$tmp/$name.log" \
+		"cd $root && VMKD_DEMO_PIDS=$tmp/$name.pids make --no-print-directory demo;
 		 echo \$? >$tmp/$name.exit; sleep 600"
-	server_pid=$(tmux -S "$sock" display-message -p '#{pid}')
-	tmux -S "$sock" pipe-pane -t demo "cat >>$tmp/$name.log"
-	touch "$tmp/$name.go"
+	server_pid=$tmux_pid
 }
 
 # pane: what the terminal shows now.
