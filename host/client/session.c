@@ -744,20 +744,11 @@ int session_reconnect(struct session *s, int timeout_ms)
 		uint64_t now = clock_us();
 		int left_ms = now < deadline ? (int)((deadline - now + 999) / 1000) : 1;
 
-		fd = endpoint_connect(s->spec, left_ms, err, sizeof(err));
+		fd = endpoint_connect(s->spec, left_ms, err, sizeof(err)); /* non-blocking */
 		if (fd < 0)
 			return session_fail(s, -ECONNREFUSED, "%s", err);
-		if (set_nonblocking(fd) < 0) {
-			int e = errno;
-
-			close(fd);
-			return session_fail(s, -e, "cannot make the connection non-blocking: %s",
-					    strerror(e));
-		}
 		adopt_connection(s, fd);
-		if (!s->dead)
-			session_poll(s, RECONNECT_SETTLE_US);
-		if (!s->dead)
+		if (session_poll(s, RECONNECT_SETTLE_US) == 0)
 			break;
 		s->st.reconnects_reset++;
 		if (clock_us() >= deadline)

@@ -39,7 +39,7 @@ void endpoint_format(const struct endpoint *ep, char *buf, size_t len);
 
 /*
  * Connects, retrying while the peer is absent (no such socket, refused) until timeout_ms
- * has passed; timeout_ms 0 tries once. Returns the fd, or -1 with
+ * has passed; timeout_ms 0 tries once. Returns the fd (non-blocking), or -1 with
  * "cannot connect to unix:/x: No such file or directory" in err.
  */
 int endpoint_connect(const char *spec, int timeout_ms, char *err, size_t errlen);
