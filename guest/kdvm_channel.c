@@ -42,43 +42,22 @@ int kdvm_channel_debugger_present(const struct kdvm_channel *ch)
 
 /* ---- sending ------------------------------------------------------------------------- */
 
-#define FRAME_HDR ((uint32_t)sizeof(struct vmkd_frame_header))
-
-/* The KD packet in a frame we built ourselves (the backend's copy of frames a reset took):
- * 0 and its type and bytes, or -1. *frame_len: the frame's whole length, 0 if cut. */
-static int lost_frame_kd(const uint8_t *p, uint32_t len, uint32_t *frame_len, uint16_t *type,
-			 const uint8_t **kd, size_t *kd_len)
-{
-	uint32_t payload;
-
-	*frame_len = 0;
-	if (len < FRAME_HDR)
-		return -1;
-	payload = kd_get_le32(p + offsetof(struct vmkd_frame_header, length));
-	if (payload > len - FRAME_HDR)
-		return -1;
-	*frame_len = FRAME_HDR + payload;
-	if (p[offsetof(struct vmkd_frame_header, type)] != VMKD_FRAME_KD_PACKET)
-		return -1;
-	return vmkd_frame_parse_kd(p + FRAME_HDR, payload, type, kd, kd_len);
-}
-
 /* Walks the frames a reset took (*p, *len advance): 1 and its KD packet if the next one is
- * a DbgPrint, 0 if it is anything else, -1 at the end. */
+ * a DbgPrint, 0 if it is anything else, -1 at the end (or at damage, which frames we built
+ * ourselves cannot have). */
 static int next_lost(const uint8_t **p, uint32_t *len, uint16_t *type, const uint8_t **kd,
 		     size_t *kd_len)
 {
-	uint32_t fl;
-	int bad;
+	struct vmkd_frame fr;
+	size_t n = vmkd_frame_decode(*p, *len, &fr);
 
-	if (!*len)
+	if (!n)
 		return -1;
-	bad = lost_frame_kd(*p, *len, &fl, type, kd, kd_len);
-	if (!fl)
-		return -1; /* cut short: cannot happen for frames we built */
-	*p += fl;
-	*len -= fl;
-	return !bad && kd_api_is_print(*type, *kd, *kd_len);
+	*p += n;
+	*len -= (uint32_t)n;
+	return fr.hdr.type == VMKD_FRAME_KD_PACKET &&
+	       !vmkd_frame_parse_kd(fr.payload, fr.payload_len, type, kd, kd_len) &&
+	       kd_api_is_print(*type, *kd, *kd_len);
 }
 
 /* 1 if a frame the last reset took carries anything but a DbgPrint (a state change, a

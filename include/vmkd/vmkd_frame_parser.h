@@ -50,6 +50,11 @@ size_t vmkd_frame_parser_feed(struct vmkd_frame_parser *p, const uint8_t *buf, s
 size_t vmkd_frame_parser_feed_in_place(struct vmkd_frame_parser *p, const uint8_t *buf,
 				       size_t len, struct vmkd_frame *out);
 
+/* The frame lying whole at the start of buf, checked as the parser checks one (no hunting
+ * for a magic): its length (header and payload; out->payload points into buf), or 0 if
+ * buf does not start with a good, whole frame. */
+size_t vmkd_frame_decode(const uint8_t *buf, size_t len, struct vmkd_frame *out);
+
 /* Writes header + payload (payload may be split in two parts) into out. Returns the bytes
  * written, or 0 if the payload is too large or out_cap too small. */
 size_t vmkd_frame_build(uint8_t *out, size_t out_cap, uint8_t type, uint32_t seq,

@@ -23,6 +23,13 @@ static void decode_header(struct vmkd_frame_header *h, const uint8_t *raw)
 	h->seq = kd_get_le32(raw + 12);
 }
 
+/* What the parser accepts: its magic and version, a known type, a payload in bounds. */
+static int header_ok(const struct vmkd_frame_header *h)
+{
+	return h->magic == VMKD_FRAME_MAGIC && h->version == VMKD_FRAME_VERSION &&
+	       h->length <= VMKD_FRAME_MAX_PAYLOAD && h->type != 0 && h->type < VMKD_FRAME_TYPE_MAX;
+}
+
 /* Drops the first collected byte and keeps the rest: the magic may start inside them. */
 static void slide(struct vmkd_frame_parser *p)
 {
@@ -78,11 +85,27 @@ static int take_header(struct vmkd_frame_parser *p, const uint8_t *buf)
 	struct vmkd_frame_header h;
 
 	decode_header(&h, buf);
-	if (h.magic != VMKD_FRAME_MAGIC || h.version != VMKD_FRAME_VERSION ||
-	    h.length > VMKD_FRAME_MAX_PAYLOAD || h.type == 0 || h.type >= VMKD_FRAME_TYPE_MAX)
+	if (!header_ok(&h))
 		return 0;
 	p->hdr = h;
 	return 1;
+}
+
+size_t vmkd_frame_decode(const uint8_t *buf, size_t len, struct vmkd_frame *out)
+{
+	struct vmkd_frame_header h;
+
+	out->complete = 0;
+	if (len < HDR_SIZE)
+		return 0;
+	decode_header(&h, buf);
+	if (!header_ok(&h) || h.length > len - HDR_SIZE)
+		return 0;
+	out->complete = 1;
+	out->hdr = h;
+	out->payload = h.length ? buf + HDR_SIZE : NULL;
+	out->payload_len = h.length;
+	return HDR_SIZE + h.length;
 }
 
 static size_t feed(struct vmkd_frame_parser *p, const uint8_t *buf, size_t len,

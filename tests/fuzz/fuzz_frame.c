@@ -4,7 +4,7 @@
  * (untrusted) peer sends, the parser never reads past its input, never produces a frame
  * larger than the limit, and yields the same frames whether the input comes whole or in
  * chunks. KD_PACKET payloads go through vmkd_frame_parse_kd, whose accepted lengths must
- * be consistent.
+ * be consistent. vmkd_frame_decode agrees with a fresh parser about a frame at the start.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +75,27 @@ static void parse(const uint8_t *data, size_t len, size_t chunk, struct seen *s)
 	}
 }
 
+/* A frame vmkd_frame_decode takes at the start of data is the parser's first frame, from
+ * the same bytes, with nothing skipped; one it refuses is not produced at offset 0. */
+static void decode_agrees(const uint8_t *data, size_t len)
+{
+	struct vmkd_frame d, f;
+	size_t n = vmkd_frame_decode(data, len, &d), used;
+
+	vmkd_frame_parser_init(&parser);
+	used = vmkd_frame_parser_feed_in_place(&parser, data, len, &f);
+	if (n) {
+		check(d.complete && n <= len);
+		check(n == sizeof(struct vmkd_frame_header) + d.payload_len);
+		check(f.complete && used == n && parser.stats.skipped_bytes == 0);
+		check(f.hdr.type == d.hdr.type && f.hdr.seq == d.hdr.seq);
+		check(f.payload_len == d.payload_len && f.payload == d.payload);
+	} else {
+		check(!d.complete);
+		check(!f.complete || parser.stats.skipped_bytes > 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -86,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	chunk = (size_t)data[0] % 37 + 1;
 	data++, size--;
+	decode_agrees(data, size);
 	parse(data, size, size ? size : 1, &whole);
 	parse(data, size, chunk, &chunked);
 	check(whole.count == chunked.count);

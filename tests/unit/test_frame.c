@@ -119,12 +119,50 @@ static void kd_payload_checks(void **state)
 	assert_int_equal(vmkd_frame_parse_kd(bad, 4, &type, &kd, &kd_len), -1);
 }
 
+/* A whole frame at the start of a buffer, checked as the parser checks it. */
+static void decode_takes_a_whole_good_frame(void **state)
+{
+	uint8_t buf[128], hdr[4] = { 1, 2, 3, 4 };
+	struct vmkd_frame f;
+	uint16_t type;
+	const uint8_t *kd;
+	size_t len, kd_len;
+
+	(void)state;
+	len = vmkd_frame_build_kd(buf, sizeof(buf), 5, 2, hdr, sizeof(hdr), NULL, 0);
+	buf[len] = 0xee; /* what follows is not the frame's */
+	assert_int_equal(vmkd_frame_decode(buf, len + 1, &f), len);
+	assert_true(f.complete);
+	assert_int_equal(f.hdr.type, VMKD_FRAME_KD_PACKET);
+	assert_int_equal(f.hdr.seq, 5);
+	assert_ptr_equal(f.payload, buf + sizeof(struct vmkd_frame_header));
+	assert_int_equal(vmkd_frame_parse_kd(f.payload, f.payload_len, &type, &kd, &kd_len), 0);
+	assert_int_equal(kd_len, sizeof(hdr));
+	assert_memory_equal(kd, hdr, sizeof(hdr));
+
+	/* Cut short, header only, or one the parser would reject: none. */
+	assert_int_equal(vmkd_frame_decode(buf, len - 1, &f), 0);
+	assert_false(f.complete);
+	assert_int_equal(vmkd_frame_decode(buf, sizeof(struct vmkd_frame_header) - 1, &f), 0);
+	buf[4] = 9; /* version */
+	assert_int_equal(vmkd_frame_decode(buf, len, &f), 0);
+	len = vmkd_frame_build(buf, sizeof(buf), 0, 1, NULL, 0, NULL, 0); /* type 0 */
+	assert_int_equal(vmkd_frame_decode(buf, len, &f), 0);
+
+	/* No payload: payload NULL, as the parser gives it. */
+	len = vmkd_frame_build(buf, sizeof(buf), VMKD_FRAME_BREAKIN, 2, NULL, 0, NULL, 0);
+	assert_int_equal(vmkd_frame_decode(buf, len, &f), len);
+	assert_null(f.payload);
+	assert_int_equal(f.payload_len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(kd_frame_round_trip_every_chunk_size),
 		cmocka_unit_test(rejects_bad_version_length_type),
 		cmocka_unit_test(kd_payload_checks),
+		cmocka_unit_test(decode_takes_a_whole_good_frame),
 	};
 
 	return cmocka_run_group_tests_name("vmkd_frame", tests, NULL, NULL);
