@@ -56,7 +56,9 @@ struct fake_kernel {
 	struct kd_target t;
 	struct kd_context_amd64 ctx;
 	volatile uint8_t not_present;
-	volatile int dead;
+	volatile int dead;      /* the debugger's end hung up */
+	volatile int quit;      /* teardown: leave before the next instruction */
+	volatile int exited;
 	uint8_t rx[4096];
 	size_t rx_len, rx_pos;
 };
@@ -177,7 +179,7 @@ static void fk_report(struct fake_kernel *k, uint32_t code)
 
 static void cpu_run(struct fake_kernel *k)
 {
-	while (!k->dead) {
+	while (!k->dead && !k->quit) {
 		uint64_t rip = k->ctx.rip;
 		int tf = (k->ctx.eflags & KD_EFLAGS_TF) != 0;
 		uint8_t op[4] = { 0 };
@@ -240,6 +242,7 @@ static void *kernel_main(void *arg)
 	kd_target_load_symbols(&k->t, &k->ctx, "\\SystemRoot\\system32\\ntoskrnl.exe", VA,
 			       MEM_SIZE, 0);
 	cpu_run(k);
+	k->exited = 1;
 	return NULL;
 }
 
@@ -310,13 +313,20 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	uint64_t end = now_us() + 10 * SECOND;
 
-	/* The kernel leaves its debugger loop only when resumed; then it notices at hlt. */
+	/* A kernel that took a stop waits for its debugger for ever, as Windows does, so it
+	 * must be told to quit before it is resumed: resumed at an int3 it would otherwise
+	 * report again, and once that report is acknowledged nothing ends its wait. */
+	f->k->quit = 1;
 	if (session_state(f->s) == SESSION_TARGET_STOPPED)
 		session_continue2(f->s, KD_DBG_CONTINUE, 0, 0);
-	f->k->dead = 1;
 	gdb_server_cleanup(f->g);
 	session_close(f->s);
+	while (!f->k->exited && now_us() < end)
+		usleep(1000);
+	if (!f->k->exited)
+		fail_msg("the fake kernel did not leave within 10 s"); /* leaks f: it still runs */
 	pthread_join(f->k->thread, NULL);
 	close(f->k->fd);
 	close(f->dbg);
