@@ -21,11 +21,13 @@ if [[ -z ${XDG_RUNTIME_DIR:-} ]]; then
 	trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
 fi
 
-# Every suite is bounded (SUITE_LIMIT seconds, 900 by default), and the whole run has a
+# Every suite is bounded (SUITE_LIMIT seconds, 900 by default; a unit-test binary, which
+# takes seconds, UNIT_LIMIT, 180 by default), and the whole run has a
 # budget (CHECK_BUDGET, 75 min) that keeps it inside CI's 90 minutes: a suite that hangs
 # becomes a failure with a picture of what it was waiting for, and the run still ends with
 # its summary line.
 suite_limit=${SUITE_LIMIT:-900}
+unit_limit=${UNIT_LIMIT:-180}
 budget_end=$((SECONDS + ${CHECK_BUDGET:-4500}))
 
 # run_bounded LOG LIMIT CMD...: CMD in a session of its own, its output on stdout and in
@@ -81,7 +83,7 @@ suite_signal() {
 	for p in $(ps -s "$1" -o pid= 2>/dev/null); do kill "-$2" "$p" 2>/dev/null; done
 }
 
-# run NAME CMD...: runs one suite, streams its output, adds its counts.
+# run NAME CMD...: runs one suite (bounded by $limit_now), streams its output, adds its counts.
 run() {
 	local name=$1; shift
 	local log="$logdir/${name//\//_}.log"
@@ -94,7 +96,7 @@ run() {
 		failures+=("$name (not run: time budget spent)")
 		return
 	fi
-	local limit=$suite_limit
+	local limit=${limit_now:-$suite_limit}
 	((budget_end - SECONDS < limit)) && limit=$((budget_end - SECONDS))
 	run_bounded "$log" "$limit" "$@"
 	rc=$?
@@ -120,11 +122,13 @@ run() {
 		{ [[ $f -eq 0 ]] || failures+=("$name (log: $log)"); }
 }
 
+limit_now=$unit_limit
 for tree in build build/asan; do
 	for t in "$tree"/tests/test_*; do
 		[[ -x $t ]] && run "${t#build/}" "$t"
 	done
 done
+limit_now=
 
 have_libfuzzer() {
 	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' |
