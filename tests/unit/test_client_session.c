@@ -137,8 +137,9 @@ struct fake_kernel {
 	struct kd_target t;
 	struct kd_context_amd64 ctx;
 	volatile uint8_t not_present;
-	volatile int quit;
-	volatile int dead;
+	volatile int quit;                /* teardown: leave before the next instruction */
+	volatile int dead;                /* the debugger's end hung up */
+	volatile int exited;
 	atomic_int resync;                /* enum resync, armed by a test */
 	int resync_due;                   /* the request was swallowed: resync when idle */
 	uint8_t rx[4096];
@@ -288,10 +289,10 @@ static void fk_report(struct fake_kernel *k, uint32_t code)
 	kd_target_report_exception(&k->t, &k->ctx, code, k->ctx.rip, 1);
 }
 
-/* The toy CPU: runs until the debugger hangs up or the test says quit (at hlt). */
+/* The toy CPU: runs until the debugger hangs up or the test says quit. */
 static void cpu_run(struct fake_kernel *k)
 {
-	while (!k->dead) {
+	while (!k->dead && !k->quit) {
 		uint64_t rip = k->ctx.rip;
 		int tf = (k->ctx.eflags & KD_EFLAGS_TF) != 0;
 		uint8_t op[8] = { 0 };
@@ -324,8 +325,6 @@ static void cpu_run(struct fake_kernel *k)
 			k->ctx.rsp += 8;
 			break;
 		case 0xf4:
-			if (k->quit)
-				return;
 			if (kd_target_poll_breakin(&k->t)) {
 				/* DbgBreakPointWithStatus: called from here, stops on its int3. */
 				k->ctx.rsp -= 8;
@@ -379,6 +378,7 @@ static void *kernel_main(void *arg)
 	kd_target_load_symbols(&k->t, &k->ctx, "\\SystemRoot\\system32\\ntoskrnl.exe", VA,
 			       MEM_SIZE, 0);
 	cpu_run(k);
+	k->exited = 1;
 	return NULL;
 }
 
@@ -451,11 +451,20 @@ static struct kernel_fixture *kernel_start(void)
 
 static void kernel_stop(struct kernel_fixture *f)
 {
+	uint64_t end = now_us() + 10 * SECOND;
+
+	/* A kernel that took a stop waits for its debugger for ever, as Windows does, so it
+	 * must be told to quit before it is resumed: run on, it could meet a breakpoint, and
+	 * once that report is acknowledged nothing ends its wait (test_gdb_server's teardown
+	 * hung so). */
 	f->k->quit = 1;
-	/* Let it reach its idle loop, where it notices; hanging up ends it anyway. */
 	if (session_state(f->s) == SESSION_TARGET_STOPPED)
-		session_go(f->s);
+		session_continue2(f->s, KD_DBG_CONTINUE, 0, 0);
 	session_close(f->s);
+	while (!f->k->exited && now_us() < end)
+		usleep(1000);
+	if (!f->k->exited)
+		fail_msg("the fake kernel did not leave within 10 s"); /* leaks f: it still runs */
 	pthread_join(f->k->thread, NULL);
 	close(f->k->fd);
 	free(f->k);
